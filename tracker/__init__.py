@@ -1,0 +1,1 @@
+"""tracker: multi-object tracking by detection with appearance re-identification."""

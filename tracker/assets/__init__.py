@@ -1,0 +1,1 @@
+"""Embedded default models with their licence notices."""

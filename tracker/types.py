@@ -1,0 +1,183 @@
+"""Core data types that cross the public API: :class:`Detections` in, :class:`Tracks` out.
+
+Conventions used everywhere in the package:
+
+* boxes are ``float32[N,4]`` in pixels as ``x1, y1, x2, y2`` (xyxy), with ``x2 > x1`` and ``y2 > y1``;
+* scores are ``float32[N]`` in ``[0, 1]``;
+* class ids are ``int64[N]``;
+* embeddings are ``float32[N,D]``, L2-normalised.
+
+Both types validate what enters them and raise :class:`ValueError` naming the offending field, so a
+bad frame is rejected before any tracker state changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["Detections", "TrackState", "Tracks", "xywh_to_xyxy", "xyxy_to_xywh"]
+
+
+class TrackState(IntEnum):
+    """Life cycle of a track: tentative -> confirmed -> lost -> removed."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    LOST = 2
+    REMOVED = 3
+
+
+def xywh_to_xyxy(boxes: ArrayLike) -> NDArray[np.float32]:
+    """``float[N,4]`` left, top, width, height -> ``float32[N,4]`` xyxy."""
+    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4).copy()
+    b[:, 2:] += b[:, :2]
+    return b
+
+
+def xyxy_to_xywh(boxes: ArrayLike) -> NDArray[np.float32]:
+    """``float[N,4]`` xyxy -> ``float32[N,4]`` left, top, width, height."""
+    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4).copy()
+    b[:, 2:] -= b[:, :2]
+    return b
+
+
+def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int) -> NDArray:
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: cannot convert to {np.dtype(dtype).name} array ({exc})") from None
+    if arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Detections of one frame.
+
+    Attributes:
+        boxes: ``float32[N,4]`` xyxy pixels; finite, ``x2 > x1``, ``y2 > y1``.
+        scores: ``float32[N]`` confidences in ``[0, 1]``.
+        class_ids: ``int64[N]`` class ids (0 = person for the bundled presets).
+        embeddings: ``float32[N,D]`` appearance vectors (JDE models or a precomputed embedder), or
+            ``None``. They are L2-normalised on construction; all-zero rows are rejected.
+
+    Construction copies and validates; a violation raises :class:`ValueError` that names the field and
+    the first offending row.
+    """
+
+    boxes: NDArray[np.float32]
+    scores: NDArray[np.float32]
+    class_ids: NDArray[np.int64]
+    embeddings: NDArray[np.float32] | None = None
+
+    def __init__(
+        self,
+        boxes: ArrayLike,
+        scores: ArrayLike | None = None,
+        class_ids: ArrayLike | None = None,
+        embeddings: ArrayLike | None = None,
+    ) -> None:
+        b = _as_array("boxes", boxes, np.float32, 2) if np.size(boxes) else np.zeros((0, 4), np.float32)
+        if b.shape[1] != 4:
+            raise ValueError(f"boxes: expected shape [N,4] (xyxy), got {b.shape}")
+        n = len(b)
+        s = np.ones(n, np.float32) if scores is None else _as_array("scores", scores, np.float32, 1)
+        c = np.zeros(n, np.int64) if class_ids is None else _as_array("class_ids", class_ids, np.int64, 1)
+        if len(s) != n:
+            raise ValueError(f"scores: {len(s)} scores for {n} boxes")
+        if len(c) != n:
+            raise ValueError(f"class_ids: {len(c)} class ids for {n} boxes")
+        bad = ~np.isfinite(b).all(axis=1)
+        if bad.any():
+            raise ValueError(f"boxes: non-finite coordinates in row {int(np.argmax(bad))}: {b[bad][0]}")
+        bad = (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"boxes: row {i} has x2<=x1 or y2<=y1 (xyxy expected): {b[i]}")
+        bad = ~(np.isfinite(s) & (s >= 0.0) & (s <= 1.0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"scores: row {i} is {s[i]}, outside [0, 1]")
+        e: NDArray[np.float32] | None = None
+        if embeddings is not None:
+            e = _as_array("embeddings", embeddings, np.float32, 2)
+            if len(e) != n:
+                raise ValueError(f"embeddings: {len(e)} embeddings for {n} boxes")
+            if n and e.shape[1] == 0:
+                raise ValueError("embeddings: dimension is 0")
+            if not np.isfinite(e).all():
+                raise ValueError("embeddings: non-finite values")
+            norms = np.linalg.norm(e, axis=1, keepdims=True)
+            if n and (norms <= 0).any():
+                raise ValueError(f"embeddings: row {int(np.argmax(norms[:, 0] <= 0))} is all zeros")
+            e = (e / np.maximum(norms, 1e-12)).astype(np.float32)
+            e.setflags(write=False)
+        object.__setattr__(self, "boxes", np.array(b, np.float32))
+        object.__setattr__(self, "scores", np.array(s, np.float32))
+        object.__setattr__(self, "class_ids", np.array(c, np.int64))
+        object.__setattr__(self, "embeddings", e)
+        for arr in (self.boxes, self.scores, self.class_ids):
+            arr.setflags(write=False)
+
+    @classmethod
+    def empty(cls, embedding_dim: int | None = None) -> Detections:
+        """No detections (a valid frame). ``embedding_dim`` gives ``float32[0,D]`` embeddings."""
+        emb = None if embedding_dim is None else np.zeros((0, embedding_dim), np.float32)
+        return cls(np.zeros((0, 4), np.float32), embeddings=emb)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def subset(self, index: NDArray[np.bool_] | NDArray[np.int64]) -> Detections:
+        """Rows selected by a boolean mask ``bool[N]`` or integer index ``int64[K]``."""
+        return Detections(
+            self.boxes[index],
+            self.scores[index],
+            self.class_ids[index],
+            None if self.embeddings is None else self.embeddings[index],
+        )
+
+    def with_embeddings(self, embeddings: ArrayLike) -> Detections:
+        """Same detections with ``embeddings: float32[N,D]`` attached (validated, L2-normalised)."""
+        return Detections(self.boxes, self.scores, self.class_ids, embeddings)
+
+
+@dataclass(frozen=True, eq=False)
+class Tracks:
+    """Tracks reported for one frame.
+
+    Attributes:
+        ids: ``int64[M]`` track ids, unique within a tracker instance and never reused (1-based).
+        boxes: ``float32[M,4]`` xyxy pixels (the Kalman estimate after this frame's update).
+        scores: ``float32[M]`` score of the detection that last updated each track.
+        class_ids: ``int64[M]`` class id of each track.
+        states: ``int8[M]`` :class:`TrackState` values.
+        det_index: ``int64[M]`` index into this frame's :class:`Detections` of the detection that
+            updated each track, or ``-1`` if none did.
+    """
+
+    ids: NDArray[np.int64]
+    boxes: NDArray[np.float32]
+    scores: NDArray[np.float32]
+    class_ids: NDArray[np.int64]
+    states: NDArray[np.int8]
+    det_index: NDArray[np.int64]
+
+    @classmethod
+    def empty(cls) -> Tracks:
+        return cls(
+            np.zeros(0, np.int64),
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)

@@ -47,6 +47,9 @@ class MotionConfig:
     """Mahalanobis gate on (cx, cy, w, h): chi-square 95% quantile with 4 dof."""
     lost_velocity_decay: float = 1.0
     """Velocity multiplier applied per frame while a track is lost (1.0 = keep constant velocity)."""
+    reset_velocity_after_gap: bool = True
+    """When a track is matched again after missed frames, set its velocity to the mean velocity over the
+    gap (last observed box to the new one) instead of the drifted prediction."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class AssociationConfig:
     capped at ``max_iou_buffer``) before IoU, so a drifting prediction can still meet its person."""
     max_iou_buffer: float = 0.0
     """Cap on the lost-track box enlargement (fraction of box size)."""
+    duplicate_iou: float = 0.85
+    """A lost track overlapping a tracked one above this IoU is a duplicate; the younger is dropped."""
     min_box_area: float = 10.0
     """Tracks whose box area (pixels²) is below this are not reported."""
 
@@ -211,7 +216,9 @@ def _check(cfg: TrackerConfig, where: str) -> None:
     if not 0.0 <= a.low_score <= a.high_score <= 1.0:
         raise ValueError(f"{where}: need 0 <= low_score <= high_score <= 1")
     if cfg.appearance.fuse not in ("min", "weighted"):
-        raise ValueError(f"{where}.appearance.fuse: expected 'min' or 'weighted', got {cfg.appearance.fuse!r}")
+        raise ValueError(
+            f"{where}.appearance.fuse: expected 'min' or 'weighted', got {cfg.appearance.fuse!r}"
+        )
     if cfg.cmc.method not in ("sparse_flow",):
         raise ValueError(f"{where}.cmc.method: expected 'sparse_flow', got {cfg.cmc.method!r}")
     if cfg.lifecycle.min_hits < 1 or cfg.lifecycle.max_lost_frames < 0:

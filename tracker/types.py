@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -45,9 +46,9 @@ def xyxy_to_xywh(boxes: ArrayLike) -> NDArray[np.float32]:
     return b
 
 
-def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int) -> NDArray:
+def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int) -> NDArray[Any]:
     try:
-        arr = np.asarray(value, dtype=dtype)
+        arr: NDArray[Any] = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: cannot convert to {np.dtype(dtype).name} array ({exc})") from None
     if arr.ndim != ndim:

@@ -1,0 +1,86 @@
+"""Gated Hungarian assignment and cost matrices."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from tracker.association.assign import assign
+from tracker.association.costs import GATED, cosine_distance, enlarge_boxes, fuse_min, iou_matrix
+
+
+def _brute_force(cost: np.ndarray, limit: float) -> float:
+    """Lowest total of (matched costs + limit/2 for every unmatched row and column)."""
+    n, m = cost.shape
+    best = 0.5 * limit * (n + m)
+    for k in range(1, min(n, m) + 1):
+        for rows in itertools.combinations(range(n), k):
+            for cols in itertools.permutations(range(m), k):
+                c = cost[list(rows), list(cols)]
+                if (c <= limit).all():
+                    best = min(best, c.sum() + 0.5 * limit * (n + m - 2 * k))
+    return best
+
+
+def _total(cost: np.ndarray, limit: float, r: np.ndarray, c: np.ndarray) -> float:
+    n, m = cost.shape
+    return cost[r, c].sum() + 0.5 * limit * (n + m - 2 * len(r))
+
+
+def test_simple_matching_and_threshold() -> None:
+    cost = np.array([[0.1, 0.9], [0.8, 0.2], [GATED, GATED]])
+    r, c, ur, uc = assign(cost, 0.5)
+    assert sorted(zip(r.tolist(), c.tolist(), strict=False)) == [(0, 0), (1, 1)]
+    assert ur.tolist() == [2] and uc.tolist() == []
+
+
+def test_never_matches_above_limit_even_if_forced() -> None:
+    cost = np.array([[0.6, 0.7], [0.9, 0.65]])
+    r, _, ur, uc = assign(cost, 0.5)
+    assert len(r) == 0 and ur.tolist() == [0, 1] and uc.tolist() == [0, 1]
+
+
+def test_empty_inputs() -> None:
+    r, _, _, uc = assign(np.zeros((0, 3)), 0.5)
+    assert len(r) == 0 and uc.tolist() == [0, 1, 2]
+    _, _, ur, _ = assign(np.zeros((2, 0)), 0.5)
+    assert ur.tolist() == [0, 1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=st.floats(0, 1.2)))
+def test_optimal_against_brute_force(cost: np.ndarray) -> None:
+    limit = 0.8
+    r, c, ur, uc = assign(cost, limit)
+    assert (cost[r, c] <= limit).all()
+    assert len(set(r.tolist())) == len(r) and len(set(c.tolist())) == len(c)
+    assert set(r.tolist()) | set(ur.tolist()) == set(range(cost.shape[0]))
+    assert set(c.tolist()) | set(uc.tolist()) == set(range(cost.shape[1]))
+    assert _total(cost, limit, r, c) <= _brute_force(cost, limit) + 1e-9
+
+
+def test_iou_matrix_known_values() -> None:
+    a = np.array([[0, 0, 10, 10], [0, 0, 2, 2]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
+    iou = iou_matrix(a, b)
+    np.testing.assert_allclose(iou[0], [1.0, 50 / 150, 0.0])
+    np.testing.assert_allclose(iou[1], [0.04, 0.0, 0.0])
+    assert iou_matrix(a, np.zeros((0, 4))).shape == (2, 0)
+
+
+def test_enlarge_and_cosine_and_fuse() -> None:
+    np.testing.assert_allclose(
+        enlarge_boxes(np.array([[0.0, 0, 10, 20]]), np.array([0.5])), [[-2.5, -5, 12.5, 25]]
+    )
+    f = np.array([[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(cosine_distance(f, f), [[0, 1], [1, 0]], atol=1e-12)
+    motion = np.array([[0.4, 0.9]])
+    app = np.array([[0.2, 0.1]])
+    fused = fuse_min(motion, app, appearance_gate=0.25, proximity_gate=0.5)
+    # first pair: appearance helps (0.1 < 0.4); second: too far in motion, keeps motion cost
+    np.testing.assert_allclose(fused, [[0.1, 0.9]])
+    assert np.isfinite(fused).all()

@@ -1,0 +1,118 @@
+"""The batched Kalman filter against filterpy, step by step, and its numerical health."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from filterpy.kalman import KalmanFilter as FilterpyKF
+
+from tracker.config import MotionConfig
+from tracker.motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
+
+
+def _filterpy_like(kf: KalmanFilter, z0: np.ndarray) -> FilterpyKF:
+    ref = FilterpyKF(dim_x=8, dim_z=4)
+    ref.F = kf.motion_mat.copy()
+    ref.H = kf.update_mat.copy()
+    mean, cov = kf.initiate(z0[None])
+    ref.x = mean[0].reshape(8, 1).copy()
+    ref.P = cov[0].copy()
+    return ref
+
+
+def test_matches_filterpy_step_by_step() -> None:
+    rng = np.random.default_rng(0)
+    kf = KalmanFilter(MotionConfig())
+    n = 6
+    starts = np.column_stack(
+        [rng.uniform(100, 800, n), rng.uniform(100, 500, n), rng.uniform(20, 80, n), rng.uniform(60, 200, n)]
+    )
+    velocity = rng.normal(0, 3, (n, 4)) * [1, 1, 0.1, 0.1]
+    means, covs = kf.initiate(starts)
+    refs = [_filterpy_like(kf, starts[i]) for i in range(n)]
+    for step in range(1, 40):
+        # filterpy with the same size-dependent noise, computed from its own state before predicting
+        for ref in refs:
+            ref.Q = kf.process_noise(ref.x.reshape(1, 8))[0]
+            ref.predict()
+        means, covs = kf.predict(means, covs)
+        for i, ref in enumerate(refs):
+            np.testing.assert_allclose(means[i], ref.x[:, 0], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(covs[i], ref.P, rtol=1e-9, atol=1e-9)
+        # some tracks are observed this step, others are not (gaps)
+        observed = np.flatnonzero(rng.random(n) < 0.7)
+        z = starts + velocity * step + rng.normal(0, 2, (n, 4))
+        for i in observed:
+            refs[i].R = kf.measurement_noise(refs[i].x.reshape(1, 8))[0]
+            refs[i].update(z[i].reshape(4, 1))
+        if len(observed):
+            means[observed], covs[observed] = kf.update(means[observed], covs[observed], z[observed])
+        for i, ref in enumerate(refs):
+            np.testing.assert_allclose(means[i], ref.x[:, 0], rtol=1e-7, atol=1e-6)
+            np.testing.assert_allclose(covs[i], ref.P, rtol=1e-7, atol=1e-6)
+
+
+def test_batched_equals_one_at_a_time() -> None:
+    rng = np.random.default_rng(1)
+    kf = KalmanFilter()
+    z = np.column_stack(
+        [rng.uniform(0, 500, 10), rng.uniform(0, 500, 10), rng.uniform(10, 50, 10), rng.uniform(30, 150, 10)]
+    )
+    m, c = kf.initiate(z)
+    m, c = kf.predict(m, c)
+    zz = z + rng.normal(0, 1, z.shape)
+    mb, cb = kf.update(m, c, zz)
+    for i in range(10):
+        mi, ci = kf.update(m[i : i + 1], c[i : i + 1], zz[i : i + 1])
+        np.testing.assert_allclose(mb[i], mi[0], rtol=1e-12)
+        np.testing.assert_allclose(cb[i], ci[0], rtol=1e-12)
+
+
+def test_covariance_stays_symmetric_positive_definite_through_long_gaps() -> None:
+    kf = KalmanFilter()
+    m, c = kf.initiate(np.array([[300.0, 200.0, 40.0, 120.0], [50.0, 60.0, 5.0, 12.0]]))
+    m[:, 4:6] = [3.0, -1.0]
+    for step in range(600):
+        m, c = kf.predict(m, c)
+        if step % 150 == 0:  # a rare observation after each long gap
+            m, c = kf.update(m, c, m[:, :4] + 1.0)
+        np.testing.assert_allclose(c, np.swapaxes(c, 1, 2), rtol=0, atol=1e-9 * np.abs(c).max())
+        assert (np.linalg.eigvalsh(c) > 0).all(), f"covariance not positive definite at step {step}"
+        assert np.isfinite(m).all()
+
+
+def test_uncertainty_grows_while_unobserved_and_shrinks_on_update() -> None:
+    kf = KalmanFilter()
+    m, c = kf.initiate(np.array([[100.0, 100.0, 30.0, 90.0]]))
+    traces = []
+    for _ in range(5):
+        m, c = kf.predict(m, c)
+        traces.append(np.trace(c[0]))
+    assert all(b > a for a, b in itertools.pairwise(traces))
+    _, c2 = kf.update(m, c, m[:, :4])
+    assert np.trace(c2[0]) < traces[-1]
+
+
+def test_gating_distance_matches_explicit_formula_and_chi2() -> None:
+    kf = KalmanFilter()
+    m, c = kf.initiate(np.array([[100.0, 100.0, 30.0, 90.0], [400.0, 300.0, 50.0, 150.0]]))
+    m, c = kf.predict(m, c)
+    z = np.array([[101.0, 99.0, 30.0, 91.0], [400.0, 300.0, 50.0, 150.0], [700.0, 20.0, 10.0, 30.0]])
+    d = kf.gating_distance(m, c, z)
+    assert d.shape == (2, 3)
+    for t in range(2):
+        proj, s = kf.project(m[t : t + 1], c[t : t + 1])
+        for j in range(3):
+            diff = z[j] - proj[0]
+            assert d[t, j] == pytest.approx(diff @ np.linalg.inv(s[0]) @ diff)
+    chi2 = MotionConfig().gating_chi2
+    assert d[0, 0] < chi2 and d[1, 1] < chi2  # close measurements pass
+    assert d[0, 2] > chi2 and d[1, 2] > chi2  # a far one is gated
+
+
+def test_box_conversions_round_trip() -> None:
+    b = np.array([[10.0, 20.0, 50.0, 120.0]])
+    np.testing.assert_allclose(xyxy_to_cxcywh(b), [[30.0, 70.0, 40.0, 100.0]])
+    np.testing.assert_allclose(cxcywh_to_xyxy(xyxy_to_cxcywh(b)), b)

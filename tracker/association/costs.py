@@ -1,0 +1,94 @@
+"""Cost matrices between T tracks (rows) and M detections (columns).
+
+Every function returns a finite ``float64[T,M]`` matrix; gated pairs are given a finite cost above any
+match threshold (:data:`GATED`), never ``inf`` or ``NaN``, so the assignment solver stays well posed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["GATED", "cosine_distance", "enlarge_boxes", "fuse_min", "fuse_weighted", "iou_matrix"]
+
+GATED = 1e4
+"""Cost given to pairs that must not match. Finite and far above every threshold (all costs are <= 2)."""
+
+
+def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Intersection over union of every box in ``a`` with every box in ``b``.
+
+    Args:
+        a: ``float[T,4]`` xyxy pixels.
+        b: ``float[M,4]`` xyxy pixels.
+
+    Returns ``float64[T,M]`` in ``[0, 1]``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(iw, 0.0, None) * np.clip(ih, 0.0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return inter / np.maximum(union, 1e-9)
+
+
+def enlarge_boxes(boxes: NDArray[np.floating], scale: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Grow boxes about their centres: ``boxes: float[T,4]`` xyxy, ``scale: float[T]`` (0 = unchanged,
+    0.3 = 30% wider and taller). Returns ``float64[T,4]`` xyxy."""
+    b = np.asarray(boxes, dtype=np.float64)
+    s = np.asarray(scale, dtype=np.float64)[:, None]
+    half = 0.5 * (b[:, 2:] - b[:, :2]) * s
+    return np.concatenate([b[:, :2] - half, b[:, 2:] + half], axis=1)
+
+
+def cosine_distance(
+    track_feats: NDArray[np.floating], det_feats: NDArray[np.floating]
+) -> NDArray[np.float64]:
+    """Cosine distance ``1 - <t, d>`` between L2-normalised vectors, clipped to ``[0, 2]``.
+
+    Args:
+        track_feats: ``float[T,D]`` L2-normalised track appearance states.
+        det_feats: ``float[M,D]`` L2-normalised detection embeddings.
+
+    Returns ``float64[T,M]``.
+    """
+    if len(track_feats) == 0 or len(det_feats) == 0:
+        return np.zeros((len(track_feats), len(det_feats)))
+    sim = np.asarray(track_feats, dtype=np.float64) @ np.asarray(det_feats, dtype=np.float64).T
+    return np.clip(1.0 - sim, 0.0, 2.0)
+
+
+def fuse_min(
+    motion: NDArray[np.float64],
+    appearance: NDArray[np.float64],
+    appearance_gate: float,
+    proximity_gate: float,
+) -> NDArray[np.float64]:
+    """BoT-SORT fusion: ``min(motion, appearance/2)`` where appearance may help.
+
+    Appearance only lowers the cost of pairs that are both close in appearance
+    (``appearance/2 <= appearance_gate``) and plausible in motion (``motion <= proximity_gate``).
+    All inputs and the output are ``float64[T,M]``.
+    """
+    app = 0.5 * appearance
+    app = np.where((app > appearance_gate) | (motion > proximity_gate), 1.0, app)
+    return np.minimum(motion, app)
+
+
+def fuse_weighted(
+    motion: NDArray[np.float64],
+    appearance: NDArray[np.float64],
+    weight: float,
+    appearance_gate: float,
+    proximity_gate: float,
+) -> NDArray[np.float64]:
+    """DeepSORT-style fusion: ``(1 - weight) * motion + weight * appearance``; pairs failing either
+    gate keep the plain motion cost. All ``float64[T,M]``."""
+    fused = (1.0 - weight) * motion + weight * appearance
+    ok = (appearance <= 2.0 * appearance_gate) & (motion <= proximity_gate)
+    return np.where(ok, fused, motion)

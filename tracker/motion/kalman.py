@@ -1,0 +1,162 @@
+"""One batched constant-velocity Kalman filter for every tracker in the package.
+
+State per track (``float64[8]``): ``cx, cy, w, h, vcx, vcy, vw, vh`` — box centre, width and height in
+pixels and their velocities in pixels/frame. Measurements are ``float[4]`` ``cx, cy, w, h``.
+All methods work on stacks of tracks at once: means ``float64[T,8]``, covariances ``float64[T,8,8]``.
+Noise standard deviations scale with the box width/height (BoT-SORT's formulation), so the filter
+behaves the same for near and far people.
+
+The filter holds no track state itself; it is a pure function of its arrays and its
+:class:`~tracker.config.MotionConfig`, so one instance can serve many trackers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import MotionConfig
+
+__all__ = ["KalmanFilter", "cxcywh_to_xyxy", "xyxy_to_cxcywh"]
+
+F64 = NDArray[np.float64]
+
+
+def xyxy_to_cxcywh(boxes: NDArray[np.floating]) -> F64:
+    """``float[N,4]`` xyxy pixels -> ``float64[N,4]`` centre x, centre y, width, height."""
+    b = np.asarray(boxes, dtype=np.float64)
+    out = np.empty_like(b)
+    out[:, 2] = b[:, 2] - b[:, 0]
+    out[:, 3] = b[:, 3] - b[:, 1]
+    out[:, 0] = b[:, 0] + 0.5 * out[:, 2]
+    out[:, 1] = b[:, 1] + 0.5 * out[:, 3]
+    return out
+
+
+def cxcywh_to_xyxy(boxes: NDArray[np.floating]) -> F64:
+    """``float[N,4]`` centre x, centre y, width, height -> ``float64[N,4]`` xyxy pixels."""
+    b = np.asarray(boxes, dtype=np.float64)
+    out = np.empty_like(b)
+    half_w = 0.5 * b[:, 2]
+    half_h = 0.5 * b[:, 3]
+    out[:, 0] = b[:, 0] - half_w
+    out[:, 1] = b[:, 1] - half_h
+    out[:, 2] = b[:, 0] + half_w
+    out[:, 3] = b[:, 1] + half_h
+    return out
+
+
+class KalmanFilter:
+    """Batched constant-velocity Kalman filter with Mahalanobis gating.
+
+    Matrices: transition ``F = [[I4, I4], [0, I4]]`` (one frame step), observation ``H = [I4, 0]``.
+    """
+
+    ndim = 4
+
+    def __init__(self, config: MotionConfig | None = None) -> None:
+        self.config = config or MotionConfig()
+        self.motion_mat = np.eye(8)
+        self.motion_mat[:4, 4:] = np.eye(4)
+        self.update_mat = np.eye(4, 8)
+
+    # -- noise models -----------------------------------------------------------------------------
+    def _wh(self, means: F64) -> F64:
+        """``float64[T,4]``: ``w, h, w, h`` per track, the scale of every noise term."""
+        wh = means[:, 2:4]
+        return np.concatenate([wh, wh], axis=1)
+
+    def process_noise(self, means: F64) -> F64:
+        """Process noise ``Q``, ``float64[T,8,8]`` diagonal, from means ``float64[T,8]``."""
+        wh = self._wh(means)
+        std = np.concatenate(
+            [self.config.std_weight_position * wh, self.config.std_weight_velocity * wh], axis=1
+        )
+        return _diag(std**2)
+
+    def measurement_noise(self, means: F64) -> F64:
+        """Measurement noise ``R``, ``float64[T,4,4]`` diagonal, from means ``float64[T,8]``."""
+        return _diag((self.config.std_weight_position * self._wh(means)) ** 2)
+
+    # -- filter steps -----------------------------------------------------------------------------
+    def initiate(self, measurements: NDArray[np.floating]) -> tuple[F64, F64]:
+        """New tracks from measurements ``float[N,4]`` cx, cy, w, h.
+
+        Returns means ``float64[N,8]`` (zero velocity) and covariances ``float64[N,8,8]``.
+        """
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        means = np.concatenate([z, np.zeros_like(z)], axis=1)
+        wh = self._wh(means)
+        std = np.concatenate(
+            [2.0 * self.config.std_weight_position * wh, 10.0 * self.config.std_weight_velocity * wh],
+            axis=1,
+        )
+        return means, _diag(std**2)
+
+    def predict(self, means: F64, covs: F64) -> tuple[F64, F64]:
+        """One frame step for all tracks. ``means: float64[T,8]``, ``covs: float64[T,8,8]``.
+
+        Returns new arrays (inputs are not modified).
+        """
+        q = self.process_noise(means)
+        new_means = means.copy()
+        new_means[:, :4] += means[:, 4:]
+        # F P F^T with F = [[I, I], [0, I]], done blockwise (cheaper than two batched matmuls).
+        p = covs.copy()
+        p[:, :4, :] += covs[:, 4:, :]
+        p[:, :, :4] += p[:, :, 4:]
+        p += q
+        return new_means, p
+
+    def project(self, means: F64, covs: F64) -> tuple[F64, F64]:
+        """Measurement-space means ``float64[T,4]`` and innovation covariances ``float64[T,4,4]``."""
+        return means[:, :4].copy(), covs[:, :4, :4] + self.measurement_noise(means)
+
+    def update(self, means: F64, covs: F64, measurements: NDArray[np.floating]) -> tuple[F64, F64]:
+        """Correct tracks with one measurement each.
+
+        Args:
+            means: ``float64[K,8]`` predicted states of the matched tracks.
+            covs: ``float64[K,8,8]`` their covariances.
+            measurements: ``float[K,4]`` cx, cy, w, h of the matched detections (row i updates track i).
+
+        Returns updated ``(means, covs)``; covariances are symmetrised.
+        """
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        proj_mean, s = self.project(means, covs)
+        pht = covs[:, :, :4]  # P H^T, [K,8,4]
+        # K = P H^T S^-1  <=>  K^T = S^-1 (P H^T)^T  (S symmetric positive definite)
+        gain = np.swapaxes(np.linalg.solve(s, np.swapaxes(pht, 1, 2)), 1, 2)  # [K,8,4]
+        innovation = z - proj_mean
+        new_means = means + np.einsum("kij,kj->ki", gain, innovation)
+        new_covs = covs - gain @ s @ np.swapaxes(gain, 1, 2)
+        new_covs = 0.5 * (new_covs + np.swapaxes(new_covs, 1, 2))
+        return new_means, new_covs
+
+    def gating_distance(
+        self, means: F64, covs: F64, measurements: NDArray[np.floating]
+    ) -> NDArray[np.float64]:
+        """Squared Mahalanobis distance of every measurement to every track.
+
+        Args:
+            means: ``float64[T,8]``; covs: ``float64[T,8,8]``.
+            measurements: ``float[M,4]`` cx, cy, w, h.
+
+        Returns ``float64[T,M]``; compare with ``MotionConfig.gating_chi2`` (chi-square, 4 dof).
+        """
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        if len(means) == 0 or len(z) == 0:
+            return np.zeros((len(means), len(z)))
+        proj_mean, s = self.project(means, covs)
+        s_inv = np.linalg.inv(s)  # [T,4,4]
+        d = z[None, :, :] - proj_mean[:, None, :]  # [T,M,4]
+        return np.einsum("tmi,tij,tmj->tm", d, s_inv, d)
+
+
+def _diag(values: F64) -> F64:
+    """``float64[T,K]`` -> stack of diagonal matrices ``float64[T,K,K]``."""
+    t, k = values.shape
+    out = np.zeros((t, k, k))
+    idx = np.arange(k)
+    out[:, idx, idx] = values
+    return out

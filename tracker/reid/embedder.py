@@ -1,0 +1,277 @@
+"""Appearance embedders: the :class:`Embedder` protocol and :class:`OnnxEmbedder` (any ONNX ReID model).
+
+An embedder turns the boxes of one frame into L2-normalised appearance vectors that the association
+compares by cosine distance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker.onnx_utils import ImageInput, describe_outputs, inspect_image_input, make_session, model_metadata
+from tracker.reid.preprocess import PreprocessSpec, SpecSource, crop_and_resize, resolve_spec
+
+__all__ = ["Embedder", "OnnxEmbedder", "l2_normalize"]
+
+logger = logging.getLogger(__name__)
+
+_NORM_EPS = 1e-12
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Computes appearance embeddings for the boxes of one frame."""
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension ``D`` (known once the model is loaded)."""
+        ...
+
+    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Embed the image regions under ``boxes``.
+
+        Args:
+            image: ``uint8[H,W,3]`` BGR frame (as OpenCV reads it).
+            boxes: ``float32[N,4]`` xyxy pixels; boxes may extend past the image.
+
+        Returns:
+            ``float32[N,D]``, each row L2-normalised; ``float32[0,D]`` for ``N = 0``.
+        """
+        ...
+
+
+def l2_normalize(x: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Rows of ``float[N,D]`` scaled to unit L2 norm (all-zero rows stay zero); ``float32[N,D]``."""
+    x = np.asarray(x, np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, _NORM_EPS)).astype(np.float32, copy=False)
+
+
+def _check_image(image: object) -> NDArray[np.uint8]:
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image: expected a numpy array uint8[H,W,3], got {type(image).__name__}")
+    if (
+        image.dtype != np.uint8
+        or image.ndim != 3
+        or image.shape[2] != 3
+        or image.shape[0] < 1
+        or image.shape[1] < 1
+    ):
+        raise ValueError(f"image: expected uint8[H,W,3] BGR, got {image.dtype}{list(image.shape)}")
+    return image
+
+
+def _check_boxes(boxes: object) -> NDArray[np.float32]:
+    try:
+        b = np.asarray(boxes, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"boxes: cannot convert to float32 ({exc})") from None
+    if b.size == 0:
+        return np.zeros((0, 4), np.float32)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes: expected float32[N,4] xyxy, got shape {b.shape}")
+    bad = ~np.isfinite(b).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"boxes: non-finite coordinates in row {i}: {b[i]}")
+    return b
+
+
+class OnnxEmbedder:
+    """A ReID model in ONNX format run with ONNX Runtime.
+
+    The model must have one image input of rank 4, ``[N,3,H,W]`` (NCHW) or ``[N,H,W,3]`` (NHWC), with a
+    fixed or dynamic batch, and one (the first) output ``[N,D]``. Crops are resized to the model's
+    ``H x W`` (or ``spec.input_size`` when the model leaves them dynamic), converted to the spec's
+    channel order, scaled and normalised, then run in batches: chunks of ``batch_size`` for dynamic-batch
+    models, chunks of the fixed batch otherwise (the last one padded).
+
+    Preprocessing comes from ``spec``, else the model's metadata (``tracker.preprocess``), else a
+    sidecar ``<model>.yaml``, else the torchreid/ImageNet default with a warning; see
+    :func:`tracker.reid.preprocess.resolve_spec`. :attr:`spec_source` says which was used.
+
+    Args:
+        model_path: the ``.onnx`` file.
+        spec: explicit preprocessing, or ``None`` to look it up as above.
+        providers: ONNX Runtime execution providers, ``None`` = CUDA if available, else CPU.
+        batch_size: crops per inference call for dynamic-batch models (``>= 1``).
+        crop_pad: each box is enlarged by this fraction of its width/height per side before cropping.
+        threads: intra-op threads for ONNX Runtime, ``None`` = its default.
+
+    Raises:
+        FileNotFoundError: no file at ``model_path``.
+        ValueError: the file is not a usable ONNX ReID model (wrong input rank, no channel dimension of
+            3, dynamic height/width without ``spec.input_size``, output not ``[N,D]``...); the message
+            names the file and the shape seen. Also for invalid arguments.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        spec: PreprocessSpec | None = None,
+        providers: Sequence[str] | None = None,
+        batch_size: int = 32,
+        crop_pad: float = 0.0,
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not (np.isfinite(crop_pad) and crop_pad >= 0):
+            raise ValueError(f"crop_pad must be finite and >= 0, got {crop_pad!r}")
+        self.model_path = Path(model_path)
+        self._session = make_session(self.model_path, providers, threads)
+        self._input: ImageInput = inspect_image_input(self._session, self.model_path)
+        if self._input.dtype.kind != "f":
+            raise ValueError(
+                f"{self.model_path}: input {self._input.name!r} has element type {self._input.dtype}; "
+                "expected a float tensor"
+            )
+        self.spec: PreprocessSpec
+        self.spec_source: SpecSource
+        self.spec, self.spec_source = resolve_spec(self.model_path, spec, model_metadata(self._session))
+        self._size = self._resolve_size()
+        outputs = describe_outputs(self._session)
+        out = outputs[0]
+        if out.rank != 2:
+            shape = ["?" if d is None else d for d in out.shape]
+            raise ValueError(
+                f"{self.model_path}: output {out.name!r} has shape {shape}; expected rank 2 [N,D]"
+            )
+        if len(outputs) > 1:
+            logger.debug("%s: %d outputs, using the first (%s)", self.model_path.name, len(outputs), out.name)
+        if self._input.batch is not None and out.shape[0] not in (None, self._input.batch):
+            raise ValueError(
+                f"{self.model_path}: output batch {out.shape[0]} differs from input batch {self._input.batch}"
+            )
+        self._output_name = out.name
+        self.batch_size = batch_size
+        self.crop_pad = float(crop_pad)
+        self._dim = out.shape[1] if out.shape[1] is not None else self._probe_dim()
+        logger.info(
+            "ReID model %s: %s input %s, batch %s, %dx%d, %d-d embeddings",
+            self.model_path.name,
+            self._input.layout,
+            self._input.name,
+            "dynamic" if self._input.batch is None else self._input.batch,
+            self._size[0],
+            self._size[1],
+            self._dim,
+        )
+
+    def _resolve_size(self) -> tuple[int, int]:
+        h, w = self._input.height, self._input.width
+        want = self.spec.input_size
+        shape = ["?" if d is None else d for d in self._input.shape]
+        if h is None or w is None:
+            if want is None:
+                raise ValueError(
+                    f"{self.model_path}: input {self._input.name!r} has shape {shape} with dynamic height/"
+                    "width; give PreprocessSpec.input_size"
+                )
+            if (h is not None and h != want[0]) or (w is not None and w != want[1]):
+                raise ValueError(
+                    f"{self.model_path}: input shape {shape} conflicts with spec.input_size {want}"
+                )
+            return want
+        if want is not None and want != (h, w):
+            raise ValueError(
+                f"{self.model_path}: input shape {shape} is fixed; spec.input_size {want} differs"
+            )
+        return (h, w)
+
+    def _probe_dim(self) -> int:
+        n = self._input.batch or 1
+        dummy = np.zeros((n, self._size[0], self._size[1], 3), np.uint8)
+        return int(self._run(dummy).shape[1])
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dim(self) -> int:
+        """Embedding dimension ``D``."""
+        return self._dim
+
+    @property
+    def layout(self) -> Literal["NCHW", "NHWC"]:
+        """Input layout of the model."""
+        return self._input.layout
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """``(height, width)`` crops are resized to."""
+        return self._size
+
+    @property
+    def fixed_batch(self) -> int | None:
+        """The model's fixed batch size, or ``None`` when dynamic."""
+        return self._input.batch
+
+    @property
+    def providers(self) -> list[str]:
+        """Execution providers ONNX Runtime uses for this model."""
+        return list(self._session.get_providers())
+
+    def __repr__(self) -> str:
+        return (
+            f"OnnxEmbedder({self.model_path.name!r}, layout={self.layout}, input_size={self._size}, "
+            f"batch={self.fixed_batch or 'dynamic'}, dim={self._dim}, spec={self.spec_source})"
+        )
+
+    # ------------------------------------------------------------------ inference
+    def _run(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """``uint8[B,h,w,3]`` BGR crops (B = one model call) -> raw ``float32[B,D]`` outputs."""
+        x = self.spec.normalize(crops)
+        if self._input.layout == "NCHW":
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        x = x.astype(self._input.dtype, copy=False)
+        (y,) = self._session.run([self._output_name], {self._input.name: x})
+        y = np.asarray(y)
+        if y.ndim != 2 or y.shape[0] != len(crops):
+            raise RuntimeError(
+                f"{self.model_path}: model returned shape {list(y.shape)} for {len(crops)} crops; "
+                "expected [N,D]"
+            )
+        return y.astype(np.float32, copy=False)
+
+    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Embed the image regions under ``boxes``.
+
+        Args:
+            image: ``uint8[H,W,3]`` BGR frame.
+            boxes: ``float32[N,4]`` xyxy pixels, finite; parts outside the image are clipped away, and
+                a box left empty by clipping uses a 1-pixel region at the border.
+
+        Returns:
+            ``float32[N,D]`` L2-normalised embeddings (``float32[0,D]`` for ``N = 0``).
+
+        Raises:
+            ValueError: ``image`` is not ``uint8[H,W,3]`` or ``boxes`` is not a finite ``[N,4]`` array.
+            RuntimeError: the model returns an unexpected shape or non-finite values.
+        """
+        img = _check_image(image)
+        b = _check_boxes(boxes)
+        n = len(b)
+        if n == 0:
+            return np.zeros((0, self._dim), np.float32)
+        crops = crop_and_resize(img, b, self._size, self.spec.interpolation, self.crop_pad)
+        chunk = self._input.batch or self.batch_size
+        out = np.empty((n, self._dim), np.float32)
+        for start in range(0, n, chunk):
+            part = crops[start : start + chunk]
+            k = len(part)
+            if self._input.batch is not None and k < chunk:
+                part = np.concatenate([part, np.zeros((chunk - k, *part.shape[1:]), np.uint8)])
+            y = self._run(part)[:k]
+            if y.shape[1] != self._dim:
+                raise RuntimeError(
+                    f"{self.model_path}: model returned {y.shape[1]}-d outputs, expected {self._dim}"
+                )
+            out[start : start + k] = y
+        if not np.isfinite(out).all():
+            raise RuntimeError(f"{self.model_path}: model returned non-finite embeddings")
+        return l2_normalize(out)

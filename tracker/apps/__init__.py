@@ -1,0 +1,1 @@
+"""Applications built from the library: benchmarking on MOTChallenge-layout datasets."""

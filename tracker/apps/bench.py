@@ -1,0 +1,298 @@
+"""``python -m tracker bench``: run the tracker over a MOTChallenge-layout dataset and score it.
+
+For every sequence it reads ``seqinfo.ini`` and the public detections ``det/det.txt``, runs a fresh
+:class:`~tracker.Tracker`, writes ``OUT/<sequence>.txt`` (MOTChallenge format) and, where
+``gt/gt.txt`` exists, scores the results (MOTA, IDF1, HOTA, ...). Frames from ``img1/`` are given to the
+tracker (appearance, camera motion compensation) when the folder holds every frame of the sequence;
+otherwise the sequence runs on motion alone and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from ..config import TrackerConfig, load_config
+from ..core.tracker import Tracker
+from ..io.mot import (
+    MotGroundTruth,
+    MotResults,
+    ResultsWriter,
+    ScoreNorm,
+    SeqInfo,
+    list_sequences,
+    read_detections,
+    read_ground_truth,
+    read_seqinfo,
+)
+
+__all__ = ["DATA_ENV", "BenchReport", "SequenceRun", "resolve_dataset", "run_benchmark"]
+
+log = logging.getLogger("tracker")
+
+DATA_ENV = "TRACKER_DATA"
+"""Environment variable: folder holding datasets by name (``$TRACKER_DATA/MOT17/train/...``)."""
+
+
+def resolve_dataset(name_or_path: str, root: str | Path | None = None) -> Path:
+    """Find a dataset folder.
+
+    Order: ``root`` if given; ``name_or_path`` itself if it is an existing folder; else
+    ``$TRACKER_DATA/<name>``; else ``./data/<name>``.
+
+    Raises:
+        FileNotFoundError: none of these exists; the message lists where it looked.
+    """
+    if root is not None:
+        p = Path(root)
+        if not p.is_dir():
+            raise FileNotFoundError(f"dataset root {p} does not exist")
+        return p
+    tried = []
+    direct = Path(name_or_path)
+    if direct.is_dir():
+        return direct
+    tried.append(str(direct))
+    env = os.environ.get(DATA_ENV)
+    if env:
+        p = Path(env) / name_or_path
+        if p.is_dir():
+            return p
+        tried.append(str(p))
+    else:
+        tried.append(f"${DATA_ENV}/{name_or_path} (${DATA_ENV} is not set)")
+    p = Path("data") / name_or_path
+    if p.is_dir():
+        return p
+    tried.append(str(p))
+    raise FileNotFoundError(f"dataset {name_or_path!r} not found; looked in: " + ", ".join(tried))
+
+
+@dataclass
+class SequenceRun:
+    """What happened on one sequence."""
+
+    name: str
+    frames: int
+    detections: int
+    used_images: bool
+    note: str
+    track_seconds: float
+    results_path: str
+    results: MotResults = field(repr=False)
+    ground_truth: MotGroundTruth | None = field(repr=False)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.track_seconds if self.track_seconds > 0 else float("inf")
+
+
+@dataclass
+class BenchReport:
+    """All sequences of one benchmark run, with scores when ground truth exists."""
+
+    dataset: str
+    config: str
+    reid: str | None
+    runs: list[SequenceRun]
+    scores: Any = None  # tracker.eval.ScoreTable | None
+
+    def table(self) -> str:
+        """Text table: MOTA, IDF1, HOTA, IDSW, FP, FN and the tracker's own frames/s."""
+        head = f"{'sequence':<20} {'MOTA':>6} {'IDF1':>6} {'HOTA':>6} {'IDSW':>6} {'FP':>7} {'FN':>7} {'FPS':>8}  input"
+        lines = [head, "-" * len(head)]
+        total_frames = sum(r.frames for r in self.runs)
+        total_time = sum(r.track_seconds for r in self.runs)
+        for r in self.runs:
+            lines.append(self._row(r.name, r.fps, "images" if r.used_images else "motion only"))
+        lines.append("-" * len(head))
+        overall_fps = total_frames / total_time if total_time > 0 else float("inf")
+        lines.append(self._row("OVERALL", overall_fps, ""))
+        return "\n".join(lines)
+
+    def _row(self, name: str, fps: float, note: str) -> str:
+        s = None
+        if self.scores is not None:
+            s = self.scores.overall if name == "OVERALL" else self.scores.sequences.get(name)
+        if s is None:
+            return f"{name:<20} {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>7} {'-':>7} {fps:8.1f}  {note}"
+        return (
+            f"{name:<20} {100 * s.mota:6.1f} {100 * s.idf1:6.1f} {100 * s.hota:6.1f} {s.num_switches:6d} "
+            f"{s.num_false_positives:7d} {s.num_misses:7d} {fps:8.1f}  {note}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dataset": self.dataset,
+            "config": self.config,
+            "reid": self.reid,
+            "sequences": [
+                {
+                    "name": r.name,
+                    "frames": r.frames,
+                    "detections": r.detections,
+                    "used_images": r.used_images,
+                    "note": r.note,
+                    "track_seconds": r.track_seconds,
+                    "tracker_fps": r.fps,
+                    "results": r.results_path,
+                }
+                for r in self.runs
+            ],
+        }
+        if self.scores is not None:
+            out["scores"] = {row.name: row.as_dict() for row in self.scores.rows()}
+        return out
+
+
+def _image_paths(seq_dir: Path, info: SeqInfo) -> list[Path] | None:
+    """Every frame's image path if the image folder holds all ``seq_length`` frames, else None."""
+    img_dir = seq_dir / info.im_dir
+    if not img_dir.is_dir():
+        return None
+    paths = [img_dir / f"{i:06d}{info.im_ext}" for i in range(1, info.seq_length + 1)]
+    if all(p.is_file() for p in paths):
+        return paths
+    return None
+
+
+def _read_image(path: Path) -> NDArray[np.uint8]:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"{path}: cannot read image")
+    return np.asarray(img, np.uint8)
+
+
+def run_sequence(
+    seq_dir: Path,
+    config: TrackerConfig,
+    out_dir: Path,
+    embedder: object | None = None,
+    use_images: bool = True,
+    score_norm: ScoreNorm = "auto",
+    progress: bool = True,
+) -> SequenceRun:
+    """Track one sequence from its public detections and write ``out_dir/<name>.txt``."""
+    info = read_seqinfo(seq_dir)
+    det_path = seq_dir / "det" / "det.txt"
+    dets = read_detections(det_path)
+    images = _image_paths(seq_dir, info) if use_images else None
+    needs_frames = config.appearance.enabled or config.cmc.enabled
+    if images is not None:
+        note = "images"
+    elif not use_images:
+        note = "motion only (images disabled)"
+    elif not (seq_dir / info.im_dir).is_dir():
+        note = f"motion only: no {info.im_dir}/ folder"
+    else:
+        note = f"motion only: {info.im_dir}/ does not hold all {info.seq_length} frames"
+    if images is None and needs_frames:
+        log.warning("%s: %s; appearance and camera motion compensation are off", info.name, note)
+    tracker = Tracker(config, frame_rate=info.frame_rate, embedder=embedder)
+    writer = ResultsWriter()
+    elapsed = 0.0
+    n_dets = 0
+    frames = range(1, info.seq_length + 1)
+    bar = tqdm(frames, desc=info.name, unit="frame", leave=False, disable=not progress)
+    for t in bar:
+        d = dets.detections(t, score_norm)
+        n_dets += len(d)
+        frame = _read_image(images[t - 1]) if (images is not None and needs_frames) else None
+        start = time.perf_counter()
+        tracks = tracker.update(d, frame=frame, frame_index=t)
+        elapsed += time.perf_counter() - start
+        writer.add(t, tracks)
+    bar.close()
+    path = writer.save(out_dir / f"{info.name}.txt")
+    gt_path = seq_dir / "gt" / "gt.txt"
+    gt = read_ground_truth(gt_path) if gt_path.is_file() else None
+    return SequenceRun(
+        name=info.name,
+        frames=info.seq_length,
+        detections=n_dets,
+        used_images=images is not None and needs_frames,
+        note=note,
+        track_seconds=elapsed,
+        results_path=str(path),
+        results=writer.results(),
+        ground_truth=gt,
+    )
+
+
+def run_benchmark(
+    dataset: str,
+    *,
+    root: str | Path | None = None,
+    split: str = "train",
+    config: str | TrackerConfig | None = None,
+    reid: str | Path | None = None,
+    out_dir: str | Path = "out/bench",
+    sequences: Sequence[str] | None = None,
+    use_images: bool = True,
+    progress: bool = True,
+    on_sequence: Callable[[SequenceRun], None] | None = None,
+) -> BenchReport:
+    """Track and score every sequence of a dataset.
+
+    Args:
+        dataset: a dataset name (``MOT17``) resolved by :func:`resolve_dataset`, or a folder.
+        root: the dataset folder (overrides name resolution).
+        split: sub-folder holding the sequences (``train``).
+        config: preset name, YAML path or config; default ``botsort`` with ``reid``, else ``bytetrack``.
+        reid: path to an ONNX ReID model (used on sequences with images).
+        out_dir: where ``<sequence>.txt`` and ``summary.json`` are written.
+        sequences: only these sequence names (substring match), e.g. ``["MOT17-02"]``.
+        use_images: give frames to the tracker when the sequence has them.
+    """
+    from ..eval import evaluate
+
+    data_dir = resolve_dataset(dataset, root)
+    if config is None:
+        config = "botsort" if reid is not None else "bytetrack"
+    cfg = config if isinstance(config, TrackerConfig) else load_config(config)
+    embedder = None
+    if reid is not None:
+        from ..reid import OnnxEmbedder
+
+        embedder = OnnxEmbedder(reid)
+        if not cfg.appearance.enabled:
+            log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seq_dirs = list_sequences(data_dir, split)
+    if sequences:
+        seq_dirs = [p for p in seq_dirs if any(s in p.name for s in sequences)]
+        if not seq_dirs:
+            raise ValueError(f"no sequence of {data_dir} matches {list(sequences)}")
+    runs = []
+    for seq_dir in tqdm(seq_dirs, desc=f"bench {Path(dataset).name}", unit="seq", disable=not progress):
+        run = run_sequence(seq_dir, cfg, out, embedder=embedder, use_images=use_images, progress=progress)
+        runs.append(run)
+        if on_sequence is not None:
+            on_sequence(run)
+    scored = {r.name: (r.ground_truth, r.results) for r in runs if r.ground_truth is not None}
+    scores = None
+    if scored:
+        scores = evaluate(scored, {r.name: r.frames for r in runs if r.ground_truth is not None})
+    report = BenchReport(Path(dataset).name, cfg.name, None if reid is None else str(reid), runs, scores)
+    (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
+    return report
+
+
+def _json_default(o: object) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if hasattr(o, "__dataclass_fields__"):
+        return asdict(o)  # type: ignore[call-overload]
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tracker.association.assign import assign
-from tracker.association.costs import GATED, cosine_distance, enlarge_boxes, fuse_min, iou_matrix
+from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
 
 
 def _brute_force(cost: np.ndarray, limit: float) -> float:
@@ -72,15 +72,18 @@ def test_iou_matrix_known_values() -> None:
     assert iou_matrix(a, np.zeros((0, 4))).shape == (2, 0)
 
 
-def test_enlarge_and_cosine_and_fuse() -> None:
-    np.testing.assert_allclose(
-        enlarge_boxes(np.array([[0.0, 0, 10, 20]]), np.array([0.5])), [[-2.5, -5, 12.5, 25]]
-    )
+def test_cosine_and_fuse() -> None:
     f = np.array([[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_allclose(cosine_distance(f, f), [[0, 1], [1, 0]], atol=1e-12)
-    motion = np.array([[0.4, 0.9]])
-    app = np.array([[0.2, 0.1]])
-    fused = fuse_min(motion, app, appearance_gate=0.25, proximity_gate=0.5)
-    # first pair: appearance helps (0.1 < 0.4); second: too far in motion, keeps motion cost
-    np.testing.assert_allclose(fused, [[0.1, 0.9]])
+    motion = np.array([[0.4, 0.9, 0.45]])
+    app = np.array([[0.2, 0.1, 0.2]])
+    iou_dist = np.array([[0.3, 0.9, 0.45]])
+    fused = fuse_min(motion, app, iou_dist, appearance_gate=0.5, proximity_gate=0.5)
+    # 1st: appearance helps (0.2/2 < 0.4); 2nd: too far apart, keeps motion cost; 3rd: the proximity
+    # gate looks at plain 1 - IoU (0.45 <= 0.5), not at the motion cost
+    np.testing.assert_allclose(fused, [[0.1, 0.9, 0.1]])
+    far_in_looks = fuse_min(motion, np.array([[0.6, 0.6, 0.6]]), iou_dist, 0.5, 0.5)
+    np.testing.assert_allclose(far_in_looks, motion)
+    weighted = fuse_weighted(motion, app, iou_dist, 0.5, 0.5, 0.5)
+    np.testing.assert_allclose(weighted, [[0.3, 0.9, 0.325]])
     assert np.isfinite(fused).all()

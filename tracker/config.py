@@ -72,11 +72,9 @@ class AssociationConfig:
     """Multiply IoU similarity by detection score in the first stage (ByteTrack's ``fuse_score``)."""
     use_mahalanobis_gate: bool = True
     """Gate pairs whose Mahalanobis distance exceeds ``MotionConfig.gating_chi2`` (lost tracks only)."""
-    lost_iou_buffer: float = 0.0
-    """Lost tracks' boxes are enlarged by ``lost_iou_buffer * frames_lost`` (fraction of size,
-    capped at ``max_iou_buffer``) before IoU, so a drifting prediction can still meet its person."""
-    max_iou_buffer: float = 0.0
-    """Cap on the lost-track box enlargement (fraction of box size)."""
+    recovery_cost: float = 0.0
+    """After the two stages, still-unmatched tracks may take leftover high-score detections whose
+    ``1 - IoU`` with the track's last observed box is at most this (0 disables; OC-SORT's OCR)."""
     duplicate_iou: float = 0.85
     """A lost track overlapping a tracked one above this IoU is a duplicate; the younger is dropped."""
     min_box_area: float = 10.0
@@ -94,9 +92,10 @@ class AppearanceConfig:
     weight: float = 0.5
     """Fused cost = ``(1 - weight) * motion_cost + weight * cosine_distance`` where both pass gates."""
     proximity_gate: float = 0.5
-    """Pairs with ``1 - IoU`` above this get no appearance help (their appearance cost is gated)."""
-    appearance_gate: float = 0.25
-    """Pairs with cosine distance above this get no appearance help."""
+    """Pairs with plain ``1 - IoU`` above this get no appearance help (their appearance cost is gated)."""
+    appearance_gate: float = 0.5
+    """Pairs with cosine distance above this get no appearance help (BoT-SORT's 0.25 is on half the
+    cosine distance, i.e. 0.5 here)."""
     fuse: str = "min"
     """How motion and appearance costs combine: ``"min"`` (BoT-SORT) or ``"weighted"``."""
     min_update_score: float = 0.0
@@ -123,7 +122,9 @@ class LifecycleConfig:
 
 @dataclass(frozen=True)
 class CmcConfig:
-    """Camera motion compensation between consecutive frames (needs frames)."""
+    """Camera motion compensation between consecutive frames (needs frames). Finer settings of the
+    estimator (corner quality, LK window, RANSAC threshold) are documented constants in
+    :mod:`tracker.motion.cmc`."""
 
     enabled: bool = False
     """Estimate a global affine between frames and apply it to predicted tracks."""
@@ -155,6 +156,8 @@ T = TypeVar("T")
 
 
 def _build(cls: type[T], data: Any, where: str) -> T:
+    if data is None:  # an empty section ("cmc:") means all defaults
+        data = {}
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -196,6 +199,11 @@ def _coerce(typ: Any, value: Any, where: str) -> Any:
     if typ is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ValueError(f"{where}: expected a number, got {value!r}")
     if typ is str:
         if isinstance(value, str):
@@ -223,6 +231,8 @@ def _check(cfg: TrackerConfig, where: str) -> None:
         raise ValueError(f"{where}.cmc.method: expected 'sparse_flow', got {cfg.cmc.method!r}")
     if cfg.lifecycle.min_hits < 1 or cfg.lifecycle.max_lost_frames < 0:
         raise ValueError(f"{where}.lifecycle: min_hits >= 1 and max_lost_frames >= 0 required")
+    if not cfg.lifecycle.reference_fps > 0:
+        raise ValueError(f"{where}.lifecycle.reference_fps: must be > 0")
     if not 0.0 <= cfg.appearance.ema_alpha < 1.0:
         raise ValueError(f"{where}.appearance.ema_alpha: must be in [0, 1)")
 

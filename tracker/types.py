@@ -56,6 +56,11 @@ def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int) -> NDArray[An
     return arr
 
 
+def _is_empty_list(value: ArrayLike) -> bool:
+    """``[]`` or an empty 1-D array: accepted as "no boxes"; any other empty shape must be ``[0,4]``."""
+    return np.ndim(value) == 1 and np.size(value) == 0
+
+
 @dataclass(frozen=True, eq=False)
 class Detections:
     """Detections of one frame.
@@ -83,7 +88,11 @@ class Detections:
         class_ids: ArrayLike | None = None,
         embeddings: ArrayLike | None = None,
     ) -> None:
-        b = _as_array("boxes", boxes, np.float32, 2) if np.size(boxes) else np.zeros((0, 4), np.float32)
+        b = (
+            np.zeros((0, 4), np.float32)
+            if _is_empty_list(boxes)
+            else _as_array("boxes", boxes, np.float32, 2)
+        )
         if b.shape[1] != 4:
             raise ValueError(f"boxes: expected shape [N,4] (xyxy), got {b.shape}")
         n = len(b)

@@ -66,17 +66,12 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
 def _solve_with_limit(
     cost: NDArray[np.float64], max_cost: float
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Hungarian on ``cost`` (``float64[n,m]``) extended with "stay unmatched" slots at ``max_cost/2``."""
-    n, m = cost.shape
-    big = max(float(cost.max()), max_cost) * 2.0 + 1.0
-    ext = np.full((n + m, m + n), big)
-    ext[:n, :m] = np.where(cost <= max_cost, cost, big)
-    half = 0.5 * max_cost
-    ext[np.arange(n), m + np.arange(n)] = half  # row i unmatched
-    ext[n + np.arange(m), np.arange(m)] = half  # column j unmatched
-    ext[n:, m:] = 0.0
-    r, c = linear_sum_assignment(ext)
-    keep = (r < n) & (c < m)
-    r, c = r[keep], c[keep]
-    keep = cost[r, c] <= max_cost
+    """Hungarian on ``cost`` (``float64[n,m]``) where leaving a row and a column unmatched costs
+    ``max_cost``: maximise the total gain ``max_cost - cost`` over admissible pairs (inadmissible
+    pairs gain 0 and are dropped afterwards). Same optimum as padding the matrix with "unmatched"
+    slots, at ``n x m`` instead of ``(n+m)^2`` size."""
+    ok = cost <= max_cost
+    gain = np.where(ok, max_cost - cost, 0.0)
+    r, c = linear_sum_assignment(gain, maximize=True)
+    keep = ok[r, c]
     return r[keep].astype(np.int64), c[keep].astype(np.int64)

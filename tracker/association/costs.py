@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["GATED", "cosine_distance", "enlarge_boxes", "fuse_min", "fuse_weighted", "iou_matrix"]
+__all__ = ["GATED", "cosine_distance", "fuse_min", "fuse_weighted", "iou_matrix"]
 
 GATED = 1e4
 """Cost given to pairs that must not match. Finite and far above every threshold (all costs are <= 2)."""
@@ -37,15 +37,6 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
     return inter / np.maximum(union, 1e-9)
 
 
-def enlarge_boxes(boxes: NDArray[np.floating], scale: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Grow boxes about their centres: ``boxes: float[T,4]`` xyxy, ``scale: float[T]`` (0 = unchanged,
-    0.3 = 30% wider and taller). Returns ``float64[T,4]`` xyxy."""
-    b = np.asarray(boxes, dtype=np.float64)
-    s = np.asarray(scale, dtype=np.float64)[:, None]
-    half = 0.5 * (b[:, 2:] - b[:, :2]) * s
-    return np.concatenate([b[:, :2] - half, b[:, 2:] + half], axis=1)
-
-
 def cosine_distance(
     track_feats: NDArray[np.floating], det_feats: NDArray[np.floating]
 ) -> NDArray[np.float64]:
@@ -66,29 +57,37 @@ def cosine_distance(
 def fuse_min(
     motion: NDArray[np.float64],
     appearance: NDArray[np.float64],
+    iou_distance: NDArray[np.float64],
     appearance_gate: float,
     proximity_gate: float,
 ) -> NDArray[np.float64]:
-    """BoT-SORT fusion: ``min(motion, appearance/2)`` where appearance may help.
+    """BoT-SORT fusion: ``min(motion, appearance / 2)`` where appearance may help.
 
     Appearance only lowers the cost of pairs that are both close in appearance
-    (``appearance/2 <= appearance_gate``) and plausible in motion (``motion <= proximity_gate``).
-    All inputs and the output are ``float64[T,M]``.
+    (``appearance <= appearance_gate``) and near in space (``iou_distance <= proximity_gate``).
+
+    Args:
+        motion: ``float64[T,M]`` motion cost (e.g. ``1 - IoU * score``).
+        appearance: ``float64[T,M]`` cosine distance.
+        iou_distance: ``float64[T,M]`` plain ``1 - IoU``, for the proximity gate.
+
+    Returns ``float64[T,M]``.
     """
-    app = 0.5 * appearance
-    app = np.where((app > appearance_gate) | (motion > proximity_gate), 1.0, app)
+    app = np.where((appearance > appearance_gate) | (iou_distance > proximity_gate), 1.0, 0.5 * appearance)
     return np.minimum(motion, app)
 
 
 def fuse_weighted(
     motion: NDArray[np.float64],
     appearance: NDArray[np.float64],
+    iou_distance: NDArray[np.float64],
     weight: float,
     appearance_gate: float,
     proximity_gate: float,
 ) -> NDArray[np.float64]:
-    """DeepSORT-style fusion: ``(1 - weight) * motion + weight * appearance``; pairs failing either
-    gate keep the plain motion cost. All ``float64[T,M]``."""
+    """DeepSORT-style fusion: ``(1 - weight) * motion + weight * appearance`` for pairs that pass both
+    gates (``appearance <= appearance_gate`` and ``iou_distance <= proximity_gate``); other pairs keep
+    the plain motion cost. Arguments as :func:`fuse_min`; returns ``float64[T,M]``."""
     fused = (1.0 - weight) * motion + weight * appearance
-    ok = (appearance <= 2.0 * appearance_gate) & (motion <= proximity_gate)
+    ok = (appearance <= appearance_gate) & (iou_distance <= proximity_gate)
     return np.where(ok, fused, motion)

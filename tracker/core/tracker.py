@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..association.assign import assign
-from ..association.costs import GATED, cosine_distance, enlarge_boxes, fuse_min, fuse_weighted, iou_matrix
+from ..association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
 from ..config import TrackerConfig, load_config
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
 from ..types import Detections, Tracks, TrackState
@@ -20,6 +20,8 @@ __all__ = ["Tracker"]
 
 log = logging.getLogger("tracker")
 
+_MIN_BOX_SIZE = 1.0
+"""Smallest predicted box width/height in pixels."""
 _TENTATIVE = np.int8(TrackState.TENTATIVE)
 _CONFIRMED = np.int8(TrackState.CONFIRMED)
 _LOST = np.int8(TrackState.LOST)
@@ -63,7 +65,8 @@ class Tracker:
         if embedder is not None and not callable(getattr(embedder, "embed", None)):
             raise TypeError("embedder must have an embed(image, boxes) method")
         life = self.config.lifecycle
-        self.max_lost = max(1, round(life.max_lost_frames * self.frame_rate / life.reference_fps))
+        self.max_lost = round(life.max_lost_frames * self.frame_rate / life.reference_fps)
+        """Frames a lost track is kept at this frame rate (``max_lost_frames`` scaled)."""
         self.kf = KalmanFilter(self.config.motion)
         self._ids = IdAllocator()
         self._cmc = None
@@ -161,7 +164,7 @@ class Tracker:
         if emb is None:
             return None
         dim = self._store.feature_dim
-        if emb.shape[1] and dim and self._store.has_feature.any() and emb.shape[1] != dim:
+        if len(emb) and emb.shape[1] and dim and self._store.has_feature.any() and emb.shape[1] != dim:
             raise ValueError(f"embeddings: dimension {emb.shape[1]} does not match earlier frames' {dim}")
         return emb
 
@@ -189,6 +192,8 @@ class Tracker:
                 if cfg.motion.lost_velocity_decay != 1.0:
                     means[lost, 4:6] *= cfg.motion.lost_velocity_decay
             s.means, s.covs = self.kf.predict(means, s.covs)
+            # a shrinking box must not turn inside out while it is not observed
+            np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
             if affine is not None:
                 from ..motion.cmc import apply_affine
 
@@ -217,11 +222,22 @@ class Tracker:
         match_d.append(low[c2])
         newly_lost = rest[ur2]
 
+        # Recovery (OC-SORT's observation-centric recovery): tracks still unmatched vs. leftover
+        # high-score detections, by IoU with the track's last observed box rather than its prediction.
+        if a.recovery_cost > 0:
+            unmatched = np.setdiff1d(pool[ur], rest[r2], assume_unique=True)
+            cost_r = 1.0 - iou_matrix(s.last_boxes[unmatched], boxes[high_left])
+            rr, cr, _, ucr = assign(cost_r, a.recovery_cost)
+            match_t.append(unmatched[rr])
+            match_d.append(high_left[cr])
+            newly_lost = np.setdiff1d(newly_lost, unmatched[rr], assume_unique=True)
+            high_left = high_left[ucr]
+
         # Stage 3: tentative tracks vs. the high-score detections left over.
         tent = np.flatnonzero(s.states == _TENTATIVE)
-        cost3 = self._motion_cost(tent, high_left, pred_boxes, boxes, scores, lost_buffer=False)
+        cost3, iou3 = self._motion_cost(tent, high_left, pred_boxes, boxes, scores)
         if emb is not None and len(tent) and len(high_left):
-            cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]))
+            cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]), iou3)
         r3, c3, ur3, uc3 = assign(cost3, a.unconfirmed_match_cost)
         match_t.append(tent[r3])
         match_d.append(high_left[c3])
@@ -231,6 +247,7 @@ class Tracker:
 
         self._apply_matches(np.concatenate(match_t), np.concatenate(match_d), dets, emb)
         s.states[newly_lost] = _LOST
+        s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
 
         alive = np.ones(len(s), bool)
         alive[dead_tentative] = False
@@ -246,19 +263,14 @@ class Tracker:
         pred_boxes: NDArray[np.float64],
         boxes: NDArray[np.float32],
         scores: NDArray[np.float32],
-        lost_buffer: bool,
-    ) -> NDArray[np.float64]:
-        """``1 - IoU`` (optionally score-fused, lost tracks' boxes enlarged): ``float64[T,M]``."""
-        a = self.config.association
-        tb = pred_boxes[tracks]
-        if lost_buffer and a.lost_iou_buffer > 0 and len(tracks):
-            missed = np.maximum(self._store.lost[tracks] - 1, 0)
-            tb = enlarge_boxes(tb, np.minimum(a.lost_iou_buffer * missed, a.max_iou_buffer))
-        iou = iou_matrix(tb, boxes[det_idx])
-
-        if a.fuse_score:
-            iou = iou * scores[det_idx][None, :]
-        return 1.0 - iou
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Motion cost ``1 - IoU`` (times the detection score if ``fuse_score``) and the plain
+        ``1 - IoU``, both ``float64[T,M]``."""
+        iou = iou_matrix(pred_boxes[tracks], boxes[det_idx])
+        if self.config.association.fuse_score:
+            return 1.0 - iou * scores[det_idx][None, :], 1.0 - iou
+        dist = 1.0 - iou
+        return dist, dist
 
     def _appearance_cost(
         self, tracks: NDArray[np.int64], det_emb: NDArray[np.float32]
@@ -271,11 +283,13 @@ class Tracker:
         d[~s.has_feature[tracks]] = 1.0
         return d
 
-    def _fuse(self, motion: NDArray[np.float64], app: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _fuse(
+        self, motion: NDArray[np.float64], app: NDArray[np.float64], iou_dist: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         p = self.config.appearance
         if p.fuse == "min":
-            return fuse_min(motion, app, p.appearance_gate, p.proximity_gate)
-        return fuse_weighted(motion, app, p.weight, p.appearance_gate, p.proximity_gate)
+            return fuse_min(motion, app, iou_dist, p.appearance_gate, p.proximity_gate)
+        return fuse_weighted(motion, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
 
     def _first_stage_cost(
         self,
@@ -288,7 +302,7 @@ class Tracker:
     ) -> NDArray[np.float64]:
         cfg = self.config
         s = self._store
-        cost = self._motion_cost(pool, high, pred_boxes, boxes, scores, lost_buffer=True)
+        cost, iou_dist = self._motion_cost(pool, high, pred_boxes, boxes, scores)
         if len(pool) == 0 or len(high) == 0:
             return cost
         lost_rows = s.states[pool] == _LOST
@@ -298,7 +312,7 @@ class Tracker:
             gate_ok = maha <= cfg.motion.gating_chi2
         if emb is not None:
             app = self._appearance_cost(pool, emb[high])
-            cost = self._fuse(cost, app)
+            cost = self._fuse(cost, app, iou_dist)
             if gate_ok is not None:
                 # Re-identify lost tracks by appearance anywhere inside the motion gate.
                 reid = np.where(
@@ -378,7 +392,9 @@ class Tracker:
         confirm = first_frame or self.config.lifecycle.min_hits <= 1
         if emb is not None and emb.shape[1]:
             feats = emb[det_idx].astype(np.float32)
-            has = np.abs(feats).sum(axis=1) > 0
+            has = (np.abs(feats).sum(axis=1) > 0) & (
+                dets.scores[det_idx] >= self.config.appearance.min_update_score
+            )
         else:
             feats = np.zeros((n, s.feature_dim), np.float32)
             has = np.zeros(n, bool)

@@ -24,9 +24,6 @@ def _bench(args: argparse.Namespace) -> int:
     )
     print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}")
     print(report.table())
-    for r in report.runs:
-        if not r.used_images:
-            print(f"note: {r.name}: {r.note}")
     print(f"results and summary.json in {args.out}")
     return 0
 
@@ -48,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("dataset", help="dataset name (MOT17, MOT15, ...) or folder")
     b.add_argument("--root", help="dataset folder (overrides name lookup)")
     b.add_argument("--split", default="train", help="sub-folder with the sequences (default: train)")
-    b.add_argument("--config", help="preset name or YAML path (default: botsort with --reid, else bytetrack)")
+    b.add_argument("--config", help="preset name or YAML path (default: default)")
     b.add_argument("--reid", help="ONNX ReID model used on sequences that have images")
     b.add_argument("--out", default="out/bench", help="output folder (default: out/bench)")
     b.add_argument("--seq", action="append", help="only sequences whose name contains this (repeatable)")

@@ -42,11 +42,21 @@ class MotionConfig:
     std_weight_position: float = 1.0 / 20
     """Measurement/process noise of positions, as a fraction of box size."""
     std_weight_velocity: float = 1.0 / 160
-    """Process noise of velocities, as a fraction of box size per frame."""
+    """Process noise of velocities, as a fraction of box size per frame, at ``reference_fps``. At
+    another frame rate it is scaled by ``reference_fps / fps``: at a lower rate a person's per-frame
+    velocity changes more from one frame to the next."""
+    reference_fps: float = 30.0
+    """Frame rate at which ``std_weight_velocity`` applies."""
     gating_chi2: float = 9.4877
     """Mahalanobis gate on (cx, cy, w, h): chi-square 95% quantile with 4 dof."""
     lost_velocity_decay: float = 1.0
     """Velocity multiplier applied per frame while a track is lost (1.0 = keep constant velocity)."""
+    shift_lost_with_scene: bool = False
+    """Move lost tracks with the scene: each frame they take the median position innovation and the
+    median velocity correction of the matched tracks (camera motion compensation from detections
+    alone). Used on frames where image-based CMC is off or has no frame."""
+    min_shift_matches: int = 3
+    """Fewest matched tracks for those medians to be trusted."""
     reset_velocity_after_gap: bool = True
     """When a track is matched again after missed frames, set its velocity to the mean velocity over the
     gap (last observed box to the new one) instead of the drifted prediction."""
@@ -231,6 +241,8 @@ def _check(cfg: TrackerConfig, where: str) -> None:
         raise ValueError(f"{where}.cmc.method: expected 'sparse_flow', got {cfg.cmc.method!r}")
     if cfg.lifecycle.min_hits < 1 or cfg.lifecycle.max_lost_frames < 0:
         raise ValueError(f"{where}.lifecycle: min_hits >= 1 and max_lost_frames >= 0 required")
+    if not cfg.motion.reference_fps > 0:
+        raise ValueError(f"{where}.motion.reference_fps: must be > 0")
     if not cfg.lifecycle.reference_fps > 0:
         raise ValueError(f"{where}.lifecycle.reference_fps: must be > 0")
     if not 0.0 <= cfg.appearance.ema_alpha < 1.0:

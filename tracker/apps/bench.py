@@ -249,7 +249,7 @@ def run_benchmark(
         dataset: a dataset name (``MOT17``) resolved by :func:`resolve_dataset`, or a folder.
         root: the dataset folder (overrides name resolution).
         split: sub-folder holding the sequences (``train``).
-        config: preset name, YAML path or config; default ``botsort`` with ``reid``, else ``bytetrack``.
+        config: preset name, YAML path or config (default: the ``default`` preset).
         reid: path to an ONNX ReID model (used on sequences with images).
         out_dir: where ``<sequence>.txt`` and ``summary.json`` are written.
         sequences: only these sequence names (substring match), e.g. ``["MOT17-02"]``.
@@ -259,7 +259,7 @@ def run_benchmark(
 
     data_dir = resolve_dataset(dataset, root)
     if config is None:
-        config = "botsort" if reid is not None else "bytetrack"
+        config = "default"
     cfg = config if isinstance(config, TrackerConfig) else load_config(config)
     embedder = None
     if reid is not None:

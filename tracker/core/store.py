@@ -75,6 +75,8 @@ class TrackStore:
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         """Drop every track where ``mask: bool[T]`` is False."""
+        if mask.all():
+            return
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name)[mask])
 

@@ -34,8 +34,8 @@ class Tracker:
     never share anything, and :meth:`reset` starts afresh.
 
     Args:
-        config: a :class:`~tracker.config.TrackerConfig`, a preset name (``"bytetrack"``,
-            ``"deepsort"``, ``"botsort"``, ...) or a path to a YAML file.
+        config: a :class:`~tracker.config.TrackerConfig`, a preset name (``"default"``,
+            ``"bytetrack"``, ``"deepsort"``, ``"botsort"``) or a path to a YAML file.
         frame_rate: frames per second of the input; the lost-track lifetime scales with it.
         embedder: optional appearance model (any object with ``embed(image, boxes)``, see
             :class:`tracker.reid.Embedder`), used when the config enables appearance and detections
@@ -52,7 +52,7 @@ class Tracker:
 
     def __init__(
         self,
-        config: TrackerConfig | str | Path = "bytetrack",
+        config: TrackerConfig | str | Path = "default",
         *,
         frame_rate: float = 30.0,
         embedder: object | None = None,
@@ -67,7 +67,7 @@ class Tracker:
         life = self.config.lifecycle
         self.max_lost = round(life.max_lost_frames * self.frame_rate / life.reference_fps)
         """Frames a lost track is kept at this frame rate (``max_lost_frames`` scaled)."""
-        self.kf = KalmanFilter(self.config.motion)
+        self.kf = KalmanFilter(self.config.motion, frame_rate=self.frame_rate)
         self._ids = IdAllocator()
         self._cmc = None
         if self.config.cmc.enabled:
@@ -154,7 +154,7 @@ class Tracker:
         emb = dets.embeddings
         if emb is None and self.embedder is not None and frame is not None:
             emb = np.zeros((len(dets), 0), np.float32)
-            usable = np.flatnonzero(dets.scores >= self.config.association.low_score)
+            usable = np.nonzero(dets.scores >= self.config.association.low_score)[0]
             if len(usable):
                 out = np.asarray(self.embedder.embed(frame, dets.boxes[usable]), np.float32)  # type: ignore[attr-defined]
                 if out.ndim != 2 or len(out) != len(usable):
@@ -201,13 +201,14 @@ class Tracker:
 
         boxes = dets.boxes
         scores = dets.scores
-        high = np.flatnonzero(scores >= a.high_score)
-        low = np.flatnonzero((scores >= a.low_score) & (scores < a.high_score))
-        pred_boxes = cxcywh_to_xyxy(s.means[:, :4])
+        high = np.nonzero(scores >= a.high_score)[0]
+        low = np.nonzero((scores >= a.low_score) & (scores < a.high_score))[0]
+        # one IoU matrix of every predicted track box with every detection, sliced by each stage
+        iou = iou_matrix(cxcywh_to_xyxy(s.means[:, :4]), boxes)
 
         # Stage 1: confirmed and lost tracks vs. high-score detections (motion + appearance).
-        pool = np.flatnonzero(s.states != _TENTATIVE)
-        cost = self._first_stage_cost(pool, high, pred_boxes, boxes, scores, emb)
+        pool = np.nonzero(s.states != _TENTATIVE)[0]
+        cost = self._first_stage_cost(pool, high, iou, boxes, scores, emb)
         r, c, ur, uc = assign(cost, a.match_cost)
         match_t = [pool[r]]
         match_d = [high[c]]
@@ -216,7 +217,7 @@ class Tracker:
         # Stage 2: still-unmatched tracked (not lost) tracks vs. low-score detections (IoU only).
         rest = pool[ur]
         rest = rest[s.states[rest] == _CONFIRMED]
-        cost2 = 1.0 - iou_matrix(pred_boxes[rest], boxes[low])
+        cost2 = 1.0 - iou[np.ix_(rest, low)]
         r2, c2, ur2, _ = assign(cost2, a.second_match_cost)
         match_t.append(rest[r2])
         match_d.append(low[c2])
@@ -234,8 +235,8 @@ class Tracker:
             high_left = high_left[ucr]
 
         # Stage 3: tentative tracks vs. the high-score detections left over.
-        tent = np.flatnonzero(s.states == _TENTATIVE)
-        cost3, iou3 = self._motion_cost(tent, high_left, pred_boxes, boxes, scores)
+        tent = np.nonzero(s.states == _TENTATIVE)[0]
+        cost3, iou3 = self._motion_cost(iou[np.ix_(tent, high_left)], scores[high_left])
         if emb is not None and len(tent) and len(high_left):
             cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]), iou3)
         r3, c3, ur3, uc3 = assign(cost3, a.unconfirmed_match_cost)
@@ -245,31 +246,59 @@ class Tracker:
         new_dets = high_left[uc3]
         new_dets = new_dets[scores[new_dets] >= a.new_track_score]
 
-        self._apply_matches(np.concatenate(match_t), np.concatenate(match_d), dets, emb)
+        mt = np.concatenate(match_t)
+        md = np.concatenate(match_d)
+        m = cfg.motion
+        follow = m.shift_lost_with_scene and affine is None and len(mt) >= m.min_shift_matches
+        before = s.means[mt] if follow else None  # fancy indexing: a copy of the predicted states
+        self._apply_matches(mt, md, dets, emb)
         s.states[newly_lost] = _LOST
         s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
+        if before is not None:
+            self._follow_scene(mt, md, boxes, before)
 
-        alive = np.ones(len(s), bool)
-        alive[dead_tentative] = False
-        alive &= ~((s.states == _LOST) & (s.lost > self.max_lost))
-        s.keep(alive)
+        dead = (s.states == _LOST) & (s.lost > self.max_lost)
+        dead[dead_tentative] = True
+        if dead.any():
+            s.keep(~dead)
         self._remove_duplicates()
         self._start_tracks(new_dets, dets, emb)
 
-    def _motion_cost(
+    def _follow_scene(
         self,
         tracks: NDArray[np.int64],
         det_idx: NDArray[np.int64],
-        pred_boxes: NDArray[np.float64],
         boxes: NDArray[np.float32],
-        scores: NDArray[np.float32],
+        predicted: NDArray[np.float64],
+    ) -> None:
+        """Move lost tracks with the scene, for frames without image-based camera motion compensation.
+
+        What the matched tracks' velocities did not foresee this frame (the median of detection centre
+        minus predicted centre, ``float64[2]`` px) is mostly camera motion; lost tracks, which no
+        detection corrects, are moved by it, and their velocities get the median velocity correction
+        the matched tracks received.
+
+        Args:
+            tracks: ``int64[K]`` matched tracks; det_idx: ``int64[K]`` their detections;
+            boxes: ``float32[N,4]`` xyxy this frame's boxes; predicted: ``float64[K,8]`` the matched
+            tracks' states before their update.
+        """
+        s = self._store
+        centres = 0.5 * (boxes[det_idx, :2] + boxes[det_idx, 2:])
+        shift = np.median(centres - predicted[:, :2], axis=0)
+        dv = np.median(s.means[tracks, 4:6] - predicted[:, 4:6], axis=0)
+        lost = s.states == _LOST
+        s.means[lost, :2] += shift
+        s.means[lost, 4:6] += dv
+
+    def _motion_cost(
+        self, iou: NDArray[np.float64], det_scores: NDArray[np.float32]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Motion cost ``1 - IoU`` (times the detection score if ``fuse_score``) and the plain
-        ``1 - IoU``, both ``float64[T,M]``."""
-        iou = iou_matrix(pred_boxes[tracks], boxes[det_idx])
-        if self.config.association.fuse_score:
-            return 1.0 - iou * scores[det_idx][None, :], 1.0 - iou
+        """From ``iou: float64[T,M]`` and the detections' ``scores: float32[M]``: the motion cost
+        ``1 - IoU`` (times the score if ``fuse_score``) and the plain ``1 - IoU``, both ``float64[T,M]``."""
         dist = 1.0 - iou
+        if self.config.association.fuse_score:
+            return 1.0 - iou * det_scores[None, :], dist
         return dist, dist
 
     def _appearance_cost(
@@ -295,14 +324,16 @@ class Tracker:
         self,
         pool: NDArray[np.int64],
         high: NDArray[np.int64],
-        pred_boxes: NDArray[np.float64],
+        iou: NDArray[np.float64],
         boxes: NDArray[np.float32],
         scores: NDArray[np.float32],
         emb: NDArray[np.float32] | None,
     ) -> NDArray[np.float64]:
+        """Stage-1 cost ``float64[len(pool), len(high)]``: motion, fused with appearance when there are
+        embeddings, lost tracks gated by Mahalanobis distance and re-identifiable by appearance."""
         cfg = self.config
         s = self._store
-        cost, iou_dist = self._motion_cost(pool, high, pred_boxes, boxes, scores)
+        cost, iou_dist = self._motion_cost(iou[np.ix_(pool, high)], scores[high])
         if len(pool) == 0 or len(high) == 0:
             return cost
         lost_rows = s.states[pool] == _LOST
@@ -419,9 +450,11 @@ class Tracker:
         """Drop a lost track that overlaps a tracked one almost completely (IoU above
         ``duplicate_iou``), keeping the older of the two (ByteTrack's ``remove_duplicate_stracks``)."""
         s = self._store
-        tracked = np.flatnonzero((s.states == _CONFIRMED) & (s.lost == 0))
-        lost = np.flatnonzero(s.states == _LOST)
-        if len(tracked) == 0 or len(lost) == 0:
+        lost = np.nonzero(s.states == _LOST)[0]
+        if len(lost) == 0:
+            return
+        tracked = np.nonzero((s.states == _CONFIRMED) & (s.lost == 0))[0]
+        if len(tracked) == 0:
             return
         boxes = cxcywh_to_xyxy(s.means[:, :4])
         iou = iou_matrix(boxes[tracked], boxes[lost])
@@ -442,7 +475,7 @@ class Tracker:
         show = matched & ((s.states == _CONFIRMED) | (life.output_tentative & (s.states == _TENTATIVE)))
         if self.config.association.min_box_area > 0:
             show &= s.means[:, 2] * s.means[:, 3] >= self.config.association.min_box_area
-        return self._tracks(np.flatnonzero(show))
+        return self._tracks(np.nonzero(show)[0])
 
     def _tracks(self, rows: NDArray[np.int64]) -> Tracks:
         s = self._store

@@ -54,8 +54,12 @@ class KalmanFilter:
 
     ndim = 4
 
-    def __init__(self, config: MotionConfig | None = None) -> None:
+    def __init__(self, config: MotionConfig | None = None, frame_rate: float | None = None) -> None:
+        """``frame_rate``: frames per second of the input; velocity process noise is scaled by
+        ``config.reference_fps / frame_rate`` (unscaled when None)."""
         self.config = config or MotionConfig()
+        scale = 1.0 if frame_rate is None else self.config.reference_fps / frame_rate
+        self._std_vel = self.config.std_weight_velocity * scale
         self.motion_mat = np.eye(8)
         self.motion_mat[:4, 4:] = np.eye(4)
         self.update_mat = np.eye(4, 8)
@@ -69,9 +73,7 @@ class KalmanFilter:
     def process_noise(self, means: F64) -> F64:
         """Process noise ``Q``, ``float64[T,8,8]`` diagonal, from means ``float64[T,8]``."""
         wh = self._wh(means)
-        std = np.concatenate(
-            [self.config.std_weight_position * wh, self.config.std_weight_velocity * wh], axis=1
-        )
+        std = np.concatenate([self.config.std_weight_position * wh, self._std_vel * wh], axis=1)
         return _diag(std**2)
 
     def measurement_noise(self, means: F64) -> F64:
@@ -88,7 +90,7 @@ class KalmanFilter:
         means = np.concatenate([z, np.zeros_like(z)], axis=1)
         wh = self._wh(means)
         std = np.concatenate(
-            [2.0 * self.config.std_weight_position * wh, 10.0 * self.config.std_weight_velocity * wh],
+            [2.0 * self.config.std_weight_position * wh, 10.0 * self._std_vel * wh],
             axis=1,
         )
         return means, _diag(std**2)

@@ -1,0 +1,95 @@
+"""Frame-rate-scaled motion noise, lost tracks following the scene, and recovery on the last box."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tracker import Detections, Tracker, load_config
+from tracker.config import MotionConfig, TrackerConfig
+from tracker.motion.kalman import KalmanFilter
+
+
+def _box(cx: float, cy: float, w: float = 40.0, h: float = 100.0) -> list[float]:
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def _cfg(**motion: object) -> TrackerConfig:
+    cfg = load_config("default")
+    cfg = dataclasses.replace(cfg, cmc=dataclasses.replace(cfg.cmc, enabled=False))
+    return dataclasses.replace(cfg, motion=dataclasses.replace(cfg.motion, **motion))
+
+
+def test_velocity_noise_scales_with_frame_rate() -> None:
+    means = np.array([[100.0, 100.0, 40.0, 100.0, 0, 0, 0, 0]])
+    cfg = MotionConfig(std_weight_velocity=0.003, reference_fps=30.0)
+    q30 = KalmanFilter(cfg, frame_rate=30).process_noise(means)[0]
+    q7 = KalmanFilter(cfg, frame_rate=7.5).process_noise(means)[0]
+    np.testing.assert_allclose(q7[:4, :4], q30[:4, :4])  # position noise does not depend on fps
+    np.testing.assert_allclose(np.diag(q7)[4:], np.diag(q30)[4:] * 16.0)  # std x4 -> variance x16
+    np.testing.assert_allclose(np.diag(q30)[4], (0.003 * 40.0) ** 2)
+
+
+def _panning_scene(tracker: Tracker) -> tuple[int, int | None]:
+    """Four people standing still; from frame 11 the camera pans by +12 px/frame. Person D is hidden
+    on frames 11-16 and seen again on 17. Returns D's id before and after the gap."""
+    xs = [100.0, 300.0, 500.0, 700.0]
+    d_id = -1
+    for f in range(1, 18):
+        pan = 12.0 * max(0, f - 10)
+        visible = [0, 1, 2] if 11 <= f <= 16 else [0, 1, 2, 3]
+        boxes = np.array([_box(xs[i] + pan, 300.0) for i in visible], np.float32)
+        out = tracker.update(Detections(boxes, np.full(len(boxes), 0.9, np.float32)))
+        if f == 10:
+            d_id = int(out.ids[out.det_index == 3][0])
+        if f == 17:
+            after = out.ids[out.det_index == 3]
+            return d_id, int(after[0]) if len(after) else None
+    raise AssertionError("unreachable")
+
+
+def test_lost_track_follows_the_scene_when_the_camera_pans() -> None:
+    before, after = _panning_scene(Tracker(_cfg(shift_lost_with_scene=True)))
+    assert after == before
+    # without it the lost track stays where the camera left it and the person gets a new id
+    before, after = _panning_scene(Tracker(_cfg(shift_lost_with_scene=False)))
+    assert after != before
+
+
+def test_scene_shift_needs_enough_matches() -> None:
+    t = Tracker(_cfg(shift_lost_with_scene=True, min_shift_matches=4))
+    before, after = _panning_scene(t)  # only 3 people are matched while D is lost
+    assert after != before
+
+
+def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
+    """A person walks right, stops behind an occluder; the Kalman prediction runs on past the spot, the
+    last observed box does not. Recovery brings the same id back."""
+
+    def run(recovery: float) -> tuple[int, int]:
+        cfg = load_config("bytetrack")
+        cfg = dataclasses.replace(
+            cfg,
+            association=dataclasses.replace(cfg.association, recovery_cost=recovery),
+            motion=dataclasses.replace(cfg.motion, reset_velocity_after_gap=False),
+        )
+        t = Tracker(cfg)
+        first = -1
+        for f in range(1, 31):
+            if f <= 20:
+                boxes = [_box(100.0 + 6.0 * f, 200.0)]
+            elif f < 30:
+                boxes = []
+            else:
+                boxes = [_box(100.0 + 6.0 * 20, 200.0)]  # reappears where it was last seen
+            out = t.update(Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.9)))
+            if f == 20:
+                first = int(out.ids[0])
+        now = t.all_tracks()
+        return first, int(now.ids[now.det_index == 0][0])
+
+    first, last = run(recovery=0.5)
+    assert last == first
+    first, last = run(recovery=0.0)  # the prediction ran 54 px past: no IoU, a new (tentative) id
+    assert last != first

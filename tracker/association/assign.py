@@ -32,9 +32,8 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
     cost = cost64
     n_rows, n_cols = cost.shape
-    empty = np.zeros(0, np.int64)
     if n_rows == 0 or n_cols == 0:
-        return empty, empty, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
+        return _EMPTY, _EMPTY, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
     ok = cost <= max_cost
     row_deg = ok.sum(axis=1)
     col_deg = ok.sum(axis=0)
@@ -42,25 +41,26 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
     single = ok & (row_deg[:, None] == 1) & (col_deg[None, :] == 1)
     r1, c1 = np.nonzero(single)
     # The rest: rows/columns with admissible pairs that are not singletons.
-    rows_left = np.flatnonzero((row_deg > 0) & ~single.any(axis=1))
-    cols_left = np.flatnonzero((col_deg > 0) & ~single.any(axis=0))
-    r2 = c2 = empty
+    if len(r1):
+        row_deg[r1] = 0
+        col_deg[c1] = 0
+    rows_left = np.nonzero(row_deg)[0]
+    cols_left = np.nonzero(col_deg)[0]
     if len(rows_left) and len(cols_left):
-        sub = cost64[np.ix_(rows_left, cols_left)]
-        r, c = _solve_with_limit(sub, max_cost)
-        r2, c2 = rows_left[r], cols_left[c]
-    rows = np.concatenate([r1, r2]).astype(np.int64)
-    cols = np.concatenate([c1, c2]).astype(np.int64)
-    matched_r = np.zeros(n_rows, bool)
-    matched_r[rows] = True
-    matched_c = np.zeros(n_cols, bool)
-    matched_c[cols] = True
-    return (
-        rows,
-        cols,
-        np.flatnonzero(~matched_r).astype(np.int64),
-        np.flatnonzero(~matched_c).astype(np.int64),
-    )
+        r, c = _solve_with_limit(cost64[rows_left[:, None], cols_left], max_cost)
+        rows = np.concatenate([r1, rows_left[r]])
+        cols = np.concatenate([c1, cols_left[c]])
+    else:
+        rows, cols = r1, c1
+    free_r = np.ones(n_rows, bool)
+    free_r[rows] = False
+    free_c = np.ones(n_cols, bool)
+    free_c[cols] = False
+    return rows.astype(np.int64), cols.astype(np.int64), np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+
+
+_EMPTY = np.zeros(0, np.int64)
+_EMPTY.setflags(write=False)
 
 
 def _solve_with_limit(

@@ -20,11 +20,19 @@ __all__ = ["Tracker"]
 
 log = logging.getLogger("tracker")
 
+_EMPTY = np.zeros(0, np.int64)
 _MIN_BOX_SIZE = 1.0
 """Smallest predicted box width/height in pixels."""
 _TENTATIVE = np.int8(TrackState.TENTATIVE)
 _CONFIRMED = np.int8(TrackState.CONFIRMED)
 _LOST = np.int8(TrackState.LOST)
+
+
+def _median_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Column-wise median of ``float64[K,D]`` (K >= 1); a sort, cheaper than ``np.median`` here."""
+    x = np.sort(x, axis=0)
+    k = len(x)
+    return x[k // 2] if k % 2 else 0.5 * (x[k // 2 - 1] + x[k // 2])
 
 
 class Tracker:
@@ -217,33 +225,46 @@ class Tracker:
         # Stage 2: still-unmatched tracked (not lost) tracks vs. low-score detections (IoU only).
         rest = pool[ur]
         rest = rest[s.states[rest] == _CONFIRMED]
-        cost2 = 1.0 - iou[np.ix_(rest, low)]
-        r2, c2, ur2, _ = assign(cost2, a.second_match_cost)
-        match_t.append(rest[r2])
-        match_d.append(low[c2])
-        newly_lost = rest[ur2]
+        newly_lost = rest
+        rest_matched = _EMPTY
+        if len(rest) and len(low):
+            r2, c2, ur2, _ = assign(1.0 - iou[rest[:, None], low], a.second_match_cost)
+            rest_matched = rest[r2]
+            match_t.append(rest_matched)
+            match_d.append(low[c2])
+            newly_lost = rest[ur2]
 
         # Recovery (OC-SORT's observation-centric recovery): tracks still unmatched vs. leftover
         # high-score detections, by IoU with the track's last observed box rather than its prediction.
-        if a.recovery_cost > 0:
-            unmatched = np.setdiff1d(pool[ur], rest[r2], assume_unique=True)
+        if a.recovery_cost > 0 and len(high_left) and len(ur):
+            free = np.zeros(len(s), bool)
+            free[pool[ur]] = True
+            free[rest_matched] = False
+            unmatched = np.nonzero(free)[0]
             cost_r = 1.0 - iou_matrix(s.last_boxes[unmatched], boxes[high_left])
             rr, cr, _, ucr = assign(cost_r, a.recovery_cost)
-            match_t.append(unmatched[rr])
-            match_d.append(high_left[cr])
-            newly_lost = np.setdiff1d(newly_lost, unmatched[rr], assume_unique=True)
-            high_left = high_left[ucr]
+            if len(rr):
+                match_t.append(unmatched[rr])
+                match_d.append(high_left[cr])
+                free[:] = False
+                free[newly_lost] = True
+                free[unmatched[rr]] = False
+                newly_lost = np.nonzero(free)[0]
+                high_left = high_left[ucr]
 
         # Stage 3: tentative tracks vs. the high-score detections left over.
         tent = np.nonzero(s.states == _TENTATIVE)[0]
-        cost3, iou3 = self._motion_cost(iou[np.ix_(tent, high_left)], scores[high_left])
-        if emb is not None and len(tent) and len(high_left):
-            cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]), iou3)
-        r3, c3, ur3, uc3 = assign(cost3, a.unconfirmed_match_cost)
-        match_t.append(tent[r3])
-        match_d.append(high_left[c3])
-        dead_tentative = tent[ur3]
-        new_dets = high_left[uc3]
+        dead_tentative = tent
+        new_dets = high_left
+        if len(tent) and len(high_left):
+            cost3, iou3 = self._motion_cost(iou[tent[:, None], high_left], scores[high_left])
+            if emb is not None:
+                cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]), iou3)
+            r3, c3, ur3, uc3 = assign(cost3, a.unconfirmed_match_cost)
+            match_t.append(tent[r3])
+            match_d.append(high_left[c3])
+            dead_tentative = tent[ur3]
+            new_dets = high_left[uc3]
         new_dets = new_dets[scores[new_dets] >= a.new_track_score]
 
         mt = np.concatenate(match_t)
@@ -285,8 +306,8 @@ class Tracker:
         """
         s = self._store
         centres = 0.5 * (boxes[det_idx, :2] + boxes[det_idx, 2:])
-        shift = np.median(centres - predicted[:, :2], axis=0)
-        dv = np.median(s.means[tracks, 4:6] - predicted[:, 4:6], axis=0)
+        shift = _median_rows(centres - predicted[:, :2])
+        dv = _median_rows(s.means[tracks, 4:6] - predicted[:, 4:6])
         lost = s.states == _LOST
         s.means[lost, :2] += shift
         s.means[lost, 4:6] += dv
@@ -333,25 +354,27 @@ class Tracker:
         embeddings, lost tracks gated by Mahalanobis distance and re-identifiable by appearance."""
         cfg = self.config
         s = self._store
-        cost, iou_dist = self._motion_cost(iou[np.ix_(pool, high)], scores[high])
+        cost, iou_dist = self._motion_cost(iou[pool[:, None], high], scores[high])
         if len(pool) == 0 or len(high) == 0:
             return cost
-        lost_rows = s.states[pool] == _LOST
-        gate_ok: NDArray[np.bool_] | None = None
-        if cfg.association.use_mahalanobis_gate and lost_rows.any():
-            maha = self.kf.gating_distance(s.means[pool], s.covs[pool], xyxy_to_cxcywh(boxes[high]))
-            gate_ok = maha <= cfg.motion.gating_chi2
         if emb is not None:
             app = self._appearance_cost(pool, emb[high])
             cost = self._fuse(cost, app, iou_dist)
-            if gate_ok is not None:
-                # Re-identify lost tracks by appearance anywhere inside the motion gate.
-                reid = np.where(
-                    lost_rows[:, None] & gate_ok & (app <= cfg.appearance.reid_lost_cost), app, GATED
-                )
-                cost = np.minimum(cost, reid)
-        if gate_ok is not None:
-            cost = np.where(lost_rows[:, None] & ~gate_ok, GATED, cost)
+        if not cfg.association.use_mahalanobis_gate:
+            return cost
+        lost_rows = np.nonzero(s.states[pool] == _LOST)[0]
+        if len(lost_rows) == 0:
+            return cost
+        lost = pool[lost_rows]
+        maha = self.kf.gating_distance(s.means[lost], s.covs[lost], xyxy_to_cxcywh(boxes[high]))
+        gate_ok = maha <= cfg.motion.gating_chi2
+        lost_cost = np.where(gate_ok, cost[lost_rows], GATED)
+        if emb is not None:
+            # Re-identify lost tracks by appearance anywhere inside the motion gate.
+            app_lost = app[lost_rows]
+            reid_ok = gate_ok & (app_lost <= cfg.appearance.reid_lost_cost)
+            lost_cost = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
+        cost[lost_rows] = lost_cost
         return cost
 
     def _apply_matches(
@@ -479,11 +502,11 @@ class Tracker:
 
     def _tracks(self, rows: NDArray[np.int64]) -> Tracks:
         s = self._store
-        return Tracks(
-            ids=s.ids[rows].copy(),
+        return Tracks(  # fancy indexing copies: the caller owns these arrays
+            ids=s.ids[rows],
             boxes=cxcywh_to_xyxy(s.means[rows, :4]).astype(np.float32),
-            scores=s.scores[rows].copy(),
-            class_ids=s.class_ids[rows].copy(),
-            states=s.states[rows].copy(),
-            det_index=s.det_index[rows].copy(),
+            scores=s.scores[rows],
+            class_ids=s.class_ids[rows],
+            states=s.states[rows],
+            det_index=s.det_index[rows],
         )

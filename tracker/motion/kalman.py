@@ -100,19 +100,23 @@ class KalmanFilter:
 
         Returns new arrays (inputs are not modified).
         """
-        q = self.process_noise(means)
         new_means = means.copy()
         new_means[:, :4] += means[:, 4:]
         # F P F^T with F = [[I, I], [0, I]], done blockwise (cheaper than two batched matmuls).
         p = covs.copy()
         p[:, :4, :] += covs[:, 4:, :]
         p[:, :, :4] += p[:, :, 4:]
-        p += q
+        wh = self._wh(means)
+        p[:, _I8, _I8] += np.concatenate(
+            [(self.config.std_weight_position * wh) ** 2, (self._std_vel * wh) ** 2], axis=1
+        )
         return new_means, p
 
     def project(self, means: F64, covs: F64) -> tuple[F64, F64]:
         """Measurement-space means ``float64[T,4]`` and innovation covariances ``float64[T,4,4]``."""
-        return means[:, :4].copy(), covs[:, :4, :4] + self.measurement_noise(means)
+        s = covs[:, :4, :4].copy()
+        s[:, _I4, _I4] += (self.config.std_weight_position * self._wh(means)) ** 2
+        return means[:, :4].copy(), s
 
     def update(self, means: F64, covs: F64, measurements: NDArray[np.floating]) -> tuple[F64, F64]:
         """Correct tracks with one measurement each.
@@ -126,12 +130,13 @@ class KalmanFilter:
         """
         z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
         proj_mean, s = self.project(means, covs)
-        pht = covs[:, :, :4]  # P H^T, [K,8,4]
-        # K = P H^T S^-1  <=>  K^T = S^-1 (P H^T)^T  (S symmetric positive definite)
-        gain = np.swapaxes(np.linalg.solve(s, np.swapaxes(pht, 1, 2)), 1, 2)  # [K,8,4]
+        hp = covs[:, :4, :]  # H P, [K,4,8]; P H^T is its transpose (P symmetric)
+        # K = P H^T S^-1  <=>  K^T = S^-1 H P  (S symmetric positive definite)
+        gain_t = np.linalg.solve(s, hp)  # [K,4,8]
         innovation = z - proj_mean
-        new_means = means + np.einsum("kij,kj->ki", gain, innovation)
-        new_covs = covs - gain @ s @ np.swapaxes(gain, 1, 2)
+        new_means = means + np.einsum("kji,kj->ki", gain_t, innovation)
+        # P - K S K^T = P - K H P
+        new_covs = covs - np.swapaxes(gain_t, 1, 2) @ hp
         new_covs = 0.5 * (new_covs + np.swapaxes(new_covs, 1, 2))
         return new_means, new_covs
 
@@ -153,6 +158,10 @@ class KalmanFilter:
         s_inv = np.linalg.inv(s)  # [T,4,4]
         d = z[None, :, :] - proj_mean[:, None, :]  # [T,M,4]
         return np.einsum("tmi,tij,tmj->tm", d, s_inv, d)
+
+
+_I4 = np.arange(4)
+_I8 = np.arange(8)
 
 
 def _diag(values: F64) -> F64:

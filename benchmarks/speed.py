@@ -496,9 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     versions = _versions()
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    print(
-        f"trackers: {', '.join(c.name for c in cs)} (ours on detections only: motion path, no ReID)"
-    )
+    print(f"trackers: {', '.join(c.name for c in cs)} (ours on detections only: motion path, no ReID)")
     print(
         f"repeats: {args.repeats} interleaved rounds; ratio 'rf-BT/x' = rf-bytetrack median / tracker median"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -87,3 +88,26 @@ def test_cosine_and_fuse() -> None:
     weighted = fuse_weighted(motion, app, iou_dist, 0.5, 0.5, 0.5)
     np.testing.assert_allclose(weighted, [[0.3, 0.9, 0.325]])
     assert np.isfinite(fused).all()
+
+
+def test_split_path_for_large_sparse_matrices_is_optimal() -> None:
+    """Large matrices are split (singleton pairs taken directly, the rest solved); the total must
+    equal the plain solver's optimum."""
+    from tracker.association.assign import _DIRECT_SIZE, _solve_with_limit
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        n, m = 70 + trial, 60 + 2 * trial
+        assert n * m > _DIRECT_SIZE
+        cost = np.full((n, m), GATED)
+        # a near-diagonal band of admissible pairs, some rows with 2-3 options, some with none
+        for i in range(n):
+            for j in rng.choice(m, size=rng.integers(0, 4), replace=False):
+                cost[i, j] = rng.uniform(0.0, 1.0)
+        r, c, ur, uc = assign(cost, 0.8)
+        r0, c0 = _solve_with_limit(cost, 0.8)
+        assert (cost[r, c] <= 0.8).all()
+        assert len(set(r.tolist())) == len(r) and len(set(c.tolist())) == len(c)
+        assert _total(cost, 0.8, r, c) == pytest.approx(_total(cost, 0.8, r0, c0), abs=1e-9)
+        assert sorted([*r.tolist(), *ur.tolist()]) == list(range(n))
+        assert sorted([*c.tolist(), *uc.tolist()]) == list(range(m))

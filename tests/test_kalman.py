@@ -116,3 +116,33 @@ def test_box_conversions_round_trip() -> None:
     b = np.array([[10.0, 20.0, 50.0, 120.0]])
     np.testing.assert_allclose(xyxy_to_cxcywh(b), [[30.0, 70.0, 40.0, 100.0]])
     np.testing.assert_allclose(cxcywh_to_xyxy(xyxy_to_cxcywh(b)), b)
+
+
+def test_position_and_size_stay_decoupled_under_camera_motion() -> None:
+    """The filter inverts innovation covariances as two 2x2 blocks; that needs (cx, cy) and (w, h)
+    never to mix, through predict, update and the CMC affine (rotation + scale + shift)."""
+    from tracker.motion.cmc import apply_affine
+
+    kf = KalmanFilter()
+    rng = np.random.default_rng(5)
+    m, c = kf.initiate(
+        np.column_stack([rng.uniform(0, 500, 5), rng.uniform(0, 500, 5), [30.0] * 5, [90.0] * 5])
+    )
+    theta = 0.03
+    affine = np.array(
+        [[1.01 * np.cos(theta), -np.sin(theta), 4.0], [np.sin(theta), 0.99 * np.cos(theta), -2.0]]
+    )
+    pos = [0, 1, 4, 5]
+    size = [2, 3, 6, 7]
+    for step in range(30):
+        m, c = kf.predict(m, c)
+        m, c = apply_affine(m, c, affine.astype(np.float32))
+        if step % 3:
+            m, c = kf.update(m, c, m[:, :4] + rng.normal(0, 1, (5, 4)))
+        assert np.abs(c[:, pos][:, :, size]).max() < 1e-9 * np.abs(c).max()
+    z = m[:, :4] + rng.normal(0, 3, (5, 4))
+    d = kf.gating_distance(m, c, z)
+    for t in range(5):
+        proj, s = kf.project(m[t : t + 1], c[t : t + 1])
+        diff = z - proj[0]
+        np.testing.assert_allclose(d[t], np.einsum("mi,ij,mj->m", diff, np.linalg.inv(s[0]), diff), rtol=1e-9)

@@ -34,6 +34,13 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
     n_rows, n_cols = cost.shape
     if n_rows == 0 or n_cols == 0:
         return _EMPTY, _EMPTY, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
+    if n_rows * n_cols <= _DIRECT_SIZE:
+        rows, cols = _solve_with_limit(cost64, max_cost)
+        free_r = np.ones(n_rows, bool)
+        free_r[rows] = False
+        free_c = np.ones(n_cols, bool)
+        free_c[cols] = False
+        return rows, cols, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
     ok = cost <= max_cost
     row_deg = ok.sum(axis=1)
     col_deg = ok.sum(axis=0)
@@ -61,6 +68,8 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
 
 _EMPTY = np.zeros(0, np.int64)
 _EMPTY.setflags(write=False)
+_DIRECT_SIZE = 1024
+"""Matrices up to this many entries go straight to the solver (cheaper than splitting them up)."""
 
 
 def _solve_with_limit(

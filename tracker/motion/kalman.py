@@ -132,9 +132,9 @@ class KalmanFilter:
         proj_mean, s = self.project(means, covs)
         hp = covs[:, :4, :]  # H P, [K,4,8]; P H^T is its transpose (P symmetric)
         # K = P H^T S^-1  <=>  K^T = S^-1 H P  (S symmetric positive definite)
-        gain_t = np.linalg.solve(s, hp)  # [K,4,8]
+        gain_t = _inv_innovation(s) @ hp  # [K,4,8]
         innovation = z - proj_mean
-        new_means = means + np.einsum("kji,kj->ki", gain_t, innovation)
+        new_means = means + (innovation[:, None, :] @ gain_t)[:, 0, :]
         # P - K S K^T = P - K H P
         new_covs = covs - np.swapaxes(gain_t, 1, 2) @ hp
         new_covs = 0.5 * (new_covs + np.swapaxes(new_covs, 1, 2))
@@ -155,9 +155,33 @@ class KalmanFilter:
         if len(means) == 0 or len(z) == 0:
             return np.zeros((len(means), len(z)))
         proj_mean, s = self.project(means, covs)
-        s_inv = np.linalg.inv(s)  # [T,4,4]
+        s_inv = _inv_innovation(s)  # [T,4,4]
         d = z[None, :, :] - proj_mean[:, None, :]  # [T,M,4]
-        return np.einsum("tmi,tij,tmj->tm", d, s_inv, d)
+        return ((d @ s_inv) * d).sum(axis=2)
+
+
+def _inv_innovation(s: F64) -> F64:
+    """Inverse of innovation covariances ``float64[T,4,4]`` over ``(cx, cy, w, h)``.
+
+    They are block diagonal: position ``(cx, cy)`` and size ``(w, h)`` never mix, because the
+    transition, the noise (diagonal), the observation and the camera-motion affine (which acts on the
+    ``(cx, cy)`` and ``(w, h)`` pairs separately, see :func:`tracker.motion.cmc.apply_affine`) all keep
+    the two groups apart. So two closed-form 2x2 inverses replace a batched LAPACK call, which costs
+    more in overhead than in arithmetic at these sizes.
+    """
+    # blocks [[p, q], [q, r]] over (cx, cy) and [[u, v], [v, w]] over (w, h)
+    p, q, r = s[:, 0, 0], s[:, 0, 1], s[:, 1, 1]
+    u, v, w = s[:, 2, 2], s[:, 2, 3], s[:, 3, 3]
+    det1 = p * r - q * q
+    det2 = u * w - v * v
+    out = np.zeros_like(s)
+    out[:, 0, 0] = r / det1
+    out[:, 1, 1] = p / det1
+    out[:, 0, 1] = out[:, 1, 0] = -q / det1
+    out[:, 2, 2] = w / det2
+    out[:, 3, 3] = u / det2
+    out[:, 2, 3] = out[:, 3, 2] = -v / det2
+    return out
 
 
 _I4 = np.arange(4)

@@ -1,0 +1,195 @@
+"""Per-frame output writers: tracks as JSON Lines, annotated frames as a video file.
+
+Both are context managers; leaving the ``with`` block (normally or through an exception) flushes and
+closes the file, so a run that ends early still leaves a valid file with every frame written so far.
+For MOTChallenge text results use :class:`tracker.io.mot.ResultsWriter`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ..types import Tracks
+
+__all__ = ["VIDEO_CODECS", "AnnotatedVideoWriter", "JsonlWriter", "tracks_to_records"]
+
+log = logging.getLogger("tracker")
+
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+"""FourCC used for each video file extension (lower case)."""
+
+
+def tracks_to_records(tracks: Tracks, decimals: int = 2) -> list[dict[str, Any]]:
+    """Tracks as JSON-ready dicts ``{"id", "box": [x1, y1, x2, y2], "score", "class_id"}``.
+
+    Box coordinates (xyxy pixels) are rounded to ``decimals`` places, scores to 4.
+    """
+    boxes = np.asarray(tracks.boxes, np.float64).reshape(-1, 4).round(decimals)
+    scores = np.asarray(tracks.scores, np.float64).round(4)
+    return [
+        {
+            "id": int(tracks.ids[k]),
+            "box": [float(v) for v in boxes[k]],
+            "score": float(scores[k]),
+            "class_id": int(tracks.class_ids[k]),
+        }
+        for k in range(len(tracks))
+    ]
+
+
+class JsonlWriter:
+    """Writes one JSON object per frame and line:
+    ``{"frame": 7, "tracks": [{"id": 3, "box": [x1, y1, x2, y2], "score": 0.91, "class_id": 0}]}``.
+
+    Frames without tracks are written too (``"tracks": []``), so the file has one line per processed
+    frame. Parent folders are created. Boxes are xyxy pixels with ``decimals`` places.
+    """
+
+    def __init__(self, path: str | Path, *, decimals: int = 2) -> None:
+        self.path = Path(path)
+        self.decimals = decimals
+        self.frames_written = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[str] | None = self.path.open("w", encoding="utf-8", newline="\n")
+
+    def write(self, frame_index: int, tracks: Tracks) -> None:
+        """Append the tracks of 1-based ``frame_index``.
+
+        Raises:
+            ValueError: the writer is closed.
+        """
+        if self._fh is None:
+            raise ValueError(f"{self.path}: writer is closed")
+        record = {"frame": int(frame_index), "tracks": tracks_to_records(tracks, self.decimals)}
+        self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.frames_written += 1
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def close(self) -> None:
+        """Flush and close. Safe to call more than once."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AnnotatedVideoWriter:
+    """Writes ``uint8[H,W,3]`` BGR frames to a video file with ``cv2.VideoWriter``.
+
+    The codec follows the extension (:data:`VIDEO_CODECS`: ``mp4v`` for ``.mp4``, ``MJPG`` for
+    ``.avi``) unless ``fourcc`` is given. With ``size=(width, height)`` the file is opened at once;
+    without it, at the first frame (whose size then fixes the video's). Every frame must have that size.
+
+    Raises:
+        ValueError: unknown extension, bad ``fps``, or the writer cannot be opened (the message names
+            the path).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float,
+        size: tuple[int, int] | None = None,
+        *,
+        fourcc: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"{self.path}: fps must be a positive number, got {fps}")
+        if fourcc is None:
+            suffix = self.path.suffix.lower()
+            if suffix not in VIDEO_CODECS:
+                raise ValueError(
+                    f"{self.path}: unsupported video extension {suffix!r} (use one of {', '.join(VIDEO_CODECS)})"
+                )
+            fourcc = VIDEO_CODECS[suffix]
+        if len(fourcc) != 4:
+            raise ValueError(f"{self.path}: fourcc must have 4 characters, got {fourcc!r}")
+        self.fps = float(fps)
+        self.fourcc = fourcc
+        self.size: tuple[int, int] | None = None
+        self.frames_written = 0
+        self._writer: Any = None
+        self._closed = False
+        if size is not None:
+            self._open(size)
+
+    def _open(self, size: tuple[int, int]) -> None:
+        w, h = int(size[0]), int(size[1])
+        if w <= 0 or h <= 0:
+            raise ValueError(f"{self.path}: invalid frame size {w}x{h}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
+        if not writer.isOpened():
+            writer.release()
+            raise ValueError(
+                f"{self.path}: cannot open video writer (codec {self.fourcc}, {w}x{h} @ {self.fps:g} fps)"
+            )
+        self._writer = writer
+        self.size = (w, h)
+
+    def write(self, frame: NDArray[np.uint8]) -> None:
+        """Append ``frame``, ``uint8[H,W,3]`` BGR of the video's size.
+
+        Raises:
+            ValueError: wrong dtype/shape or size, or the writer is closed.
+        """
+        if self._closed:
+            raise ValueError(f"{self.path}: writer is closed")
+        if (
+            not isinstance(frame, np.ndarray)
+            or frame.dtype != np.uint8
+            or frame.ndim != 3
+            or frame.shape[2] != 3
+        ):
+            shape = getattr(frame, "shape", None)
+            raise ValueError(f"{self.path}: frames must be uint8[H,W,3] BGR, got {shape}")
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        if self._writer is None:
+            self._open(size)
+        if size != self.size:
+            vw, vh = self.size or (0, 0)
+            raise ValueError(f"{self.path}: frame is {size[0]}x{size[1]}, the video is {vw}x{vh}")
+        self._writer.write(np.ascontiguousarray(frame))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish the file. Safe to call more than once."""
+        self._closed = True
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            log.info("wrote %d frames to %s", self.frames_written, self.path)
+
+    def __enter__(self) -> AnnotatedVideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

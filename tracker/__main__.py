@@ -1,4 +1,4 @@
-"""Command line: ``python -m tracker bench DATASET ...`` (see ``python -m tracker --help``)."""
+"""Command line: ``python -m tracker run SOURCE`` and ``python -m tracker bench DATASET`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,73 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .apps.run import run_video
+    from .config import load_config
+
+    config = load_config(args.config)
+    if args.dets is not None:
+        from .detect import MotFileDetector
+
+        detector: object = MotFileDetector(args.dets)
+    elif args.detector is not None:
+        from .detect import OnnxDetector
+
+        detector = OnnxDetector(args.detector, family=args.family, score_threshold=args.det_score)
+    else:
+        from .assets import default_detector
+
+        detector = default_detector()
+    embedder = None
+    if config.appearance.enabled and not args.no_reid:
+        if args.reid is not None:
+            from .reid import OnnxEmbedder
+
+            embedder = OnnxEmbedder(args.reid)
+        else:
+            from .assets import default_embedder
+
+            embedder = default_embedder()
+    summary = run_video(
+        args.source,
+        detector,  # type: ignore[arg-type]
+        tracker_config=config,
+        embedder=embedder,
+        out_dir=args.out,
+        write_video=not args.no_video,
+        show=args.show,
+        progress=not args.no_progress,
+        max_frames=args.max_frames,
+    )
+    print(summary.format())
+    if summary.error:
+        print(f"warning: the source failed mid-stream: {summary.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .eval import evaluate
+    from .io.mot import read_ground_truth, read_results
+
+    pairs = {}
+    for res_path, gt_path in zip(args.results, args.gt, strict=False):
+        results = read_results(res_path)
+        gt = read_ground_truth(gt_path)
+        pairs[str(res_path)] = (gt, results)
+    if len(args.results) != len(args.gt):
+        raise ValueError(f"{len(args.results)} results files but {len(args.gt)} --gt files")
+    print(evaluate(pairs).format())
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tracker", description="Multi-object tracking with ReID.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -52,6 +119,52 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-images", action="store_true", help="ignore img1/ and track on motion alone")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
     b.set_defaults(func=_bench)
+
+    r = sub.add_parser(
+        "run",
+        help="detect and track a video, image folder, webcam or stream",
+        description=(
+            "Runs a detector and the tracker over SOURCE and writes OUT/<name>.txt (MOTChallenge), "
+            "OUT/<name>.jsonl (one JSON object per frame), OUT/<name>.mp4 (annotated) and "
+            "OUT/<name>_summary.json. SOURCE is a video file, a folder of images, an image glob "
+            "('frames/*.jpg', quoted), a webcam index (0) or an rtsp:// / http(s):// URL. By default the "
+            "embedded pedestrian detector and appearance model are used; nothing is downloaded. "
+            "Exit status 1 if the source failed mid-stream (results up to there are written)."
+        ),
+    )
+    r.add_argument("source", help="video file, image folder, image glob, webcam index or stream URL")
+    r.add_argument("--out", default="out/run", help="output folder (default: out/run)")
+    r.add_argument("--config", default="default", help="preset name or YAML path (default: default)")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument(
+        "--dets", metavar="FILE", help="precomputed MOTChallenge det.txt (frame numbers of SOURCE)"
+    )
+    src.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector (default: the embedded SSDLite)")
+    r.add_argument(
+        "--family", default="auto", help="detector family for --detector: yolox, nanodet, yolov8, ssd or auto"
+    )
+    r.add_argument("--det-score", type=float, help="detector score threshold (default: the family's)")
+    reid = r.add_mutually_exclusive_group()
+    reid.add_argument(
+        "--reid", metavar="MODEL.onnx", help="ONNX ReID model (default: the embedded MobileNetV2)"
+    )
+    reid.add_argument("--no-reid", action="store_true", help="track on motion alone")
+    r.add_argument("--no-video", action="store_true", help="do not write the annotated video")
+    r.add_argument(
+        "--show", action="store_true", help="show annotated frames if a display is available; q quits"
+    )
+    r.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.set_defaults(func=_run)
+
+    sc = sub.add_parser(
+        "score",
+        help="score MOTChallenge results files against ground truth",
+        description="MOTA, IDF1, HOTA, ... with the MOTChallenge devkit rules (see bench).",
+    )
+    sc.add_argument("results", nargs="+", help="results .txt files (MOTChallenge format)")
+    sc.add_argument("--gt", nargs="+", required=True, help="gt.txt files, one per results file, same order")
+    sc.set_defaults(func=_score)
     return p
 
 

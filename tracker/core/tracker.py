@@ -162,7 +162,8 @@ class Tracker:
         emb = dets.embeddings
         if emb is None and self.embedder is not None and frame is not None:
             emb = np.zeros((len(dets), 0), np.float32)
-            usable = np.nonzero(dets.scores >= self.config.association.low_score)[0]
+            # appearance is used for high-score detections only (stages 1 and 3, new tracks)
+            usable = np.nonzero(dets.scores >= self.config.association.high_score)[0]
             if len(usable):
                 out = np.asarray(self.embedder.embed(frame, dets.boxes[usable]), np.float32)  # type: ignore[attr-defined]
                 if out.ndim != 2 or len(out) != len(usable):

@@ -276,7 +276,7 @@ class Tracker:
         self._apply_matches(mt, md, dets, emb)
         s.states[newly_lost] = _LOST
         s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
-        if before is not None:
+        if before is not None and (s.states == _LOST).any():
             self._follow_scene(mt, md, boxes, before)
 
         dead = (s.states == _LOST) & (s.lost > self.max_lost)
@@ -363,7 +363,12 @@ class Tracker:
             cost = self._fuse(cost, app, iou_dist)
         if not cfg.association.use_mahalanobis_gate:
             return cost
-        lost_rows = np.nonzero(s.states[pool] == _LOST)[0]
+        lost_mask = s.states[pool] == _LOST
+        if emb is None:
+            # without appearance a lost track can only match where its motion cost is admissible;
+            # gating the other rows would change nothing, so skip them (the usual case: all of them)
+            lost_mask &= cost.min(axis=1) <= cfg.association.match_cost
+        lost_rows = np.nonzero(lost_mask)[0]
         if len(lost_rows) == 0:
             return cost
         lost = pool[lost_rows]

@@ -1,0 +1,241 @@
+"""Configuration of cross-camera identity linking: frozen dataclasses, loaded from YAML.
+
+Unknown keys are an error, as in :mod:`tracker.config`. Times are in seconds of the timestamps given
+to :meth:`tracker.multicam.MultiCameraTracker.update`.
+
+Example YAML::
+
+    time_window_s: 10.0            # default max travel time between any two cameras
+    max_appearance_distance: 0.3
+    min_tracklet_frames: 3
+    transitions:                   # per camera pair (directed); others use the defaults
+      - {from_camera: left, to_camera: right, min_travel_s: 0.5, max_travel_s: 8.0}
+    restrict_to_transitions: false # true: only the listed pairs may hand off
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from ..config import _build
+
+__all__ = ["MultiCamConfig", "Transition", "load_multicam_config", "multicam_config_from_dict"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One directed edge of the camera transition graph.
+
+    A tracklet that ends in ``from_camera`` at time ``t0`` may continue as a tracklet that starts in
+    ``to_camera`` at ``t1`` only if ``min_travel_s <= t1 - t0 <= max_travel_s``.
+    """
+
+    from_camera: str = ""
+    to_camera: str = ""
+    min_travel_s: float = 0.0
+    """Shortest travel time (seconds) from the end of the old tracklet to the start of the new one."""
+    max_travel_s: float = 10.0
+    """Longest travel time (seconds)."""
+    from_zone: tuple[float, float, float, float] | None = None
+    """Exit zone ``x1, y1, x2, y2`` (pixels of ``from_camera``): the old tracklet's last box centre must
+    lie in it (``None``: anywhere)."""
+    to_zone: tuple[float, float, float, float] | None = None
+    """Entry zone in ``to_camera``: the new tracklet's first box centre must lie in it."""
+
+    @staticmethod
+    def in_zone(zone: tuple[float, float, float, float] | None, box: NDArray[np.float32]) -> bool:
+        """Whether the centre of ``box`` (``float32[4]`` xyxy) lies in ``zone`` (always True for None)."""
+        if zone is None:
+            return True
+        cx, cy = 0.5 * (float(box[0]) + float(box[2])), 0.5 * (float(box[1]) + float(box[3]))
+        return zone[0] <= cx <= zone[2] and zone[1] <= cy <= zone[3]
+
+
+@dataclass(frozen=True)
+class MultiCamConfig:
+    """How per-camera tracklets are linked into global identities (see :mod:`tracker.multicam.manager`)."""
+
+    time_window_s: float = 10.0
+    """Default longest travel time (seconds) between the end of a tracklet and the start of its
+    continuation, for camera pairs without a :class:`Transition` entry. Also the time after which an
+    ended tracklet expires (is no longer a handoff candidate)."""
+    min_travel_s: float = 0.0
+    """Default shortest travel time for camera pairs without a :class:`Transition` entry."""
+    max_appearance_distance: float = 0.3
+    """Largest cosine distance (``1 - cos``) between tracklet summaries that may be linked."""
+    min_tracklet_frames: int = 3
+    """Confirmed frames a new tracklet collects before its identity is decided (its global id is
+    provisional until then); tracklets shorter than this are never handoff candidates either."""
+    min_quality: float = 0.0
+    """Tracklets whose mean detection score is below this are neither linked nor candidates."""
+    lost_after_s: float = 0.0
+    """An ended tracklet becomes a handoff candidate once its camera has not reported it for at least
+    this long (seconds) at the decision time of the new tracklet."""
+    split_gap_s: float | None = 1.0
+    """A local track reported again after being unseen for longer than this (seconds) starts a new
+    tracklet whose identity is decided afresh (candidates include its own earlier segment): per-camera
+    trackers sometimes hand a lost track's id to a different person entering at the same place.
+    ``None``: never split."""
+    allow_same_camera: bool = False
+    """Also link a new tracklet to an ended tracklet of the SAME camera (long-gap re-identification that
+    the per-camera tracker missed). Same-camera pairs use the defaults unless a :class:`Transition`
+    with ``from_camera == to_camera`` is given."""
+    transitions: tuple[Transition, ...] = ()
+    """Directed camera pairs with their own travel-time window."""
+    restrict_to_transitions: bool = False
+    """Only the pairs in :attr:`transitions` may hand off (otherwise unlisted pairs use the defaults)."""
+    overlapping_cameras: tuple[tuple[str, str], ...] = ()
+    """Unordered camera pairs whose fields of view overlap: a global id may be active in both at once,
+    and the travel time may be negative (down to ``-max_travel_s``)."""
+    time_gating: bool = True
+    """False switches off every temporal gate (travel-time windows, non-overlap, expiry): appearance
+    alone decides (an ablation baseline)."""
+    max_decision_wait_s: float = 5.0
+    """A decision at time ``T`` waits until every camera has reported a frame at or after ``T``
+    (so that the result does not depend on how frames of different cameras interleave), but at most
+    this long on the clock of the camera furthest ahead (a camera that stops sending frames does not
+    block decisions forever)."""
+    gated_cost_margin: float = 1.0
+    """Gated pairs get the finite cost ``max_appearance_distance + gated_cost_margin + distance``."""
+
+    def edge(self, from_camera: str, to_camera: str) -> Transition | None:
+        """The transition rule for a handoff ``from_camera -> to_camera`` (a listed :class:`Transition`
+        or one built from the defaults), or ``None`` if the pair may not hand off at all."""
+        for t in self.transitions:
+            if t.from_camera == from_camera and t.to_camera == to_camera:
+                return t
+        if from_camera == to_camera and not self.allow_same_camera:
+            return None
+        if self.restrict_to_transitions:
+            return None
+        return Transition(from_camera, to_camera, self.min_travel_s, self.time_window_s)
+
+    def overlaps(self, a: str, b: str) -> bool:
+        """Whether cameras ``a`` and ``b`` see the same area (listed in :attr:`overlapping_cameras`)."""
+        return any({a, b} == set(pair) for pair in self.overlapping_cameras) and a != b
+
+    @property
+    def max_window_s(self) -> float:
+        """The longest travel time of any pair: ended tracklets older than this are dropped."""
+        return max([self.time_window_s, *(t.max_travel_s for t in self.transitions)])
+
+
+def _check(cfg: MultiCamConfig, where: str) -> None:
+    def finite_nonneg(name: str, value: float) -> None:
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{where}.{name}: must be a finite number >= 0, got {value!r}")
+
+    finite_nonneg("time_window_s", cfg.time_window_s)
+    finite_nonneg("min_travel_s", cfg.min_travel_s)
+    finite_nonneg("lost_after_s", cfg.lost_after_s)
+    finite_nonneg("max_decision_wait_s", cfg.max_decision_wait_s)
+    if cfg.split_gap_s is not None:
+        finite_nonneg("split_gap_s", cfg.split_gap_s)
+    if cfg.min_travel_s > cfg.time_window_s:
+        raise ValueError(f"{where}: min_travel_s {cfg.min_travel_s} > time_window_s {cfg.time_window_s}")
+    if not (math.isfinite(cfg.max_appearance_distance) and 0 <= cfg.max_appearance_distance <= 2):
+        raise ValueError(
+            f"{where}.max_appearance_distance: must be in [0, 2], got {cfg.max_appearance_distance}"
+        )
+    if not (math.isfinite(cfg.gated_cost_margin) and cfg.gated_cost_margin > 0):
+        raise ValueError(f"{where}.gated_cost_margin: must be > 0, got {cfg.gated_cost_margin}")
+    if cfg.min_tracklet_frames < 1:
+        raise ValueError(f"{where}.min_tracklet_frames: must be >= 1, got {cfg.min_tracklet_frames}")
+    if not 0 <= cfg.min_quality <= 1:
+        raise ValueError(f"{where}.min_quality: must be in [0, 1], got {cfg.min_quality}")
+    for i, t in enumerate(cfg.transitions):
+        if not t.from_camera or not t.to_camera:
+            raise ValueError(f"{where}.transitions[{i}]: from_camera and to_camera are required")
+        if not (
+            math.isfinite(t.min_travel_s)
+            and math.isfinite(t.max_travel_s)
+            and t.min_travel_s <= t.max_travel_s
+        ):
+            raise ValueError(
+                f"{where}.transitions[{i}]: need finite min_travel_s <= max_travel_s, "
+                f"got {t.min_travel_s}, {t.max_travel_s}"
+            )
+    for i, pair in enumerate(cfg.overlapping_cameras):
+        if len(pair) != 2:
+            raise ValueError(
+                f"{where}.overlapping_cameras[{i}]: expected a pair of camera names, got {pair!r}"
+            )
+
+
+def _zone(value: Any, where: str) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    if not (isinstance(value, (list, tuple)) and len(value) == 4):
+        raise ValueError(f"{where}: expected [x1, y1, x2, y2], got {value!r}")
+    try:
+        z = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected 4 numbers, got {value!r}") from None
+    if not (all(math.isfinite(v) for v in z) and z[0] <= z[2] and z[1] <= z[3]):
+        raise ValueError(f"{where}: need finite x1 <= x2 and y1 <= y2, got {value!r}")
+    return (z[0], z[1], z[2], z[3])
+
+
+def _transition(data: Any, where: str) -> Transition:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    data = dict(data)
+    zones = {k: _zone(data.pop(k, None), f"{where}.{k}") for k in ("from_zone", "to_zone")}
+    base = _build(Transition, data, where)
+    return Transition(base.from_camera, base.to_camera, base.min_travel_s, base.max_travel_s, **zones)
+
+
+def multicam_config_from_dict(data: dict[str, Any] | None, where: str = "multicam") -> MultiCamConfig:
+    """Build a :class:`MultiCamConfig` from a mapping; unknown keys or bad values raise ``ValueError``."""
+    data = dict(data or {})
+    transitions = data.pop("transitions", None) or []
+    overlapping = data.pop("overlapping_cameras", None) or []
+    if not isinstance(transitions, list):
+        raise ValueError(f"{where}.transitions: expected a list, got {type(transitions).__name__}")
+    if not isinstance(overlapping, list):
+        raise ValueError(f"{where}.overlapping_cameras: expected a list, got {type(overlapping).__name__}")
+    base = _build(MultiCamConfig, data, where)
+    edges = tuple(_transition(t, f"{where}.transitions[{i}]") for i, t in enumerate(transitions))
+    pairs: list[tuple[str, str]] = []
+    for i, p in enumerate(overlapping):
+        if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(c, str) for c in p)):
+            raise ValueError(f"{where}.overlapping_cameras[{i}]: expected [camera, camera], got {p!r}")
+        pairs.append((p[0], p[1]))
+    cfg = MultiCamConfig(
+        **{
+            k: getattr(base, k)
+            for k in base.__dataclass_fields__
+            if k not in ("transitions", "overlapping_cameras")
+        },
+        transitions=edges,
+        overlapping_cameras=tuple(pairs),
+    )
+    _check(cfg, where)
+    return cfg
+
+
+def load_multicam_config(
+    source: MultiCamConfig | str | Path | dict[str, Any] | None = None,
+) -> MultiCamConfig:
+    """A :class:`MultiCamConfig` from itself, a mapping, a YAML file path, or ``None`` (defaults)."""
+    if source is None:
+        return MultiCamConfig()
+    if isinstance(source, MultiCamConfig):
+        _check(source, "multicam")
+        return source
+    if isinstance(source, dict):
+        return multicam_config_from_dict(source)
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: multi-camera config file not found")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return multicam_config_from_dict(data, str(path))

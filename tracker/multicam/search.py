@@ -1,0 +1,175 @@
+"""Person search: rank stored tracks by appearance distance to a query crop.
+
+Stored format, one file per camera/video: ``<name>.tracks.npz`` with
+
+* ``track_ids``: ``int64[T]``; ``embeddings``: ``float32[T,D]`` per-track mean embedding (unit length);
+* ``cameras``: ``str[T]``; ``first_frame``, ``last_frame``: ``int64[T]``;
+* ``traj_track``: ``int64[K]`` track id of each trajectory row; ``traj_frame``: ``int64[K]``;
+  ``traj_boxes``: ``float32[K,4]`` xyxy pixels.
+
+:func:`search` returns :class:`SearchHit` rows ranked by cosine distance; :func:`draw_hits` draws the
+top-k crops side by side (rank, camera, distance) into a PNG. Running detector + tracker on raw videos
+to build a gallery is not implemented here yet: build galleries from tracker output with
+:func:`gallery_from_tracks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .tracklets import observation_weights, summarize_embeddings
+
+__all__ = ["Gallery", "SearchHit", "average_precision", "draw_hits", "gallery_from_tracks", "search"]
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Tracks to search (see the module docstring for the fields and shapes)."""
+
+    track_ids: NDArray[np.int64]
+    embeddings: NDArray[np.float32]
+    cameras: NDArray[np.str_]
+    first_frame: NDArray[np.int64]
+    last_frame: NDArray[np.int64]
+    traj_track: NDArray[np.int64]
+    traj_frame: NDArray[np.int64]
+    traj_boxes: NDArray[np.float32]
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``<name>.tracks.npz``."""
+        path = Path(path)
+        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Gallery:
+        """Read a ``.tracks.npz`` file (``ValueError`` naming a missing field)."""
+        z = np.load(path, allow_pickle=False)
+        missing = [k for k in cls.__dataclass_fields__ if k not in z]
+        if missing:
+            raise ValueError(f"{path}: missing field(s) {missing}")
+        return cls(**{k: z[k] for k in cls.__dataclass_fields__})
+
+    def trajectory(self, track_id: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """``(frames int64[K], boxes float32[K,4])`` of one track."""
+        m = self.traj_track == track_id
+        return self.traj_frame[m], self.traj_boxes[m]
+
+
+def gallery_from_tracks(
+    camera: str,
+    rows: Iterable[tuple[int, int, NDArray[np.float32], float, NDArray[np.float32]]],
+) -> Gallery:
+    """Build a :class:`Gallery` from per-frame track rows ``(frame, track id, box float32[4], score,
+    embedding float32[D])``; the per-track embedding is the score- and size-weighted mean."""
+    per: dict[int, list[tuple[int, NDArray[np.float32], float, NDArray[np.float32]]]] = {}
+    for frame, tid, box, score, emb in rows:
+        per.setdefault(int(tid), []).append((int(frame), np.asarray(box, np.float32), float(score), emb))
+    ids = sorted(per)
+    embs, first, last, tt, tf, tb = [], [], [], [], [], []
+    for tid in ids:
+        r = per[tid]
+        boxes = np.stack([b for _, b, _, _ in r])
+        w = observation_weights(np.array([s for _, _, s, _ in r]), boxes)
+        embs.append(summarize_embeddings(np.stack([e for *_, e in r]), w))
+        first.append(min(f for f, *_ in r))
+        last.append(max(f for f, *_ in r))
+        tt += [tid] * len(r)
+        tf += [f for f, *_ in r]
+        tb.append(boxes)
+    d = embs[0].shape[0] if embs else 0
+    return Gallery(
+        np.array(ids, np.int64),
+        np.stack(embs) if embs else np.zeros((0, d), np.float32),
+        np.array([camera] * len(ids)),
+        np.array(first, np.int64),
+        np.array(last, np.int64),
+        np.array(tt, np.int64),
+        np.array(tf, np.int64),
+        np.concatenate(tb) if tb else np.zeros((0, 4), np.float32),
+    )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked track: rank (1-based), camera, track id, cosine distance, frame span, trajectory."""
+
+    rank: int
+    camera: str
+    track_id: int
+    distance: float
+    first_frame: int
+    last_frame: int
+    frames: NDArray[np.int64]
+    boxes: NDArray[np.float32]
+
+
+def search(query: NDArray[np.float32], gallery: Gallery, top_k: int | None = None) -> list[SearchHit]:
+    """Tracks of ``gallery`` ranked by cosine distance to ``query`` (``float32[D]``, any norm)."""
+    q = np.asarray(query, np.float32).reshape(-1)
+    q = q / max(float(np.linalg.norm(q)), 1e-12)
+    if gallery.embeddings.shape[1] != len(q):
+        raise ValueError(f"query has dimension {len(q)}, gallery {gallery.embeddings.shape[1]}")
+    d = 1.0 - gallery.embeddings @ q
+    order = np.argsort(d, kind="stable")[:top_k]
+    hits = []
+    for r, i in enumerate(order.tolist(), start=1):
+        frames, boxes = gallery.trajectory(int(gallery.track_ids[i]))
+        hits.append(
+            SearchHit(
+                r,
+                str(gallery.cameras[i]),
+                int(gallery.track_ids[i]),
+                float(d[i]),
+                int(gallery.first_frame[i]),
+                int(gallery.last_frame[i]),
+                frames,
+                boxes,
+            )
+        )
+    return hits
+
+
+def average_precision(relevant: NDArray[np.bool_]) -> float:
+    """AP of a ranked list given ``relevant: bool[N]`` in rank order (``nan`` if nothing is relevant)."""
+    rel = np.asarray(relevant, bool)
+    if not rel.any():
+        return float("nan")
+    hits = np.cumsum(rel)
+    return float((hits[rel] / (np.nonzero(rel)[0] + 1)).mean())
+
+
+def draw_hits(
+    query_crop: NDArray[np.uint8],
+    hits: list[SearchHit],
+    load_frame: Callable[[int], NDArray[np.uint8]] | Mapping[int, NDArray[np.uint8]],
+    path: str | Path,
+    height: int = 192,
+) -> Path:
+    """PNG: the query crop, then each hit's middle-frame crop labelled rank / camera / distance."""
+    import cv2
+
+    def fit(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        w = max(1, round(img.shape[1] * height / max(img.shape[0], 1)))
+        return np.asarray(cv2.resize(img, (w, height)), np.uint8)
+
+    tiles = [fit(query_crop)]
+    cv2.putText(tiles[0], "query", (2, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 255), 1)
+    for h in hits:
+        k = len(h.frames) // 2
+        frame = load_frame(int(h.frames[k])) if callable(load_frame) else load_frame[int(h.frames[k])]
+        x1, y1, x2, y2 = (round(float(v)) for v in h.boxes[k])
+        crop = frame[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
+        tile = fit(np.ascontiguousarray(crop)) if crop.size else np.zeros((height, 64, 3), np.uint8)
+        for j, text in enumerate((f"#{h.rank}", h.camera, f"{h.distance:.2f}")):
+            cv2.putText(tile, text, (2, 14 + 14 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 0), 1)
+        tiles.append(tile)
+    out = np.concatenate([np.pad(t, ((0, 0), (0, 4), (0, 0))) for t in tiles], axis=1)
+    path = Path(path)
+    cv2.imwrite(str(path), out)
+    return path

@@ -1,0 +1,167 @@
+"""Per-camera tracklets: the observations of one local track and their appearance summary.
+
+A tracklet is one per-camera track (``camera``, local track id) as reported frame by frame. Its summary
+is the quality-weighted mean of the L2-normalised per-frame embeddings (weight = detection score times
+the square root of the box area, so small, uncertain boxes count less), re-normalised to unit length.
+Summaries can be taken "as of" a time, using only the observations up to it; the identity manager
+uses this so that its decisions do not depend on how frames of different cameras interleave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Tracklet", "TrackletSummary", "observation_weights", "summarize_embeddings"]
+
+
+def observation_weights(scores: NDArray[np.floating], boxes: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Weights ``float64[K]`` of observations: ``score * sqrt(box area)``.
+
+    Args:
+        scores: ``float[K]`` detection scores in ``[0, 1]``.
+        boxes: ``float[K,4]`` xyxy pixels.
+    """
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    return np.asarray(scores, np.float64).reshape(-1) * np.sqrt(area)
+
+
+def summarize_embeddings(
+    embeddings: NDArray[np.floating], weights: NDArray[np.floating]
+) -> NDArray[np.float32]:
+    """Weighted mean of L2-normalised rows, re-normalised.
+
+    Args:
+        embeddings: ``float[K,D]`` (rows are normalised here first), ``K >= 1``.
+        weights: ``float[K]`` non-negative; all zeros falls back to the plain mean.
+
+    Returns:
+        ``float32[D]`` unit vector (zeros if every row is zero).
+    """
+    e = np.asarray(embeddings, np.float64)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    w = np.asarray(weights, np.float64).reshape(-1)
+    if not (w.sum() > 0):
+        w = np.ones(len(e))
+    m = (w[:, None] * e).sum(axis=0) / w.sum()
+    return (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrackletSummary:
+    """What the identity manager compares: one tracklet condensed.
+
+    Attributes:
+        camera: camera id.
+        local_id: the per-camera tracker's track id.
+        global_id: the global identity it carries now.
+        embedding: ``float32[D]`` unit-length appearance summary, or ``None`` without embeddings.
+        quality: mean detection score of the observations used.
+        num_frames: number of observations used.
+        first_t: timestamp of the first observation (seconds).
+        last_t: timestamp of the last observation used.
+        last_box: ``float32[4]`` xyxy box of the last observation used.
+        first_box: ``float32[4]`` xyxy box of the first observation.
+    """
+
+    camera: str
+    local_id: int
+    global_id: int
+    embedding: NDArray[np.float32] | None
+    quality: float
+    num_frames: int
+    first_t: float
+    last_t: float
+    last_box: NDArray[np.float32]
+    first_box: NDArray[np.float32]
+
+
+@dataclass(eq=False)
+class Tracklet:
+    """All observations of one per-camera track, plus the manager's bookkeeping.
+
+    Attributes:
+        camera: camera id.
+        local_id: per-camera track id.
+        global_id: current global id (provisional until :attr:`decided`).
+        times: observation timestamps, increasing.
+        boxes: ``float32[4]`` xyxy per observation.
+        scores: detection score per observation.
+        embeddings: ``float32[D]`` per observation, or ``None`` where none was available.
+        segment: 0 for the first tracklet of a local track, k for its k-th re-acquisition after a gap.
+        decided: whether the global id is final.
+        claimed: whether a later tracklet continued this identity (it is no longer a candidate).
+        linked_from: ``(camera, local_id)`` of the tracklet whose identity it took, if any.
+        distance: appearance distance of that link (``nan`` if none).
+    """
+
+    camera: str
+    local_id: int
+    global_id: int
+    segment: int = 0
+    times: list[float] = field(default_factory=list)
+    boxes: list[NDArray[np.float32]] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    embeddings: list[NDArray[np.float32] | None] = field(default_factory=list)
+    decided: bool = False
+    claimed: bool = False
+    linked_from: tuple[str, int] | None = None
+    distance: float = float("nan")
+
+    def add(
+        self, t: float, box: NDArray[np.float32], score: float, embedding: NDArray[np.float32] | None
+    ) -> None:
+        """Append one observation (``box``: ``float32[4]`` xyxy, ``embedding``: ``float32[D]`` or None)."""
+        self.times.append(float(t))
+        self.boxes.append(np.asarray(box, np.float32).reshape(4))
+        self.scores.append(float(score))
+        self.embeddings.append(None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
+
+    def release(self) -> None:
+        """Drop the per-observation boxes and embeddings (the tracklet is forgotten; times stay)."""
+        self.boxes.clear()
+        self.scores.clear()
+        self.embeddings.clear()
+
+    @property
+    def first_t(self) -> float:
+        return self.times[0]
+
+    @property
+    def last_t(self) -> float:
+        return self.times[-1]
+
+    def count_until(self, t: float) -> int:
+        """Number of observations with timestamp ``<= t``."""
+        return int(np.searchsorted(np.asarray(self.times), t, side="right"))
+
+    def time_of(self, n: int) -> float:
+        """Timestamp of the ``n``-th observation (1-based); ``inf`` if there are fewer."""
+        return self.times[n - 1] if len(self.times) >= n else float("inf")
+
+    def summary(self, as_of: float | None = None) -> TrackletSummary | None:
+        """Summary of the observations up to ``as_of`` (all if ``None``); ``None`` if there are none."""
+        k = len(self.times) if as_of is None else self.count_until(as_of)
+        if k == 0:
+            return None
+        embs = [(i, e) for i, e in enumerate(self.embeddings[:k]) if e is not None]
+        emb: NDArray[np.float32] | None = None
+        if embs:
+            idx = np.array([i for i, _ in embs])
+            w = observation_weights(np.asarray(self.scores)[idx], np.stack(self.boxes)[idx])
+            emb = summarize_embeddings(np.stack([e for _, e in embs]), w)
+        return TrackletSummary(
+            camera=self.camera,
+            local_id=self.local_id,
+            global_id=self.global_id,
+            embedding=emb,
+            quality=float(np.mean(self.scores[:k])),
+            num_frames=k,
+            first_t=self.times[0],
+            last_t=self.times[k - 1],
+            last_box=self.boxes[k - 1].copy(),
+            first_box=self.boxes[0].copy(),
+        )

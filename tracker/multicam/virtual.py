@@ -1,0 +1,533 @@
+"""Evaluation harness: virtual cameras cut from one real sequence, with measured cross-camera scores.
+
+PETS09-S2L1 (768x576, 7 fps) is split into a LEFT view (``x < 340``) and a RIGHT view (``x >= 428``)
+with an 88-px blind strip between them, so people leave one view and later appear in the other.
+
+* Detections of a view: the public ACF detections whose box centre lies in the view, boxes clipped to
+  the view; scores normalised over the whole file (``MotDetections.detections(t, "auto")``).
+* Ground truth of a view: the gt rows whose box centre lies in the view, clipped likewise. Person ids
+  are the sequence's ids, so the same person has the same id in both views.
+* Coordinates stay in FULL-FRAME pixels (no shift into view coordinates).
+* Embeddings: OSNet on the full frame with the clipped box (= a crop of the view), computed once per
+  (frame, box) and reused by every mode. Frames are not given to the trackers (static camera: no camera
+  motion compensation needed); the detections carry the embeddings.
+* Timestamps = (frame - 1) / fps; per frame the LEFT view is fed, then the RIGHT one.
+
+Metrics (all on the FINAL global ids, i.e. after every identity decision; ``idf1_emitted`` scores the
+ids as emitted online, provisional ones included):
+
+* cross-camera IDF1: motmetrics over the union of (view, frame): view ``i``'s frames are renumbered
+  ``frame + i * 10000`` in both ground truth and results, so the global id matching spans both views;
+* per-view MOTA / IDF1;
+* handoff accuracy: for every true transition (a person's consecutive ground-truth appearances switch
+  from view A to view B) where the person is matched (IoU >= 0.5, Hungarian per frame) in both
+  segments, the share where the global id at the LAST matched frame in A equals the global id at the
+  FIRST matched frame in B. ``handoffs_evaluable`` says how many transitions had both; transitions
+  where the tracker never covers the person on one side are not counted in the accuracy.
+
+Modes: ``full`` (appearance + transition/time gating), ``no_link`` (global id = (camera, local id)),
+``appearance_only`` (same distance threshold, ``time_gating: false``).
+
+Run: ``python -m tracker.multicam.virtual --data ../shared/data/MOT15/train/PETS09-S2L1
+--reid ../shared/models/osnet_x0_25_msmt17.onnx``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+from ..eval.mot_metrics import box_iou, evaluate
+from ..io.mot import (
+    GtFrame,
+    MotGroundTruth,
+    MotResults,
+    ResultFrame,
+    read_detections,
+    read_ground_truth,
+    read_seqinfo,
+)
+from ..types import Detections
+from .config import MultiCamConfig, Transition
+from .manager import GlobalIdentityManager, LinkDecision
+from .multi_tracker import MultiCameraTracker
+
+__all__ = [
+    "DEFAULT_VIEWS",
+    "FRAME_OFFSET",
+    "HandoffTransition",
+    "ModeResult",
+    "View",
+    "VirtualSequence",
+    "build_virtual_sequence",
+    "compute_embeddings",
+    "evaluate_mode",
+    "main",
+    "run_mode",
+    "true_transitions",
+]
+
+FRAME_OFFSET = 10000
+"""View ``i``'s frames become ``frame + i * FRAME_OFFSET`` in the cross-camera scoring."""
+
+
+@dataclass(frozen=True)
+class View:
+    """A vertical strip ``x0 <= x < x1`` of the frame (full-frame pixels) seen as one camera."""
+
+    name: str
+    x0: float
+    x1: float
+
+    def select(self, boxes: NDArray[np.float32]) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
+        """Boxes ``float32[N,4]`` whose centre lies in the view: ``(mask bool[N], clipped float32[K,4])``."""
+        cx = 0.5 * (boxes[:, 0] + boxes[:, 2])
+        mask = (cx >= self.x0) & (cx < self.x1)
+        b = boxes[mask].copy()
+        b[:, 0] = np.clip(b[:, 0], self.x0, self.x1)
+        b[:, 2] = np.clip(b[:, 2], self.x0, self.x1)
+        keep = b[:, 2] - b[:, 0] >= 1.0
+        mask[np.nonzero(mask)[0][~keep]] = False
+        return mask, b[keep]
+
+
+DEFAULT_VIEWS = (View("left", 0.0, 340.0), View("right", 428.0, 768.0))
+
+
+@dataclass
+class VirtualSequence:
+    """Per-view detections and ground truth of one sequence.
+
+    Attributes:
+        views: the views (cameras).
+        frames: frame numbers ``1..N``.
+        fps: frames per second.
+        dets: view name -> frame -> ``(boxes float32[K,4] xyxy, scores float32[K] in [0,1])``.
+        gt: view name -> :class:`~tracker.io.MotGroundTruth` (full-frame coordinates, clipped).
+        image_paths: frame -> image file (may be missing).
+    """
+
+    views: tuple[View, ...]
+    frames: list[int]
+    fps: float
+    dets: dict[str, dict[int, tuple[NDArray[np.float32], NDArray[np.float32]]]]
+    gt: dict[str, MotGroundTruth]
+    image_paths: dict[int, Path] = field(default_factory=dict)
+
+
+def build_virtual_sequence(seq_dir: str | Path, views: Sequence[View] = DEFAULT_VIEWS) -> VirtualSequence:
+    """Split a MOTChallenge sequence (``seqinfo.ini``, ``det/det.txt``, ``gt/gt.txt``, ``img1/``) into views."""
+    seq_dir = Path(seq_dir)
+    info = read_seqinfo(seq_dir)
+    dets = read_detections(seq_dir / "det" / "det.txt")
+    gt = read_ground_truth(seq_dir / "gt" / "gt.txt")
+    frames = list(range(1, info.seq_length + 1))
+    out_dets: dict[str, dict[int, tuple[NDArray[np.float32], NDArray[np.float32]]]] = {
+        v.name: {} for v in views
+    }
+    gt_frames: dict[str, dict[int, GtFrame]] = {v.name: {} for v in views}
+    for t in frames:
+        d = dets.detections(t, "auto")
+        g = gt[t]
+        for v in views:
+            mask, boxes = v.select(np.asarray(d.boxes))
+            out_dets[v.name][t] = (boxes, np.asarray(d.scores)[mask])
+            gmask, gboxes = v.select(np.asarray(g.boxes))
+            if gmask.any():
+                gt_frames[v.name][t] = GtFrame(
+                    g.ids[gmask], gboxes, g.consider[gmask], g.classes[gmask], g.visibility[gmask]
+                )
+    img_dir = seq_dir / info.im_dir
+    paths = {t: img_dir / f"{t:06d}{info.im_ext}" for t in frames}
+    return VirtualSequence(
+        views=tuple(views),
+        frames=frames,
+        fps=info.frame_rate,
+        dets=out_dets,
+        gt={k: MotGroundTruth(v, has_classes=False) for k, v in gt_frames.items()},
+        image_paths=paths,
+    )
+
+
+@dataclass(frozen=True)
+class HandoffTransition:
+    """A person's consecutive ground-truth appearances switch views: last frame in ``from_view``
+    (segment ``[from_start, from_end]``), first frame in ``to_view`` (segment ``[to_start, to_end]``)."""
+
+    person: int
+    from_view: str
+    to_view: str
+    from_start: int
+    from_end: int
+    to_start: int
+    to_end: int
+
+
+def true_transitions(vs: VirtualSequence) -> list[HandoffTransition]:
+    """Every view change in every person's ground-truth timeline (rows with the consider flag)."""
+    timeline: dict[int, list[tuple[int, str]]] = {}
+    for v in vs.views:
+        for t, g in vs.gt[v.name].frames.items():
+            for pid in g.ids[g.consider].tolist():
+                timeline.setdefault(pid, []).append((t, v.name))
+    out: list[HandoffTransition] = []
+    for pid, rows in sorted(timeline.items()):
+        rows.sort()
+        segs: list[list[Any]] = []  # [view, start, end]
+        for t, name in rows:
+            if segs and segs[-1][0] == name:
+                segs[-1][2] = t
+            else:
+                segs.append([name, t, t])
+        for a, b in itertools.pairwise(segs):
+            out.append(HandoffTransition(pid, a[0], b[0], a[1], a[2], b[1], b[2]))
+    return out
+
+
+def compute_embeddings(
+    vs: VirtualSequence, embedder: Any, progress: bool = True
+) -> dict[str, dict[int, NDArray[np.float32]]]:
+    """OSNet (or any embedder) vectors for every view's detections: view -> frame -> ``float32[K,D]``.
+
+    One ``embed`` call per frame on the full image with all views' (clipped) boxes.
+    """
+    import cv2
+
+    out: dict[str, dict[int, NDArray[np.float32]]] = {v.name: {} for v in vs.views}
+    start = time.perf_counter()
+    for i, t in enumerate(vs.frames):
+        boxes = [vs.dets[v.name][t][0] for v in vs.views]
+        allb = np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)
+        if len(allb):
+            img = cv2.imread(str(vs.image_paths[t]), cv2.IMREAD_COLOR)
+            if img is None:
+                raise FileNotFoundError(f"{vs.image_paths[t]}: image missing or unreadable")
+            emb = np.asarray(embedder.embed(img, allb), np.float32)
+        else:
+            emb = np.zeros((0, int(getattr(embedder, "dim", 1))), np.float32)
+        k = 0
+        for v, b in zip(vs.views, boxes, strict=True):
+            out[v.name][t] = emb[k : k + len(b)]
+            k += len(b)
+        if progress and (i + 1) % 200 == 0:
+            print(
+                f"  embedded {i + 1}/{len(vs.frames)} frames ({time.perf_counter() - start:.0f} s)",
+                file=sys.stderr,
+            )
+    return out
+
+
+@dataclass
+class ModeRun:
+    """Raw per-view output of one mode: view -> frame -> ``(local ids, emitted global ids, boxes, scores)``."""
+
+    records: dict[
+        str, dict[int, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]]
+    ]
+    final: dict[tuple[str, int], int]
+    seconds: float
+    num_links: int
+    decisions: list[LinkDecision] = field(default_factory=list)
+    manager: GlobalIdentityManager | None = None
+    fps: float = 1.0
+
+    def final_at(self, view: str, local_id: int, frame: int) -> int:
+        """Final global id of a view's local track at ``frame``."""
+        if self.manager is None:
+            return self.final[(view, local_id)]
+        gid = self.manager.global_id_at(view, local_id, (frame - 1) / self.fps)
+        assert gid is not None
+        return gid
+
+
+def run_mode(
+    vs: VirtualSequence,
+    embeddings: Mapping[str, Mapping[int, NDArray[np.float32]]],
+    mode: str,
+    config: MultiCamConfig,
+    tracker_config: str = "default",
+) -> ModeRun:
+    """Run :class:`MultiCameraTracker` over the views (LEFT then RIGHT each frame).
+
+    ``mode``: ``"full"`` uses ``config``; ``"appearance_only"`` uses it with ``time_gating=False``;
+    ``"no_link"`` ignores the manager: global id = (view index, local id).
+    """
+    if mode not in ("full", "no_link", "appearance_only"):
+        raise ValueError(f"mode must be 'full', 'no_link' or 'appearance_only', got {mode!r}")
+    cfg = replace(config, time_gating=False) if mode == "appearance_only" else config
+    names = [v.name for v in vs.views]
+    mct = MultiCameraTracker(names, cfg, tracker_config=tracker_config, frame_rate=vs.fps)
+    records: dict[str, dict[int, Any]] = {n: {} for n in names}
+    start = time.perf_counter()
+    for t in vs.frames:
+        ts = (t - 1) / vs.fps
+        for n in names:
+            boxes, scores = vs.dets[n][t]
+            emb = embeddings[n][t]
+            dets = Detections(boxes, scores, embeddings=emb if len(boxes) else None)
+            out = mct.update(n, ts, dets)
+            records[n][t] = (out.local_ids.copy(), out.ids.copy(), out.boxes.copy(), out.scores.copy())
+    mct.flush()
+    seconds = time.perf_counter() - start
+    if mode == "no_link":
+        final = {(c, lid): names.index(c) * 100000 + lid for (c, lid) in mct.mapping()}
+        links = 0
+        for n in names:  # emitted ids = final ids: nothing is provisional without linking
+            for t, (lids, _, boxes, scores) in records[n].items():
+                gids = np.array([final[(n, int(i))] for i in lids], np.int64)
+                records[n][t] = (lids, gids, boxes, scores)
+    else:
+        final = mct.mapping()
+        links = sum(d.linked_from is not None for d in mct.manager.decisions)
+    return ModeRun(
+        records,
+        final,
+        seconds,
+        links,
+        mct.manager.decisions,
+        None if mode == "no_link" else mct.manager,
+        vs.fps,
+    )
+
+
+def _results(run: ModeRun, view: str, offset: int, emitted: bool) -> dict[int, ResultFrame]:
+    out: dict[int, ResultFrame] = {}
+    for t, (lids, gids, boxes, scores) in run.records[view].items():
+        if not len(lids):
+            continue
+        ids = gids if emitted else np.array([run.final_at(view, int(i), t) for i in lids], np.int64)
+        out[t + offset] = ResultFrame(ids, boxes, scores)
+    return out
+
+
+def _all_final(run: ModeRun) -> dict[str, set[int]]:
+    return {
+        v: {run.final_at(v, int(i), t) for t, (lids, *_rest) in recs.items() for i in lids}
+        for v, recs in run.records.items()
+    }
+
+
+def _matches(gt: GtFrame, res: ResultFrame) -> dict[int, int]:
+    """gt id -> tracker id for one frame (Hungarian on IoU, pairs with IoU >= 0.5, consider rows)."""
+    g_ids = gt.ids[gt.consider]
+    g_boxes = gt.boxes[gt.consider]
+    if not len(g_ids) or not len(res.ids):
+        return {}
+    iou = box_iou(g_boxes, res.boxes)
+    cost = np.where(iou >= 0.5, 1.0 - iou, 10.0)
+    r, c = linear_sum_assignment(cost)
+    return {int(g_ids[i]): int(res.ids[j]) for i, j in zip(r, c, strict=True) if iou[i, j] >= 0.5}
+
+
+@dataclass
+class ModeResult:
+    """Scores of one mode (rates are fractions)."""
+
+    mode: str
+    handoff_accuracy: float
+    handoffs_correct: int
+    handoffs_evaluable: int
+    handoffs_total: int
+    idf1_cross: float
+    idf1_cross_emitted: float
+    mota_cross: float
+    per_view: dict[str, dict[str, float]]
+    num_global_ids: int
+    num_links: int
+    seconds: float
+
+
+def evaluate_mode(
+    vs: VirtualSequence, run: ModeRun, mode: str, transitions: list[HandoffTransition]
+) -> ModeResult:
+    """Score one :func:`run_mode` output: cross-camera IDF1, per-view MOTA/IDF1 and handoff accuracy."""
+    names = [v.name for v in vs.views]
+    # per-frame gt -> final global id matches
+    match: dict[str, dict[int, dict[int, int]]] = {n: {} for n in names}
+    for n in names:
+        res = _results(run, n, 0, emitted=False)
+        for t in vs.frames:
+            match[n][t] = _matches(
+                vs.gt[n][t],
+                res.get(
+                    t,
+                    ResultFrame(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32)),
+                ),
+            )
+    correct = evaluable = 0
+    for tr in transitions:
+        ga = next(
+            (
+                match[tr.from_view][t][tr.person]
+                for t in range(tr.from_end, tr.from_start - 1, -1)
+                if tr.person in match[tr.from_view][t]
+            ),
+            None,
+        )
+        gb = next(
+            (
+                match[tr.to_view][t][tr.person]
+                for t in range(tr.to_start, tr.to_end + 1)
+                if tr.person in match[tr.to_view][t]
+            ),
+            None,
+        )
+        if ga is None or gb is None:
+            continue
+        evaluable += 1
+        correct += int(ga == gb)
+    cross: dict[str, tuple[MotGroundTruth, MotResults]] = {}
+    for emitted in (False, True):
+        gt_frames: dict[int, GtFrame] = {}
+        res_frames: dict[int, ResultFrame] = {}
+        for i, n in enumerate(names):
+            gt_frames.update({t + i * FRAME_OFFSET: g for t, g in vs.gt[n].frames.items()})
+            res_frames.update(_results(run, n, i * FRAME_OFFSET, emitted))
+        cross["emitted" if emitted else "final"] = (MotGroundTruth(gt_frames, False), MotResults(res_frames))
+    final_table = evaluate({"cross": cross["final"]})
+    emitted_table = evaluate({"cross": cross["emitted"]})
+    per_view_table = evaluate({n: (vs.gt[n], MotResults(_results(run, n, 0, emitted=False))) for n in names})
+    per_view = {
+        n: {
+            "mota": per_view_table.sequences[n].mota,
+            "idf1": per_view_table.sequences[n].idf1,
+            "idsw": float(per_view_table.sequences[n].num_switches),
+        }
+        for n in names
+    }
+    return ModeResult(
+        mode=mode,
+        handoff_accuracy=correct / evaluable if evaluable else math.nan,
+        handoffs_correct=correct,
+        handoffs_evaluable=evaluable,
+        handoffs_total=len(transitions),
+        idf1_cross=final_table.sequences["cross"].idf1,
+        idf1_cross_emitted=emitted_table.sequences["cross"].idf1,
+        mota_cross=final_table.sequences["cross"].mota,
+        per_view=per_view,
+        num_global_ids=len({int(i) for f in _all_final(run).values() for i in f}),
+        num_links=run.num_links,
+        seconds=run.seconds,
+    )
+
+
+def format_table(results: Sequence[ModeResult]) -> str:
+    """A plain-text table of the modes (percentages)."""
+    names = list(results[0].per_view) if results else []
+    head = f"{'mode':<16} {'handoff acc':>14} {'IDF1 cross':>10} {'IDF1 emit':>9} {'MOTA cross':>10}"
+    for n in names:
+        head += f" {'MOTA ' + n:>11} {'IDF1 ' + n:>11}"
+    head += f" {'ids':>5} {'links':>5}"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        acc = f"{100 * r.handoff_accuracy:5.1f} ({r.handoffs_correct}/{r.handoffs_evaluable})"
+        line = f"{r.mode:<16} {acc:>14} {100 * r.idf1_cross:10.1f} {100 * r.idf1_cross_emitted:9.1f} {100 * r.mota_cross:10.1f}"
+        for n in names:
+            line += f" {100 * r.per_view[n]['mota']:11.1f} {100 * r.per_view[n]['idf1']:11.1f}"
+        line += f" {r.num_global_ids:5d} {r.num_links:5d}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def harness_config(views: Sequence[View] = DEFAULT_VIEWS, zone_width: float = 100.0) -> MultiCamConfig:
+    """The linking settings the harness measures (``full`` mode): a transition graph between
+    neighbouring views (travel 0.5-8 s), with exit/entry zones ``zone_width`` px wide along the shared
+    border of the views (the blind strip), appearance distance <= 0.3, 3 frames before a decision."""
+    edges = []
+    for a, b in itertools.pairwise(views):  # a is left of b
+        za = (a.x1 - zone_width, -1e9, a.x1, 1e9)
+        zb = (b.x0, -1e9, b.x0 + zone_width, 1e9)
+        edges.append(Transition(a.name, b.name, 0.5, 8.0, from_zone=za, to_zone=zb))
+        edges.append(Transition(b.name, a.name, 0.5, 8.0, from_zone=zb, to_zone=za))
+    return MultiCamConfig(
+        time_window_s=10.0,
+        max_appearance_distance=0.3,
+        min_tracklet_frames=3,
+        transitions=tuple(edges),
+        restrict_to_transitions=True,
+    )
+
+
+DEFAULT_HARNESS_CONFIG = harness_config()
+"""The linking settings the harness measures (``full`` mode), see :func:`harness_config`."""
+
+
+def _cached_embeddings(
+    vs: VirtualSequence, embedder: Any, cache: str | None
+) -> dict[str, dict[int, NDArray[np.float32]]]:
+    if cache and Path(cache).is_file():
+        z = np.load(cache)
+        return {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
+    emb = compute_embeddings(vs, embedder)
+    if cache:
+        arrays: dict[str, Any] = {f"{n}/{t}": e for n, d in emb.items() for t, e in d.items()}
+        np.savez(cache, **arrays)
+    return emb
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: build the views, embed once, run the three modes, print the table, write JSON."""
+    p = argparse.ArgumentParser(prog="python -m tracker.multicam.virtual", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--data", required=True, help="sequence folder, e.g. ../shared/data/MOT15/train/PETS09-S2L1"
+    )
+    p.add_argument("--reid", required=True, help="ReID ONNX model (OSNet, ImageNet preprocessing)")
+    p.add_argument("--config", default=None, help="multi-camera YAML config (default: the harness settings)")
+    p.add_argument("--tracker-config", default="default", help="per-camera tracker preset or YAML")
+    p.add_argument("--json", default="virtual_multicam.json", help="where to write the results")
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
+    p.add_argument("--cache", default=None, help="optional .npz file to load/save the embeddings across runs")
+    args = p.parse_args(argv)
+
+    from ..reid import IMAGENET_SPEC, OnnxEmbedder
+    from .config import load_multicam_config
+
+    cfg = DEFAULT_HARNESS_CONFIG if args.config is None else load_multicam_config(args.config)
+    t0 = time.perf_counter()
+    vs = build_virtual_sequence(args.data)
+    transitions = true_transitions(vs)
+    embedder = OnnxEmbedder(args.reid, spec=IMAGENET_SPEC, threads=args.threads)
+    n_boxes = sum(len(b) for v in vs.views for b, _ in vs.dets[v.name].values())
+    print(
+        f"{len(vs.frames)} frames, {n_boxes} detections in views {[v.name for v in vs.views]}, "
+        f"{len(transitions)} true cross-view transitions",
+        file=sys.stderr,
+    )
+    t1 = time.perf_counter()
+    emb = _cached_embeddings(vs, embedder, args.cache)
+    embed_s = time.perf_counter() - t1
+    results = []
+    for mode in ("full", "no_link", "appearance_only"):
+        run = run_mode(vs, emb, mode, cfg, args.tracker_config)
+        results.append(evaluate_mode(vs, run, mode, transitions))
+    print(format_table(results))
+    payload = {
+        "sequence": str(args.data),
+        "views": [asdict(v) for v in vs.views],
+        "config": asdict(cfg),
+        "num_frames": len(vs.frames),
+        "num_detections": n_boxes,
+        "num_true_transitions": len(transitions),
+        "embed_seconds": embed_s,
+        "total_seconds": time.perf_counter() - t0,
+        "modes": [asdict(r) for r in results],
+    }
+    Path(args.json).write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
+    print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -193,14 +193,10 @@ class Tracker:
         s.det_index[:] = -1
 
         if len(s):
-            means = s.means
-            lost = s.states == _LOST
-            if lost.any():
-                means = means.copy()
-                means[lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
-                if cfg.motion.lost_velocity_decay != 1.0:
-                    means[lost, 4:6] *= cfg.motion.lost_velocity_decay
-            s.means, s.covs = self.kf.predict(means, s.covs)
+            if cfg.motion.lost_velocity_decay != 1.0:
+                s.means[s.states == _LOST, 4:6] *= cfg.motion.lost_velocity_decay
+            # (lost tracks have no size velocity: it is zeroed when they are lost, as in BoT-SORT)
+            s.means, s.covs = self.kf.predict(s.means, s.covs)
             # a shrinking box must not turn inside out while it is not observed
             np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
             if affine is not None:
@@ -281,9 +277,9 @@ class Tracker:
 
         dead = (s.states == _LOST) & (s.lost > self.max_lost)
         dead[dead_tentative] = True
+        dead |= self._duplicates(dead)
         if dead.any():
             s.keep(~dead)
-        self._remove_duplicates()
         self._start_tracks(new_dets, dets, emb)
 
     def _follow_scene(
@@ -475,26 +471,27 @@ class Tracker:
         )
         s.append(new)
 
-    def _remove_duplicates(self) -> None:
-        """Drop a lost track that overlaps a tracked one almost completely (IoU above
-        ``duplicate_iou``), keeping the older of the two (ByteTrack's ``remove_duplicate_stracks``)."""
+    def _duplicates(self, dead: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """ByteTrack's ``remove_duplicate_stracks``: a lost track that overlaps a track matched this
+        frame almost completely (IoU above ``duplicate_iou``, current boxes) is the same person twice;
+        the younger of the two is dropped. ``dead``: ``bool[T]`` tracks already being removed.
+        Returns ``bool[T]``: tracks to drop."""
         s = self._store
-        lost = np.nonzero(s.states == _LOST)[0]
+        drop = np.zeros(len(s), bool)
+        lost = np.nonzero((s.states == _LOST) & ~dead)[0]
         if len(lost) == 0:
-            return
+            return drop
         tracked = np.nonzero((s.states == _CONFIRMED) & (s.lost == 0))[0]
         if len(tracked) == 0:
-            return
-        boxes = cxcywh_to_xyxy(s.means[:, :4])
-        iou = iou_matrix(boxes[tracked], boxes[lost])
+            return drop
+        iou = iou_matrix(cxcywh_to_xyxy(s.means[tracked, :4]), cxcywh_to_xyxy(s.means[lost, :4]))
         ti, li = np.nonzero(iou > self.config.association.duplicate_iou)
         if len(ti) == 0:
-            return
-        drop = np.zeros(len(s), bool)
+            return drop
         older_tracked = s.age[tracked[ti]] >= s.age[lost[li]]
         drop[lost[li][older_tracked]] = True
         drop[tracked[ti][~older_tracked]] = True
-        s.keep(~drop)
+        return drop
 
     # -- output -----------------------------------------------------------------------------------
     def _output(self) -> Tracks:

@@ -88,6 +88,24 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reid_train(args: argparse.Namespace) -> int:
+    from .reid.train.cli import train_main
+
+    return train_main(args)
+
+
+def _reid_eval(args: argparse.Namespace) -> int:
+    from .reid.train.cli import eval_main
+
+    return eval_main(args)
+
+
+def _reid_export(args: argparse.Namespace) -> int:
+    from .reid.train.cli import export_main
+
+    return export_main(args)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -165,6 +183,31 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("results", nargs="+", help="results .txt files (MOTChallenge format)")
     sc.add_argument("--gt", nargs="+", required=True, help="gt.txt files, one per results file, same order")
     sc.set_defaults(func=_score)
+
+    rd = sub.add_parser("reid", help="train, evaluate and export person ReID models (needs the train extra)")
+    rsub = rd.add_subparsers(dest="reid_command", required=True)
+    rt = rsub.add_parser("train", help="train a ReID model")
+    rt.add_argument("--config", required=True, help="preset name (light) or YAML path")
+    rt.add_argument("--data", required=True, help="folder holding the datasets (e.g. ../shared/data/reid)")
+    rt.add_argument("--out", help="output folder (default: out/reid/<config name>)")
+    rt.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    rt.add_argument("--epochs", type=_positive_int, help="override optim.epochs")
+    rt.add_argument("--pretrained", help="local weights to start from (overrides model.pretrained)")
+    rt.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    rt.set_defaults(func=_reid_train)
+    re_ = rsub.add_parser("eval", help="rank-1/5/10 and mAP of a model on a protocol")
+    re_.add_argument("--model", required=True, help="MODEL.onnx or a training checkpoint .pt")
+    re_.add_argument("--data", required=True, help="folder holding the datasets")
+    re_.add_argument(
+        "--protocol", required=True, choices=["cuhk01-test", "cuhk03", "market", "duke", "msmt17"]
+    )
+    re_.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
+    re_.set_defaults(func=_reid_eval)
+    rx = rsub.add_parser("export", help="export a checkpoint to ONNX (checked against torch within 1e-4)")
+    rx.add_argument("--checkpoint", required=True)
+    rx.add_argument("--out", required=True, help="MODEL.onnx")
+    rx.add_argument("--opset", type=int, default=17)
+    rx.set_defaults(func=_reid_export)
     return p
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "TrackerConfig",
     "available_presets",
     "config_from_dict",
+    "dataclass_from_dict",
     "load_config",
 ]
 
@@ -165,21 +166,26 @@ class TrackerConfig:
 T = TypeVar("T")
 
 
-def _build(cls: type[T], data: Any, where: str) -> T:
-    if data is None:  # an empty section ("cmc:") means all defaults
+def dataclass_from_dict(cls: type[T], data: Any, where: str = "config") -> T:
+    """Build the (frozen) dataclass ``cls`` from a nested mapping, as read from YAML.
+
+    Nested dataclass fields are built recursively; ``None`` for a section means its defaults. Values
+    are checked against the field types (bool, int, float, str, tuples from lists, optional fields);
+    unknown keys and wrong types raise ``ValueError`` naming ``where`` and the key path."""
+    if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
+    unknown = sorted(str(k) for k in set(data) - names)
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         typ = hints[key]
         if dataclasses.is_dataclass(typ):
-            kwargs[key] = _build(typ, value, f"{where}.{key}")  # type: ignore[arg-type]
+            kwargs[key] = dataclass_from_dict(typ, value, f"{where}.{key}")  # type: ignore[arg-type]
         else:
             kwargs[key] = _coerce(typ, value, f"{where}.{key}")
     return cls(**kwargs)
@@ -194,6 +200,15 @@ def _coerce(typ: Any, value: Any, where: str) -> Any:
             except ValueError:
                 continue
         raise ValueError(f"{where}: {value!r} does not match {typ}")
+    if origin is tuple:
+        args = typing.get_args(typ)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f"{where}: expected {len(args)} items, got {value!r}")
+        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if typ is type(None):
         if value is None:
             return None
@@ -209,7 +224,7 @@ def _coerce(typ: Any, value: Any, where: str) -> Any:
     if typ is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        if isinstance(value, str):
             try:
                 return float(value)
             except ValueError:
@@ -224,7 +239,7 @@ def _coerce(typ: Any, value: Any, where: str) -> Any:
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> TrackerConfig:
     """Build a :class:`TrackerConfig` from a nested mapping; unknown keys raise ``ValueError``."""
-    cfg = _build(TrackerConfig, data, where)
+    cfg = dataclass_from_dict(TrackerConfig, data, where)
     _check(cfg, where)
     return cfg
 

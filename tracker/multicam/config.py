@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from ..config import _build
+from ..config import dataclass_from_dict
 
 __all__ = ["MultiCamConfig", "Transition", "load_multicam_config", "multicam_config_from_dict"]
 
@@ -188,7 +188,7 @@ def _transition(data: Any, where: str) -> Transition:
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     data = dict(data)
     zones = {k: _zone(data.pop(k, None), f"{where}.{k}") for k in ("from_zone", "to_zone")}
-    base = _build(Transition, data, where)
+    base = dataclass_from_dict(Transition, data, where)
     return Transition(base.from_camera, base.to_camera, base.min_travel_s, base.max_travel_s, **zones)
 
 
@@ -201,7 +201,7 @@ def multicam_config_from_dict(data: dict[str, Any] | None, where: str = "multica
         raise ValueError(f"{where}.transitions: expected a list, got {type(transitions).__name__}")
     if not isinstance(overlapping, list):
         raise ValueError(f"{where}.overlapping_cameras: expected a list, got {type(overlapping).__name__}")
-    base = _build(MultiCamConfig, data, where)
+    base = dataclass_from_dict(MultiCamConfig, data, where)
     edges = tuple(_transition(t, f"{where}.transitions[{i}]") for i, t in enumerate(transitions))
     pairs: list[tuple[str, str]] = []
     for i, p in enumerate(overlapping):

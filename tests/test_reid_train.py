@@ -1,0 +1,471 @@
+"""ReID training toolkit: dataset parsers, sampler, augmentations, losses (against hand-computed values),
+models (MGN shapes), evaluation (CMC/mAP by hand), training, resume and ONNX export."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tracker.reid.train.config import ReidTrainConfig, load_reid_config, reid_config_from_dict  # noqa: E402
+from tracker.reid.train.datasets import (  # noqa: E402
+    ImageDataset,
+    Sample,
+    load_cuhk01,
+    load_cuhk03,
+    load_dataset,
+    load_dukemtmc,
+    load_market1501,
+    load_mot_sequence,
+    load_msmt17,
+    parse_cuhk01_name,
+    parse_cuhk03_name,
+    parse_duke_name,
+    parse_market_name,
+    parse_msmt17_name,
+    relabel,
+)
+from tracker.reid.train.engine import compute_loss, load_checkpoint, train  # noqa: E402
+from tracker.reid.train.evaluate import cosine_distance, evaluate_rank, re_ranking  # noqa: E402
+from tracker.reid.train.export import ExportMismatchError, export_checkpoint, export_onnx  # noqa: E402
+from tracker.reid.train.losses import (  # noqa: E402
+    attribute_loss,
+    batch_hard_triplet_loss,
+    contrastive_loss,
+    cross_entropy_label_smooth,
+    pairwise_contrastive_loss,
+)
+from tracker.reid.train.models import MGN, BoTBaseline, LightReid, ReidOutput  # noqa: E402
+from tracker.reid.train.sampler import RandomIdentitySampler  # noqa: E402
+from tracker.reid.train.transforms import (  # noqa: E402
+    PadCrop,
+    RandomErasing,
+    RandomHorizontalFlip,
+    build_train_transform,
+)
+
+
+def _img(path: Path, color: tuple[int, int, int] = (10, 20, 30), size: tuple[int, int] = (16, 8)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = np.zeros((*size, 3), np.uint8)
+    img[:] = color
+    assert cv2.imwrite(str(path), img)
+
+
+# ----------------------------------------------------------------------------- name parsers
+
+
+def test_name_parsers() -> None:
+    assert parse_market_name("0002_c1s1_000451_03.jpg") == (2, 0)
+    assert parse_market_name("-1_c3s2_000101_01.jpg") == (-1, 2)
+    assert parse_duke_name("0005_c2_f0046985.jpg") == (5, 1)
+    assert parse_msmt17_name("0000/0000_000_01_0303morning_0015_0.jpg") == 0
+    assert parse_msmt17_name("0001_012_15_0303noon_0020_1.jpg") == 14
+    assert parse_cuhk03_name("0001_04.jpg") == (1, 0)
+    assert parse_cuhk03_name("0001_05.jpg") == (1, 1)
+    assert parse_cuhk01_name("0971002.jpg") == (971, 0)
+    assert parse_cuhk01_name("0001003.jpg") == (1, 1)
+    for parse, bad in [
+        (parse_market_name, "0002_c1_f000451.jpg"),
+        (parse_duke_name, "0002_c1s1_000451_03.jpg"),
+        (parse_msmt17_name, "abc.jpg"),
+        (parse_cuhk03_name, "0001_12.jpg"),
+        (parse_cuhk01_name, "0001005.jpg"),
+    ]:
+        with pytest.raises(ValueError, match=bad.split(".")[0]):
+            parse(bad)
+
+
+def test_market_and_duke_loaders(tmp_path: Path) -> None:
+    m = tmp_path / "market"
+    for name in ["0001_c1s1_000001_01.jpg", "0001_c2s1_000002_01.jpg", "-1_c1s1_000003_01.jpg"]:
+        _img(m / "bounding_box_train" / name)
+    _img(m / "bounding_box_train" / "0000_c1s1_000004_01.jpg")  # distractor: skipped in train
+    _img(m / "query" / "0003_c1s1_000005_01.jpg")
+    _img(m / "bounding_box_test" / "0003_c4s1_000006_01.jpg")
+    _img(m / "bounding_box_test" / "-1_c4s1_000007_01.jpg")
+    s = load_market1501(m)
+    assert [(x.pid, x.camid) for x in s.train] == [(1, 0), (1, 1)]
+    assert [(x.pid, x.camid) for x in s.query] == [(3, 0)]
+    assert [(x.pid, x.camid) for x in s.gallery] == [(3, 3)]
+    assert s.num_train_pids == 1
+    assert load_dataset("market1501", m).train == s.train  # the folder itself as root
+
+    d = tmp_path / "duke"
+    _img(d / "bounding_box_train" / "0005_c2_f0046985.jpg")
+    _img(d / "query" / "0007_c1_f0000001.jpg")
+    _img(d / "bounding_box_test" / "0007_c8_f0000002.jpg")
+    s = load_dukemtmc(d)
+    assert (s.train[0].pid, s.train[0].camid) == (5, 1)
+    assert (s.gallery[0].pid, s.gallery[0].camid) == (7, 7)
+
+    _img(d / "bounding_box_train" / "bad_name.jpg")
+    with pytest.raises(ValueError, match="bad_name"):
+        load_dukemtmc(d)
+    with pytest.raises(ValueError, match="bounding_box_train"):
+        load_market1501(tmp_path / "nothing")
+
+
+def test_msmt17_loader(tmp_path: Path) -> None:
+    r = tmp_path / "msmt"
+    _img(r / "train" / "0000" / "0000_000_01_0303morning_0015_0.jpg")
+    _img(r / "train" / "0000" / "0000_001_05_0303morning_0016_0.jpg")
+    _img(r / "test" / "0000" / "0000_000_02_0303noon_0001_0.jpg")
+    _img(r / "test" / "0000" / "0000_003_07_0303noon_0002_0.jpg")
+    (r / "list_train.txt").write_text("0000/0000_000_01_0303morning_0015_0.jpg 0\n")
+    (r / "list_val.txt").write_text("0000/0000_001_05_0303morning_0016_0.jpg 0\n")
+    (r / "list_query.txt").write_text("0000/0000_000_02_0303noon_0001_0.jpg 0\n")
+    (r / "list_gallery.txt").write_text("0000/0000_003_07_0303noon_0002_0.jpg 0\n")
+    s = load_msmt17(r)
+    assert [(x.pid, x.camid) for x in s.train] == [(0, 0), (0, 4)]
+    assert Path(s.train[0].path).is_file() and Path(s.gallery[0].path).is_file()
+    assert (s.query[0].camid, s.gallery[0].camid) == (1, 6)
+    (r / "list_query.txt").write_text("0000/0000_000_02_0303noon_0001_0.jpg\n")
+    with pytest.raises(ValueError, match=r"list_query\.txt:1"):
+        load_msmt17(r)
+
+
+def test_cuhk03_and_cuhk01_loaders(tmp_path: Path) -> None:
+    c3 = tmp_path / "CUHK03"
+    for kk in ("00", "04", "05", "09"):
+        _img(c3 / "labeled" / "train" / f"0001_{kk}.jpg")
+    s = load_cuhk03(c3)
+    assert [x.camid for x in s.train] == [0, 0, 1, 1] and {x.pid for x in s.train} == {1}
+    with pytest.raises(ValueError, match="detected"):
+        load_cuhk03(c3, "detected")
+
+    c1 = tmp_path / "CUHK01"
+    for pid in (1, 2, 3):
+        for n in (1, 2, 3, 4):
+            _img(c1 / "campus" / f"{pid:04d}{n:03d}.jpg")
+    s = load_cuhk01(c1, train_ids=(1, 1), test_ids=(2, 3))
+    assert len(s.train) == 4 and {x.pid for x in s.train} == {1}
+    assert [(x.pid, x.camid) for x in s.query] == [(2, 0), (2, 0), (3, 0), (3, 0)]
+    assert [(x.pid, x.camid) for x in s.gallery] == [(2, 1), (2, 1), (3, 1), (3, 1)]
+    assert load_dataset("cuhk01", tmp_path, train_ids=(1, 1), test_ids=(2, 3)).train == s.train
+    _img(c1 / "campus" / "0004009.jpg")
+    with pytest.raises(ValueError, match="0004009"):
+        load_cuhk01(c1)
+
+
+def test_mot_sequence_crops(tmp_path: Path) -> None:
+    seq = tmp_path / "SEQ-01"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=30\nseqLength=4\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
+    )
+    for f in range(1, 5):
+        _img(seq / "img1" / f"{f:06d}.jpg", size=(48, 64))
+    rows = []
+    for f in range(1, 5):
+        rows.append(f"{f},1,2,2,10,30,1,1,1.0")  # kept (on sampled frames)
+        rows.append(f"{f},2,20,2,10,30,1,1,0.2")  # low visibility
+        rows.append(f"{f},3,40,2,10,8,1,1,1.0")  # too short
+        rows.append(f"{f},4,40,20,10,30,0,1,1.0")  # consider 0
+        rows.append(f"{f},5,30,10,10,30,1,3,1.0")  # a car
+    (seq / "gt" / "gt.txt").write_text("\n".join(rows) + "\n")
+    s = load_mot_sequence(seq, camid=2, min_visibility=0.5, min_height=20, every=2, pid_offset=100)
+    assert [(x.pid, x.camid) for x in s.train] == [(101, 2), (101, 2)]
+    assert s.train[0].box == (2.0, 2.0, 12.0, 32.0)
+    assert "000001" in s.train[0].path and "000003" in s.train[1].path
+    ds = ImageDataset(s.train, (16, 8))
+    x, pid, camid, attrs = ds[0]
+    assert x.shape == (3, 16, 8) and pid == 101 and camid == 2 and attrs.numel() == 0
+
+
+def test_relabel() -> None:
+    samples = [Sample("a", 7, 0), Sample("b", 3, 0), Sample("c", 7, 1)]
+    out, mapping = relabel(samples, offset=10)
+    assert mapping == {3: 10, 7: 11}
+    assert [s.pid for s in out] == [11, 10, 11]
+
+
+# ----------------------------------------------------------------------------- sampler, transforms
+
+
+def test_identity_sampler_balanced_and_seeded() -> None:
+    pids = [i // 5 for i in range(30)] + [6, 6]  # ids 0..5 with 5 images, id 6 with 2 (padded)
+    s = RandomIdentitySampler(pids, p=3, k=4, seed=1)
+    batches = list(s)
+    assert len(batches) == len(s) and len(batches) >= 2
+    for b in batches:
+        assert len(b) == 12
+        ids = [pids[i] for i in b]
+        assert len(set(ids)) == 3 and all(ids.count(x) == 4 for x in set(ids))
+    assert list(RandomIdentitySampler(pids, 3, 4, seed=1)) == batches
+    s.set_epoch(1)
+    assert list(s) != batches
+    with pytest.raises(ValueError, match="identities"):
+        RandomIdentitySampler([0, 0, 1], p=3, k=2)
+
+
+def test_transforms() -> None:
+    x = torch.arange(2 * 4 * 3, dtype=torch.float32).view(2, 4, 3)
+    assert torch.equal(RandomHorizontalFlip(1.0)(x), x.flip(-1))
+    assert torch.equal(RandomHorizontalFlip(0.0)(x), x)
+    y = PadCrop(2, np.random.default_rng(0))(x)
+    assert y.shape == x.shape
+    z = RandomErasing(1.0, rng=np.random.default_rng(0))(torch.ones(3, 32, 16))
+    assert z.shape == (3, 32, 16) and 0 < int((z == 0).sum()) < 3 * 32 * 16
+    a = build_train_transform(seed=5)
+    b = build_train_transform(seed=5)
+    img = torch.randn(3, 32, 16)
+    assert all(torch.equal(a(img), b(img)) for _ in range(5))
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_id_loss_label_smoothing_by_hand() -> None:
+    logits = torch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    targets = torch.tensor([0, 2])
+    eps = 0.3
+    # q = (1 - eps) onehot + eps / 3; loss_i = log Z_i - sum_c q_c z_c
+    z1 = math.log(math.e + 2)
+    l1 = z1 - (0.8 * 1.0)
+    z2 = math.log(math.e**2 + 2)
+    l2 = z2 - (0.1 * 2.0)
+    got = cross_entropy_label_smooth(logits, targets, eps)
+    assert float(got) == pytest.approx((l1 + l2) / 2, rel=1e-6)
+    assert float(cross_entropy_label_smooth(logits, targets, 0.0)) == pytest.approx(
+        float(torch.nn.functional.cross_entropy(logits, targets)), rel=1e-6
+    )
+
+
+def test_batch_hard_triplet_by_hand() -> None:
+    f = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [5.0, 0.0]])
+    pids = torch.tensor([0, 0, 1, 1])
+    # (d_p, d_n) per anchor: (1, 3), (1, 2), (2, 2), (2, 4)
+    assert float(batch_hard_triplet_loss(f, pids, 0.3)) == pytest.approx(0.3 / 4, abs=1e-6)
+    soft = (2 * math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)) + math.log(2)) / 4
+    assert float(batch_hard_triplet_loss(f, pids, None)) == pytest.approx(soft, rel=1e-6)
+
+
+def test_contrastive_by_hand() -> None:
+    x1 = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
+    x2 = torch.tensor([[3.0, 4.0], [0.0, 0.5]])
+    same = torch.tensor([True, False])
+    # same pair: d^2 = 25; different pair: max(0, 1 - 0.5)^2 = 0.25; mean / 2
+    assert float(contrastive_loss(x1, x2, same, 1.0)) == pytest.approx((25 + 0.25) / 4, rel=1e-6)
+    f = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.5]])
+    # pairs (0,1) same d=5 -> 25; (0,2) diff d=.5 -> .25; (1,2) diff d>1 -> 0
+    assert float(pairwise_contrastive_loss(f, torch.tensor([0, 0, 1]), 1.0)) == pytest.approx(
+        0.5 * (25 + 0.25) / 3, rel=1e-6
+    )
+
+
+def test_attribute_loss_by_hand() -> None:
+    logits = torch.tensor([[0.0, 2.0], [1.0, -1.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, -1.0]])  # -1: unknown
+    a0 = (math.log(2) + math.log1p(math.e)) / 2
+    a1 = math.log1p(math.exp(2))
+    assert float(attribute_loss(logits, targets)) == pytest.approx((a0 + a1) / 2, rel=1e-6)
+
+
+def test_attribute_heads_in_training_loss() -> None:
+    torch.manual_seed(0)
+    model = LightReid(num_classes=3, embedding_dim=8, width_mult=0.25, num_attributes=2).train()
+    out = model(torch.randn(4, 3, 32, 16))
+    assert isinstance(out, ReidOutput) and out.attributes is not None and out.attributes.shape == (4, 2)
+    cfg = ReidTrainConfig().loss
+    pids = torch.tensor([0, 0, 1, 1])
+    attrs = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    total, parts = compute_loss(out, pids, attrs, cfg)
+    assert set(parts) == {"id", "triplet", "attribute"}
+    assert float(total.detach()) == pytest.approx(
+        parts["id"] + parts["triplet"] + parts["attribute"], rel=1e-5
+    )
+    total.backward()
+    assert model.attributes is not None and model.attributes.heads[1].weight.grad is not None
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_mgn_branch_shapes() -> None:
+    model = MGN(num_classes=5, feat_dim=256, width=4).eval()  # narrow trunk, paper's layout
+    x = torch.randn(2, 3, 384, 128)
+    with torch.no_grad():
+        g, p2, p3 = model.branch_maps(x)
+        assert g.shape == (2, 128, 12, 4)  # global: conv5 stride 2
+        assert p2.shape == (2, 128, 24, 8) and p3.shape == (2, 128, 24, 8)  # parts: stride 1
+        pooled = model.pooled(x)
+        assert len(pooled) == 8 and all(p.shape == (2, 128, 1, 1) for p in pooled)
+        emb = model(x)
+    assert emb.shape == (2, 8 * 256)
+    # separate branch weights: the three conv4_x copies are distinct parameters
+    assert model.p1[0][0].conv1.weight.data_ptr() != model.p2[0][0].conv1.weight.data_ptr()
+    model.train()
+    out = model(x)
+    assert isinstance(out, ReidOutput)
+    assert len(out.logits) == 8 and all(lg.shape == (2, 5) for lg in out.logits)
+    assert len(out.features) == 3 and all(f.shape == (2, 256) for f in out.features)
+
+
+def test_bot_and_light_shapes() -> None:
+    bot = BoTBaseline(num_classes=4, last_stride=1, width=4).eval()
+    with torch.no_grad():
+        assert bot.backbone(torch.randn(1, 3, 64, 32)).shape == (1, 128, 4, 2)  # stride 16
+        assert bot(torch.randn(2, 3, 64, 32)).shape == (2, 128)
+    light = LightReid(num_classes=4, embedding_dim=16, width_mult=0.25).eval()
+    with torch.no_grad():
+        assert light(torch.randn(3, 3, 64, 32)).shape == (3, 16)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def test_cmc_map_by_hand_with_same_camera_exclusion() -> None:
+    dist = np.array([[0.1, 0.4, 0.2, 0.3], [0.5, 0.6, 0.1, 0.2]])
+    q_pids, q_cams = [1, 2], [0, 0]
+    g_pids = [1, 1, 2, 3]
+    # g0 is query 0's person seen by the same camera: excluded. Query 0's order becomes g2, g3, g1:
+    # first match at rank 3, AP = 1/3. Query 1: g2 first, AP = 1.
+    r = evaluate_rank(dist, q_pids, g_pids, q_cams, [0, 1, 1, 1], max_rank=4)
+    np.testing.assert_allclose(r.cmc, [0.5, 0.5, 1.0, 1.0])
+    assert r.mAP == pytest.approx((1 / 3 + 1) / 2)
+    assert r.num_queries == 2
+    # with g0 on another camera it counts: query 0 hits at ranks 1 and 4, AP = (1/1 + 2/4) / 2
+    r = evaluate_rank(dist, q_pids, g_pids, q_cams, [1, 1, 1, 1], max_rank=4)
+    np.testing.assert_allclose(r.cmc, [1.0, 1.0, 1.0, 1.0])
+    assert r.mAP == pytest.approx((0.75 + 1) / 2)
+    # a query whose only match is excluded is skipped
+    with pytest.raises(ValueError, match="no query"):
+        evaluate_rank(dist[:1, :1], [1], [1], [0], [0])
+
+
+def test_re_ranking_runs_and_keeps_easy_matches() -> None:
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(5, 8))
+    q = centers + 0.05 * rng.normal(size=(5, 8))
+    g = np.concatenate([centers + 0.05 * rng.normal(size=(5, 8)) for _ in range(3)])
+    g_pids = np.tile(np.arange(5), 3)
+    d = re_ranking(cosine_distance(q, g), cosine_distance(q, q), cosine_distance(g, g), k1=4, k2=2)
+    assert d.shape == (5, 15) and np.isfinite(d).all()
+    r = evaluate_rank(d, np.arange(5), g_pids, np.zeros(5), np.ones(15))
+    assert r.rank(1) == 1.0 and r.mAP == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def test_config_unknown_keys_and_preset() -> None:
+    cfg = load_reid_config("light")
+    assert cfg.model.arch == "mobilenetv2" and cfg.model.embedding_dim == 512
+    assert reid_config_from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="lrr"):
+        reid_config_from_dict({"optim": {"lrr": 1.0}})
+    with pytest.raises(ValueError, match="input_size"):
+        reid_config_from_dict({"model": {"input_size": [1, 2, 3]}})
+
+
+# ----------------------------------------------------------------------------- training, export
+
+
+def _tiny_config(epochs: int) -> ReidTrainConfig:
+    return reid_config_from_dict(
+        {
+            "name": "tiny",
+            "seed": 0,
+            "model": {"arch": "mobilenetv2", "input_size": [32, 16], "embedding_dim": 16, "width_mult": 0.25},
+            "data": {"p": 4, "k": 4},
+            "augment": {"flip_p": 0.5, "pad": 2, "erase_p": 0.0},
+            # ID loss only here (the triplet term on a random-init net is too noisy to fall within two
+            # tiny epochs; it is checked by hand above and in test_attribute_heads_in_training_loss)
+            "loss": {"triplet_weight": 0.0},
+            "optim": {
+                "lr": 1e-2,
+                "weight_decay": 0.0,
+                "epochs": epochs,
+                "warmup_epochs": 0,
+                "milestones": [],
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
+    root = tmp_path_factory.mktemp("tinyreid")
+    rng = np.random.default_rng(0)
+    samples = []
+    for pid in range(6):
+        color = rng.integers(0, 256, 3)
+        for j in range(6):
+            img = np.clip(color + rng.normal(0, 20, (32, 16, 3)), 0, 255).astype(np.uint8)
+            img[: 8 + pid * 3] = 255 - img[: 8 + pid * 3]
+            p = root / f"{pid}_{j}.png"
+            cv2.imwrite(str(p), img)
+            samples.append(Sample(str(p), pid, j % 2))
+    return samples
+
+
+def test_two_epochs_reduce_loss_and_resume(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    full = train(_tiny_config(2), None, tmp_path / "full", samples=tiny_samples, progress=False)
+    assert [e["epoch"] for e in full.epochs] == [1, 2]
+    assert full.epochs[1]["loss"] < full.epochs[0]["loss"]
+    log = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2] and {"id_loss", "id_acc", "lr", "time_s"} <= set(log[0])
+
+    # stop after epoch 1, resume to 2: continues from the saved epoch and matches the full run
+    part = tmp_path / "part"
+    train(_tiny_config(1), None, part, samples=tiny_samples, progress=False)
+    res = train(_tiny_config(2), None, part, samples=tiny_samples, progress=False, resume=True)
+    assert [e["epoch"] for e in res.epochs] == [2]
+    assert res.epochs[0]["loss"] == pytest.approx(full.epochs[1]["loss"], rel=1e-4)
+    _, meta = load_checkpoint(res.checkpoint)
+    assert meta["epoch"] == 2 and meta["num_classes"] == 6
+    assert len((part / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_export_round_trip(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    from tracker.reid import OnnxEmbedder
+    from tracker.reid.preprocess import PreprocessSpec
+
+    res = train(_tiny_config(1), None, tmp_path / "run", samples=tiny_samples, progress=False)
+    onnx_path = tmp_path / "m.onnx"
+    diff = export_checkpoint(res.checkpoint, onnx_path)
+    assert diff <= 1e-4
+    emb = OnnxEmbedder(onnx_path)
+    assert emb.spec_source == "metadata" and emb.spec.input_size == (32, 16) and emb.dim == 16
+    img = cv2.imread(tiny_samples[0].path)
+    out = emb.embed(img, np.array([[0, 0, 16, 32], [2, 2, 10, 30]], np.float32))
+    assert out.shape == (2, 16)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+
+    model = LightReid(3, embedding_dim=8, width_mult=0.25)
+    with pytest.raises(ExportMismatchError):
+        export_onnx(model, tmp_path / "x.onnx", (32, 16), PreprocessSpec(input_size=(32, 16)), atol=-1.0)
+
+
+def test_eval_checkpoint_on_tiny_split(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    from tracker.reid.train.evaluate import extract_features
+
+    res = train(_tiny_config(1), None, tmp_path / "run", samples=tiny_samples, progress=False)
+    onnx_path = tmp_path / "m.onnx"
+    export_checkpoint(res.checkpoint, onnx_path)
+    f_ckpt = extract_features(res.checkpoint, tiny_samples[:4])
+    f_onnx = extract_features(onnx_path, tiny_samples[:4])
+    norm = np.linalg.norm(f_ckpt, axis=1, keepdims=True)
+    np.testing.assert_allclose(f_ckpt / norm, f_onnx, atol=1e-3)
+
+
+@pytest.mark.data
+def test_cuhk01_protocol_counts(data_root: Path) -> None:
+    from tracker.reid.train.evaluate import load_protocol
+
+    root = data_root / "reid"
+    if not (root / "CUHK01").is_dir():
+        pytest.skip("no CUHK01 in shared data")
+    query, gallery = load_protocol("cuhk01-test", root)
+    assert len(query) == len(gallery) == 972
+    assert {s.camid for s in query} == {0} and {s.camid for s in gallery} == {1}
+    cfg = dataclasses.replace(ReidTrainConfig())
+    assert cfg.data.cuhk01_train_ids == (1, 485)

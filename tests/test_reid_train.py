@@ -469,3 +469,15 @@ def test_cuhk01_protocol_counts(data_root: Path) -> None:
     assert {s.camid for s in query} == {0} and {s.camid for s in gallery} == {1}
     cfg = dataclasses.replace(ReidTrainConfig())
     assert cfg.data.cuhk01_train_ids == (1, 485)
+
+
+@pytest.mark.data
+def test_mot_thirds_protocol_on_pets09(data_root: Path) -> None:
+    """The cross-domain protocol of the ReID issue: 19 queries and 306 gallery crops on PETS09-S2L1."""
+    from tracker.reid.train.evaluate import load_protocol
+
+    query, gallery = load_protocol("mot-thirds", data_root / "MOT15" / "train" / "PETS09-S2L1")
+    assert (len(query), len(gallery)) == (19, 306)
+    assert len({s.pid for s in query}) == 19
+    assert {s.camid for s in query} == {0} and {s.camid for s in gallery} == {1}
+    assert all(s.box is not None and s.box[3] - s.box[1] >= 20 for s in query + gallery)

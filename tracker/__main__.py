@@ -197,9 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     rt.set_defaults(func=_reid_train)
     re_ = rsub.add_parser("eval", help="rank-1/5/10 and mAP of a model on a protocol")
     re_.add_argument("--model", required=True, help="MODEL.onnx or a training checkpoint .pt")
-    re_.add_argument("--data", required=True, help="folder holding the datasets")
+    re_.add_argument("--data", required=True, help="folder holding the datasets (mot-thirds: the sequence)")
     re_.add_argument(
-        "--protocol", required=True, choices=["cuhk01-test", "cuhk03", "market", "duke", "msmt17"]
+        "--protocol",
+        required=True,
+        choices=["cuhk01-test", "cuhk03", "market", "duke", "msmt17", "mot-thirds"],
     )
     re_.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
     re_.set_defaults(func=_reid_eval)

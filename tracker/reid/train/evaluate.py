@@ -169,16 +169,67 @@ def _cuhk03(root: Path) -> ReidSplits:
     return load_cuhk03(root / "CUHK03" if (root / "CUHK03").is_dir() else root)
 
 
+def _mot_thirds(seq: Path) -> ReidSplits:
+    """Cross-domain crops from a MOTChallenge sequence with ground truth (``--data`` = the sequence).
+
+    Rows with the consider flag, boxes clipped to the image and at least :data:`MOT_MIN_HEIGHT` px tall;
+    identities present in at least :data:`MOT_MIN_FRAMES` such frames. Each identity's presence is cut
+    into thirds: its query is its largest crop in the first third; the gallery holds every
+    :data:`MOT_GALLERY_STEP`-th crop of the last third of every identity. One camera, so query and
+    gallery get different camera ids and nothing is excluded.
+    """
+    from tracker.io.mot import read_ground_truth, read_seqinfo
+
+    info = read_seqinfo(seq)
+    gt = read_ground_truth(seq / "gt" / "gt.txt")
+    crops: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = {}
+    for t in sorted(gt.frames):
+        f = gt.frames[t]
+        for pid, box, keep in zip(f.ids, f.boxes, f.consider, strict=True):
+            if not keep:
+                continue
+            x1, y1 = max(float(box[0]), 0.0), max(float(box[1]), 0.0)
+            x2, y2 = min(float(box[2]), float(info.im_width)), min(float(box[3]), float(info.im_height))
+            if x2 - x1 < 1 or y2 - y1 < MOT_MIN_HEIGHT:
+                continue
+            crops.setdefault(int(pid), []).append((t, (x1, y1, x2, y2)))
+    query: list[Sample] = []
+    gallery: list[Sample] = []
+
+    def sample(t: int, pid: int, cam: int, box: tuple[float, float, float, float]) -> Sample:
+        return Sample(str(seq / info.im_dir / f"{t:06d}{info.im_ext}"), pid, cam, box)
+
+    for pid, rows in sorted(crops.items()):
+        if len(rows) < MOT_MIN_FRAMES:
+            continue
+        n = len(rows)
+        first, last = rows[: n // 3], rows[n - n // 3 :]
+        t, box = max(first, key=lambda r: (r[1][2] - r[1][0]) * (r[1][3] - r[1][1]))
+        query.append(sample(t, pid, 0, box))
+        gallery.extend(sample(t, pid, 1, box) for t, box in last[::MOT_GALLERY_STEP])
+    return ReidSplits(f"mot-thirds:{info.name}", [], query, gallery)
+
+
+MOT_MIN_HEIGHT = 20.0
+"""``mot-thirds``: smallest crop height in pixels."""
+MOT_MIN_FRAMES = 30
+"""``mot-thirds``: fewest ground-truth frames for an identity to take part."""
+MOT_GALLERY_STEP = 5
+"""``mot-thirds``: every n-th crop of an identity's last third goes to the gallery."""
+
+
 PROTOCOLS: dict[str, Any] = {
     "cuhk01-test": _cuhk01_test,
     "cuhk03": _cuhk03,
     "market": lambda root: load_dataset("market1501", root),
     "duke": lambda root: load_dataset("dukemtmc", root),
     "msmt17": lambda root: load_dataset("msmt17", root),
+    "mot-thirds": _mot_thirds,
 }
 """Protocol name -> function(data root) -> splits whose query/gallery are evaluated.
 
-``cuhk01-test``: CUHK01 persons 0486-0971, camera A (001, 002) query, camera B (003, 004) gallery."""
+``cuhk01-test``: CUHK01 persons 0486-0971, camera A (001, 002) query, camera B (003, 004) gallery.
+``mot-thirds``: cross-domain crops of a MOTChallenge sequence (see :func:`_mot_thirds`)."""
 
 
 def load_protocol(name: str, data_root: str | Path) -> tuple[list[Sample], list[Sample]]:

@@ -194,6 +194,43 @@ def test_split_gap_relinks_own_segment_or_other_camera() -> None:
     assert m.global_id_at("a", 1, 0.5) != m.global_id("a", 1)
 
 
+def test_appearance_split_hands_the_swapped_part_to_the_right_identity() -> None:
+    """Camera b's tracker passes local id 7 from person 0 (leaving b at 2.0 s) to person 1 (entering b
+    from camera a), without a gap. The manager cuts tracklet 7 where its appearance changes: person 1's
+    part takes person 1's identity from camera a, person 0's part keeps person 0's."""
+    cfg = MultiCamConfig(split_appearance_distance=0.35, split_confirm_frames=3)
+    m = GlobalIdentityManager(["a", "b"], cfg)
+    emitted: list[tuple[float, int, bool]] = []
+    for k in range(60):
+        t = round(0.1 * k, 6)
+        feed(m, "a", t, [(1, 1)] if t <= 1.0 else [])
+        g, p = feed(m, "b", t, [(7, 0 if t < 2.0 else 1)])
+        emitted.append((t, g[0], p[0]))
+    person0 = m.global_id_at("b", 7, 1.0)
+    person1 = m.global_id_at("a", 1, 0.5)
+    assert person0 != person1
+    assert m.global_id_at("b", 7, 1.9) == person0
+    assert m.global_id_at("b", 7, 2.0) == person1  # the cut is at the first deviating frame
+    assert m.global_id("b", 7) == person1
+    # once final (not provisional), the emitted id of each part never changes
+    final_after = [(t, g) for t, g, p in emitted if not p and t >= 2.0]
+    assert final_after and {g for _, g in final_after} == {person1}
+    # one odd frame (occlusion) does not cut: 3 deviating frames in a row are needed
+    m = GlobalIdentityManager(["a", "b"], cfg)
+    for k in range(40):
+        t = round(0.1 * k, 6)
+        feed(m, "a", t, [])
+        feed(m, "b", t, [(7, 2 if k in (10, 11, 20) else 0)])
+    assert len({m.global_id_at("b", 7, 0.1 * k) for k in range(40)}) == 1
+    # switched off
+    m = GlobalIdentityManager(["a", "b"], MultiCamConfig(split_appearance_distance=None))
+    for k in range(40):
+        t = round(0.1 * k, 6)
+        feed(m, "a", t, [])
+        feed(m, "b", t, [(7, 0 if k < 20 else 1)])
+    assert m.global_id_at("b", 7, 0.5) == m.global_id_at("b", 7, 3.5)
+
+
 # -------------------------------------------------------------------------------- validation
 def test_unknown_camera_and_backwards_time_leave_state_unchanged() -> None:
     mct = MultiCameraTracker(["left", "right"], frame_rate=10)

@@ -83,6 +83,15 @@ class MultiCamConfig:
     tracklet whose identity is decided afresh (candidates include its own earlier segment): per-camera
     trackers sometimes hand a lost track's id to a different person entering at the same place.
     ``None``: never split."""
+    split_appearance_distance: float | None = 0.35
+    """A local track whose per-frame embeddings stay farther than this (cosine distance ``1 - cos``)
+    from the running appearance of its tracklet for :attr:`split_confirm_frames` consecutive
+    observations starts a new tracklet at the first of them, decided afresh: per-camera trackers
+    sometimes pass one person's id to another (two people crossing, one leaving where another enters).
+    ``None``: never split on appearance."""
+    split_confirm_frames: int = 3
+    """Consecutive deviating observations that split a tracklet; the tracklet must already hold this
+    many observations that did not deviate."""
     allow_same_camera: bool = False
     """Also link a new tracklet to an ended tracklet of the SAME camera (long-gap re-identification that
     the per-camera tracker missed). Same-camera pairs use the defaults unless a :class:`Transition`
@@ -138,6 +147,14 @@ def _check(cfg: MultiCamConfig, where: str) -> None:
     finite_nonneg("max_decision_wait_s", cfg.max_decision_wait_s)
     if cfg.split_gap_s is not None:
         finite_nonneg("split_gap_s", cfg.split_gap_s)
+    if cfg.split_appearance_distance is not None and not (
+        math.isfinite(cfg.split_appearance_distance) and 0 < cfg.split_appearance_distance <= 2
+    ):
+        raise ValueError(
+            f"{where}.split_appearance_distance: must be in (0, 2] or null, got {cfg.split_appearance_distance}"
+        )
+    if cfg.split_confirm_frames < 1:
+        raise ValueError(f"{where}.split_confirm_frames: must be >= 1, got {cfg.split_confirm_frames}")
     if cfg.min_travel_s > cfg.time_window_s:
         raise ValueError(f"{where}: min_travel_s {cfg.min_travel_s} > time_window_s {cfg.time_window_s}")
     if not (math.isfinite(cfg.max_appearance_distance) and 0 <= cfg.max_appearance_distance <= 2):

@@ -35,6 +35,13 @@ mapping does not depend on how frames of different cameras are interleaved (with
 Provisional ids are allocated in arrival order, so the NUMBERS can differ between interleavings; the
 partition of tracklets into identities does not.
 
+**Tracklet splits.** A local track becomes a new tracklet (its identity decided afresh as above) when
+it is reported again after more than ``split_gap_s`` unseen, or when its per-frame embeddings stay
+farther than ``split_appearance_distance`` from the tracklet's running appearance for
+``split_confirm_frames`` observations in a row (cut at the first of them): per-camera trackers pass
+ids between people who cross, or from one leaving the view to one entering at the same place. While
+such a streak lasts, the emitted id is flagged provisional again.
+
 Tracklets that never reach ``min_tracklet_frames`` keep their provisional id and are never candidates.
 Ended tracklets are forgotten once every camera's clock is ``max_window_s`` past their last
 observation (never with ``time_gating: false``).
@@ -186,10 +193,15 @@ class GlobalIdentityManager:
                 self._history.setdefault(key, []).append(tr)
             emb = None if e is None or not np.any(e[i]) else e[i]
             tr.add(t, b[i], float(s[i]), emb)
+            self._check_split(tr)
         self._decide_ready(force=False)
         self._prune()
         out = np.array([self._current[(camera, lid)].global_id for lid in ids.tolist()], np.int64)
-        prov = np.array([not self._current[(camera, lid)].decided for lid in ids.tolist()], bool)
+        # a tracklet in a deviating-appearance streak may still be cut: its id is provisional again
+        prov = np.array(
+            [not (tr := self._current[(camera, lid)]).decided or tr.streak > 0 for lid in ids.tolist()],
+            bool,
+        )
         return out, prov
 
     def flush(self) -> None:
@@ -239,6 +251,38 @@ class GlobalIdentityManager:
         gid = self._next_gid
         self._next_gid += 1
         return gid
+
+    def _check_split(self, tr: Tracklet) -> None:
+        """Appearance split (see :attr:`~tracker.multicam.MultiCamConfig.split_appearance_distance`):
+        called after each new observation of ``tr``; may start the local track's next segment."""
+        cfg = self.config
+        last = len(tr.times) - 1
+        e = tr.embeddings[last]
+        thr = cfg.split_appearance_distance
+        k = cfg.split_confirm_frames
+        if e is None:
+            return  # no evidence either way; absorbed (as a no-op) when the streak resolves
+        ref = tr.reference()
+        if thr is None or ref is None or tr.ref_count < max(k, cfg.min_tracklet_frames):
+            tr.absorb(last)
+            return
+        d = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
+        if d <= thr:
+            tr.absorb(tr.streak_start if tr.streak else last)
+            tr.streak = 0
+            return
+        if tr.streak == 0:
+            tr.streak_start = last
+        tr.streak += 1
+        if tr.streak < k:
+            return
+        new = Tracklet(tr.camera, tr.local_id, self._allocate(), segment=tr.segment + 1)
+        tr.split_tail(tr.streak_start, new)
+        key = (tr.camera, tr.local_id, new.segment)
+        self._tracklets[key] = new
+        self._pending[key] = new
+        self._current[(tr.camera, tr.local_id)] = new
+        self._history.setdefault((tr.camera, tr.local_id), []).append(new)
 
     def _safe_time(self) -> float:
         """Time up to which every camera has reported (``-inf`` while a camera has sent nothing)."""

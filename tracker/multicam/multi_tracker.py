@@ -32,7 +32,8 @@ class GlobalTracks(Tracks):
     Attributes:
         ids: ``int64[M]`` GLOBAL ids (shared across cameras).
         local_ids: ``int64[M]`` the camera tracker's own ids.
-        provisional: ``bool[M]`` True while a track's global id is not yet decided (it may change once).
+        provisional: ``bool[M]`` True while a track's global id is not yet final (undecided, or its
+            appearance is deviating and the tracklet may be cut); it may change once.
         embeddings: ``float32[M,D]`` the appearance vector of each track's detection this frame, or
             ``None`` without an embedder/embeddings.
         camera_id: the camera.

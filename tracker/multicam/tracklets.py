@@ -110,6 +110,42 @@ class Tracklet:
     claimed: bool = False
     linked_from: tuple[str, int] | None = None
     distance: float = float("nan")
+    ref_sum: NDArray[np.float64] | None = None
+    """Running weighted sum of the unit embeddings that did not deviate (the split reference)."""
+    ref_count: int = 0
+    """Observations with embeddings in :attr:`ref_sum`."""
+    streak: int = 0
+    """Trailing observations whose embeddings deviate from the reference (held out of it)."""
+    streak_start: int = 0
+    """Index of the first observation of the current deviating streak."""
+
+    def reference(self) -> NDArray[np.float64] | None:
+        """Unit-length running appearance ``float64[D]`` of the non-deviating observations, or None."""
+        if self.ref_sum is None:
+            return None
+        n = float(np.linalg.norm(self.ref_sum))
+        return self.ref_sum / n if n > 0 else None
+
+    def absorb(self, first: int) -> None:
+        """Add observations ``first..`` (those with embeddings) to the split reference."""
+        for i in range(first, len(self.times)):
+            e = self.embeddings[i]
+            if e is None:
+                continue
+            w = float(observation_weights(np.array([self.scores[i]]), self.boxes[i][None])[0])
+            u = e.astype(np.float64) / max(float(np.linalg.norm(e)), 1e-12)
+            self.ref_sum = w * u if self.ref_sum is None else self.ref_sum + w * u
+            self.ref_count += 1
+
+    def split_tail(self, start: int, new: Tracklet) -> None:
+        """Move observations ``start..`` into ``new`` (an empty tracklet) and make them its reference."""
+        new.times.extend(self.times[start:])
+        new.boxes.extend(self.boxes[start:])
+        new.scores.extend(self.scores[start:])
+        new.embeddings.extend(self.embeddings[start:])
+        del self.times[start:], self.boxes[start:], self.scores[start:], self.embeddings[start:]
+        self.streak = 0
+        new.absorb(0)
 
     def add(
         self, t: float, box: NDArray[np.float32], score: float, embedding: NDArray[np.float32] | None

@@ -9,7 +9,17 @@ from collections.abc import Sequence
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .apps.bench import run_benchmark
+    from .apps.bench import is_multicam_dataset, resolve_dataset, run_benchmark, run_multicam_benchmark
+
+    data_dir = resolve_dataset(args.dataset, args.root)
+    if is_multicam_dataset(data_dir):
+        mc = run_multicam_benchmark(
+            data_dir, config=args.config, reid=args.reid, out_dir=args.out, progress=not args.no_progress
+        )
+        print(f"multi-camera dataset {mc.dataset}  config {mc.config}  reid {mc.reid or '-'}")
+        print(mc.table())
+        print(f"results and summary.json in {args.out}")
+        return 0
 
     report = run_benchmark(
         args.dataset,
@@ -28,11 +38,20 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_camera_list(source: str) -> bool:
+    return source.lower().endswith((".yaml", ".yml"))
+
+
 def _run(args: argparse.Namespace) -> int:
     from .apps.run import run_video
     from .config import load_config
 
     config = load_config(args.config)
+    multi = len(args.source) > 1 or _is_camera_list(args.source[0])
+    if multi and args.dets is not None:
+        raise ValueError("--dets works with one source; give each camera its 'dets' in a camera list YAML")
+    if multi and args.show:
+        raise ValueError("--show works with one source")
     if args.dets is not None:
         from .detect import MotFileDetector
 
@@ -46,7 +65,8 @@ def _run(args: argparse.Namespace) -> int:
 
         detector = default_detector()
     embedder = None
-    if config.appearance.enabled and not args.no_reid:
+    # several cameras need appearance to link identities, whatever the per-camera preset uses
+    if (config.appearance.enabled or multi) and not args.no_reid:
         if args.reid is not None:
             from .reid import OnnxEmbedder
 
@@ -55,8 +75,10 @@ def _run(args: argparse.Namespace) -> int:
             from .assets import default_embedder
 
             embedder = default_embedder()
+    if multi:
+        return _run_cameras(args, config, detector, embedder)
     summary = run_video(
-        args.source,
+        args.source[0],
         detector,  # type: ignore[arg-type]
         tracker_config=config,
         embedder=embedder,
@@ -71,6 +93,44 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: the source failed mid-stream: {summary.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_cameras(args: argparse.Namespace, config: object, detector: object, embedder: object) -> int:
+    from .apps.multicam_run import load_camera_setup, run_cameras, setup_from_sources
+
+    if len(args.source) == 1:
+        setup = load_camera_setup(args.source[0])
+    else:
+        if any(_is_camera_list(s) for s in args.source):
+            raise ValueError("give either one camera list YAML or several sources, not both")
+        setup = setup_from_sources(args.source, args.linking)
+    if args.linking is not None and len(args.source) == 1:
+        from dataclasses import replace
+
+        from .multicam import load_multicam_config
+
+        setup = replace(setup, linking=load_multicam_config(args.linking))
+    summary = run_cameras(
+        setup,
+        detector,  # type: ignore[arg-type]
+        tracker_config=config,  # type: ignore[arg-type]
+        embedder=embedder,
+        out_dir=args.out,
+        write_video=not args.no_video,
+        progress=not args.no_progress,
+        max_frames=args.max_frames,
+    )
+    print(summary.format())
+    errors = [c.error for c in summary.cameras.values() if c.error]
+    for e in errors:
+        print(f"warning: a source failed mid-stream: {e}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .apps.search import run_search
+
+    return run_search(args)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -124,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Runs the tracker on every sequence of DATASET/<split>/ using det/det.txt, writes "
             "OUT/<sequence>.txt and OUT/summary.json, and prints MOTA/IDF1/HOTA per sequence. "
-            "DATASET is a folder, or a name looked up as $TRACKER_DATA/<name> then ./data/<name>."
+            "DATASET is a folder, or a name looked up as $TRACKER_DATA/<name> then ./data/<name>. "
+            "A folder with cameras.yaml is a multi-camera dataset (tracker/multicam/layout.py): its "
+            "cameras are tracked together with global ids and scored per camera, across cameras "
+            "(IDF1) and by handoff accuracy."
         ),
     )
     b.add_argument("dataset", help="dataset name (MOT17, MOT15, ...) or folder")
@@ -147,10 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
             "OUT/<name>_summary.json. SOURCE is a video file, a folder of images, an image glob "
             "('frames/*.jpg', quoted), a webcam index (0) or an rtsp:// / http(s):// URL. By default the "
             "embedded pedestrian detector and appearance model are used; nothing is downloaded. "
-            "Exit status 1 if the source failed mid-stream (results up to there are written)."
+            "Exit status 1 if the source failed mid-stream (results up to there are written). "
+            "With several sources, or a camera list YAML (see tracker/apps/multicam_run.py), each is a "
+            "camera: OUT/<camera>.txt/.jsonl/.mp4 carry global ids, OUT/<camera>.tracks.npz the "
+            "appearance gallery for `search`, OUT/global_ids.json the link decisions."
         ),
     )
-    r.add_argument("source", help="video file, image folder, image glob, webcam index or stream URL")
+    r.add_argument(
+        "source",
+        nargs="+",
+        help=(
+            "video file, image folder, image glob, webcam index or stream URL; several sources (or one "
+            "camera list .yaml) run as cameras with global ids shared across them"
+        ),
+    )
+    r.add_argument(
+        "--linking",
+        metavar="YAML",
+        help="multi-camera linking settings (tracker.multicam.MultiCamConfig fields; default: any camera "
+        "to any other within 10 s)",
+    )
     r.add_argument("--out", default="out/run", help="output folder (default: out/run)")
     r.add_argument("--config", default="default", help="preset name or YAML path (default: default)")
     src = r.add_mutually_exclusive_group()
@@ -174,6 +253,33 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(func=_run)
+
+    se = sub.add_parser(
+        "search",
+        help="person search: rank tracks by appearance similarity to a query image",
+        description=(
+            "Embeds QUERY (an image of one person, cropped) and ranks the tracks of TARGETs: results "
+            "folders or .tracks.npz galleries written by `run`, or videos / image folders, which are "
+            "tracked first (as cameras of one multi-camera run, galleries in OUT/gallery). Prints rank, "
+            "camera, track id, distance, frame span and trajectory; writes OUT/search.json and "
+            "OUT/search_top.png (the query and the top matches)."
+        ),
+    )
+    se.add_argument("targets", nargs="+", help="results folders, .tracks.npz files, videos or image folders")
+    se.add_argument("--query", required=True, help="image of the person to find (a crop)")
+    se.add_argument(
+        "--reid",
+        metavar="MODEL.onnx",
+        help="ONNX ReID model (default: the embedded one); same as the gallery's",
+    )
+    se.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
+    se.add_argument("--out", default="out/search", help="output folder (default: out/search)")
+    se.add_argument("--config", default="default", help="tracker preset when TARGETs are videos")
+    se.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector when TARGETs are videos")
+    se.add_argument("--family", default="auto", help="detector family for --detector")
+    se.add_argument("--max-frames", type=_positive_int, metavar="N", help="track at most N frames per video")
+    se.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    se.set_defaults(func=_search)
 
     sc = sub.add_parser(
         "score",

@@ -113,10 +113,8 @@ class MultiCameraTracker:
         if not isinstance(detections, Detections):
             raise TypeError(f"detections must be a tracker.Detections, got {type(detections).__name__}")
         dets = detections
-        if dets.embeddings is None and self.embedder is not None and frame is not None:
+        if dets.embeddings is None and self.embedder is not None and frame is not None and len(dets):
             emb = np.asarray(self.embedder.embed(frame, dets.boxes), np.float32)  # type: ignore[attr-defined]
-            if len(dets) == 0:
-                emb = emb.reshape(0, -1)
             dets = dets.with_embeddings(emb)
         tracks = self.trackers[camera_id].update(dets, frame)
         track_emb: NDArray[np.float32] | None = None

@@ -7,15 +7,16 @@ Stored format, one file per camera/video: ``<name>.tracks.npz`` with
 * ``traj_track``: ``int64[K]`` track id of each trajectory row; ``traj_frame``: ``int64[K]``;
   ``traj_boxes``: ``float32[K,4]`` xyxy pixels.
 
-:func:`search` returns :class:`SearchHit` rows ranked by cosine distance; :func:`draw_hits` draws the
-top-k crops side by side (rank, camera, distance) into a PNG. Running detector + tracker on raw videos
-to build a gallery is not implemented here yet: build galleries from tracker output with
-:func:`gallery_from_tracks`.
+:func:`search` returns :class:`SearchHit` rows ranked by cosine distance over one or several
+galleries; :func:`draw_hits` draws the top-k crops side by side (rank, camera, distance) into a PNG.
+Galleries are written by ``python -m tracker run`` (single and multi-camera, whenever an embedder is
+used) and built from tracker output with :func:`gallery_from_tracks`; ``python -m tracker search``
+(:mod:`tracker.apps.search`) runs the whole retrieval from a query image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,18 @@ from numpy.typing import NDArray
 from .tracklets import observation_weights, summarize_embeddings
 
 __all__ = ["Gallery", "SearchHit", "average_precision", "draw_hits", "gallery_from_tracks", "search"]
+
+
+_ARRAY_FIELDS = (
+    "track_ids",
+    "embeddings",
+    "cameras",
+    "first_frame",
+    "last_frame",
+    "traj_track",
+    "traj_frame",
+    "traj_boxes",
+)
 
 
 @dataclass(frozen=True)
@@ -39,21 +52,37 @@ class Gallery:
     traj_track: NDArray[np.int64]
     traj_frame: NDArray[np.int64]
     traj_boxes: NDArray[np.float32]
+    source: str = ""
+    """Where the frames came from (video path, image folder, ...), to draw the hits; may be empty."""
+    model: str = ""
+    """Name of the appearance model that made the embeddings (queries must use the same one)."""
 
     def save(self, path: str | Path) -> Path:
-        """Write ``<name>.tracks.npz``."""
+        """Write ``<name>.tracks.npz`` (the path is returned as given: name it ``.npz``)."""
         path = Path(path)
-        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+        arrays = {k: getattr(self, k) for k in _ARRAY_FIELDS}
+        with open(path, "wb") as f:
+            np.savez(f, **arrays, source=np.array(self.source), model=np.array(self.model))
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> Gallery:
         """Read a ``.tracks.npz`` file (``ValueError`` naming a missing field)."""
-        z = np.load(path, allow_pickle=False)
-        missing = [k for k in cls.__dataclass_fields__ if k not in z]
-        if missing:
-            raise ValueError(f"{path}: missing field(s) {missing}")
-        return cls(**{k: z[k] for k in cls.__dataclass_fields__})
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable .npz gallery ({exc})") from None
+        with z:
+            missing = [k for k in _ARRAY_FIELDS if k not in z]
+            if missing:
+                raise ValueError(f"{path}: missing field(s) {missing}")
+            arrays = {k: z[k] for k in _ARRAY_FIELDS}
+            source = str(z["source"]) if "source" in z else ""
+            model = str(z["model"]) if "model" in z else ""
+        n = len(arrays["track_ids"])
+        if arrays["embeddings"].ndim != 2 or len(arrays["embeddings"]) != n or len(arrays["cameras"]) != n:
+            raise ValueError(f"{path}: track_ids, embeddings and cameras disagree in length")
+        return cls(**arrays, source=source, model=model)
 
     def trajectory(self, track_id: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """``(frames int64[K], boxes float32[K,4])`` of one track."""
@@ -64,6 +93,9 @@ class Gallery:
 def gallery_from_tracks(
     camera: str,
     rows: Iterable[tuple[int, int, NDArray[np.float32], float, NDArray[np.float32]]],
+    *,
+    source: str = "",
+    model: str = "",
 ) -> Gallery:
     """Build a :class:`Gallery` from per-frame track rows ``(frame, track id, box float32[4], score,
     embedding float32[D])``; the per-track embedding is the score- and size-weighted mean."""
@@ -92,6 +124,8 @@ def gallery_from_tracks(
         np.array(tt, np.int64),
         np.array(tf, np.int64),
         np.concatenate(tb) if tb else np.zeros((0, 4), np.float32),
+        source,
+        model,
     )
 
 
@@ -109,25 +143,44 @@ class SearchHit:
     boxes: NDArray[np.float32]
 
 
-def search(query: NDArray[np.float32], gallery: Gallery, top_k: int | None = None) -> list[SearchHit]:
-    """Tracks of ``gallery`` ranked by cosine distance to ``query`` (``float32[D]``, any norm)."""
+def search(
+    query: NDArray[np.float32], gallery: Gallery | Sequence[Gallery], top_k: int | None = None
+) -> list[SearchHit]:
+    """Tracks of one or several galleries ranked by cosine distance to ``query`` (``float32[D]``, any
+    norm); ties keep gallery order.
+
+    Raises:
+        ValueError: the query's dimension differs from a gallery's.
+    """
+    galleries = [gallery] if isinstance(gallery, Gallery) else list(gallery)
     q = np.asarray(query, np.float32).reshape(-1)
     q = q / max(float(np.linalg.norm(q)), 1e-12)
-    if gallery.embeddings.shape[1] != len(q):
-        raise ValueError(f"query has dimension {len(q)}, gallery {gallery.embeddings.shape[1]}")
-    d = 1.0 - gallery.embeddings @ q
+    dists, owners = [], []
+    for gi, g in enumerate(galleries):
+        if len(g.track_ids) and g.embeddings.shape[1] != len(q):
+            raise ValueError(
+                f"query has dimension {len(q)}, gallery {g.source or gi} {g.embeddings.shape[1]} "
+                "(use the same ReID model for the query and the gallery)"
+            )
+        dists.append(1.0 - g.embeddings @ q if len(g.track_ids) else np.zeros(0, np.float32))
+        owners += [(gi, i) for i in range(len(g.track_ids))]
+    if not owners:
+        return []
+    d = np.concatenate(dists)
     order = np.argsort(d, kind="stable")[:top_k]
     hits = []
-    for r, i in enumerate(order.tolist(), start=1):
-        frames, boxes = gallery.trajectory(int(gallery.track_ids[i]))
+    for r, k in enumerate(order.tolist(), start=1):
+        gi, i = owners[k]
+        g = galleries[gi]
+        frames, boxes = g.trajectory(int(g.track_ids[i]))
         hits.append(
             SearchHit(
                 r,
-                str(gallery.cameras[i]),
-                int(gallery.track_ids[i]),
-                float(d[i]),
-                int(gallery.first_frame[i]),
-                int(gallery.last_frame[i]),
+                str(g.cameras[i]),
+                int(g.track_ids[i]),
+                float(d[k]),
+                int(g.first_frame[i]),
+                int(g.last_frame[i]),
                 frames,
                 boxes,
             )
@@ -147,11 +200,20 @@ def average_precision(relevant: NDArray[np.bool_]) -> float:
 def draw_hits(
     query_crop: NDArray[np.uint8],
     hits: list[SearchHit],
-    load_frame: Callable[[int], NDArray[np.uint8]] | Mapping[int, NDArray[np.uint8]],
+    load_frame: Callable[[str, int], NDArray[np.uint8] | None],
     path: str | Path,
     height: int = 192,
 ) -> Path:
-    """PNG: the query crop, then each hit's middle-frame crop labelled rank / camera / distance."""
+    """PNG: the query crop, then each hit's middle-frame crop labelled rank / camera / distance.
+
+    Args:
+        query_crop: ``uint8[h,w,3]`` BGR.
+        hits: ranked hits (:func:`search`).
+        load_frame: ``(camera, frame number) -> uint8[H,W,3]`` BGR, or ``None`` when unavailable (the
+            tile is then left grey).
+        path: PNG path to write.
+        height: tile height in pixels.
+    """
     import cv2
 
     def fit(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -162,14 +224,21 @@ def draw_hits(
     cv2.putText(tiles[0], "query", (2, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 255), 1)
     for h in hits:
         k = len(h.frames) // 2
-        frame = load_frame(int(h.frames[k])) if callable(load_frame) else load_frame[int(h.frames[k])]
+        frame = load_frame(h.camera, int(h.frames[k]))
         x1, y1, x2, y2 = (round(float(v)) for v in h.boxes[k])
-        crop = frame[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
-        tile = fit(np.ascontiguousarray(crop)) if crop.size else np.zeros((height, 64, 3), np.uint8)
+        crop = (
+            frame[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
+            if frame is not None
+            else np.zeros((0, 0, 3), np.uint8)
+        )
+        tile = (
+            fit(np.ascontiguousarray(crop)) if crop.size else np.full((height, height // 2, 3), 96, np.uint8)
+        )
         for j, text in enumerate((f"#{h.rank}", h.camera, f"{h.distance:.2f}")):
             cv2.putText(tile, text, (2, 14 + 14 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 0), 1)
         tiles.append(tile)
     out = np.concatenate([np.pad(t, ((0, 0), (0, 4), (0, 0))) for t in tiles], axis=1)
     path = Path(path)
-    cv2.imwrite(str(path), out)
+    if not cv2.imwrite(str(path), out):
+        raise ValueError(f"cannot write {path}")
     return path

@@ -483,7 +483,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--data", required=True, help="sequence folder, e.g. ../shared/data/MOT15/train/PETS09-S2L1"
     )
-    p.add_argument("--reid", required=True, help="ReID ONNX model (OSNet, ImageNet preprocessing)")
+    p.add_argument("--reid", help="ReID ONNX model (OSNet, ImageNet preprocessing); required unless --export")
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the views as a multi-camera dataset (cameras.yaml + one MOTChallenge sequence per "
+        "view, see tracker.multicam.layout) for `python -m tracker bench DIR` / `run DIR/cameras.yaml`, "
+        "and exit",
+    )
     p.add_argument("--config", default=None, help="multi-camera YAML config (default: the harness settings)")
     p.add_argument("--tracker-config", default="default", help="per-camera tracker preset or YAML")
     p.add_argument("--json", default="virtual_multicam.json", help="where to write the results")
@@ -494,6 +501,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..reid import IMAGENET_SPEC, OnnxEmbedder
     from .config import load_multicam_config
 
+    if args.export:
+        from .layout import export_virtual_views
+
+        path = export_virtual_views(args.data, args.export)
+        print(f"wrote {path}")
+        return 0
+    if not args.reid:
+        p.error("--reid is required (unless --export)")
     cfg = DEFAULT_HARNESS_CONFIG if args.config is None else load_multicam_config(args.config)
     t0 = time.perf_counter()
     vs = build_virtual_sequence(args.data)

@@ -158,6 +158,7 @@ def draw_tracks(
     legend: bool = True,
     extra_lines: Sequence[str] = (),
     copy: bool = True,
+    labels: Sequence[str] | None = None,
 ) -> NDArray[np.uint8]:
     """Draw boxes, ``ID n`` labels, trails and an overlay (frame number, number of tracks).
 
@@ -171,6 +172,7 @@ def draw_tracks(
         legend: draw the overlay in the top-left corner.
         extra_lines: more overlay lines (e.g. frames/s).
         copy: draw on a copy (default) rather than on ``frame`` itself.
+        labels: one text per track replacing the id in ``ID n`` (e.g. ``"7?"`` for a provisional id).
 
     Returns:
         The annotated ``uint8[H,W,3]`` BGR image.
@@ -182,6 +184,8 @@ def draw_tracks(
     w = img.shape[1]
     boxes = np.round(np.asarray(tracks.boxes, np.float64).reshape(-1, 4)).astype(np.int64)
     ids = tracks.ids.tolist()
+    if labels is not None and len(labels) != len(ids):
+        raise ValueError(f"labels: {len(labels)} texts for {len(ids)} tracks")
     if trails is not None:
         for tid in ids:
             pts = trails.points(tid)
@@ -196,7 +200,9 @@ def draw_tracks(
     for k in order:
         tid, color = ids[k], id_color(ids[k])
         x1, y1 = int(boxes[k, 0]), int(boxes[k, 1])
-        label = f"ID {tid}" + (f" {float(tracks.scores[k]):.2f}" if show_scores else "")
+        label = f"ID {tid if labels is None else labels[k]}" + (
+            f" {float(tracks.scores[k]):.2f}" if show_scores else ""
+        )
         (tw, th), base = cv2.getTextSize(label, _FONT, font_scale, font_thick)
         lx = min(max(x1 - thickness // 2, 0), max(w - tw - 2 * pad, 0))
         ly = y1 - th - base - 2 * pad  # label above the box; inside it when the box touches the top

@@ -295,3 +295,51 @@ def test_pets_export_layout_and_bench_scorer(data_root: Path, tmp_path: Path) ->
     }
     s = score_multicam(truth, results)
     assert s.handoffs_total == 28 and s.handoff_accuracy == 1.0 and s.idf1_cross == pytest.approx(1.0)
+
+
+def test_person_search_eval_on_a_synthetic_two_view_sequence(tmp_path: Path) -> None:
+    """Red walks from view a into view b, green from b into a; colour embeddings make search exact."""
+    from tracker.multicam.virtual import (
+        DEFAULT_HARNESS_CONFIG,
+        View,
+        VirtualSequence,
+        person_search_eval,
+        run_mode,
+    )
+
+    green = (0, 230, 0)
+    views = (View("a", 0.0, 90.0), View("b", 110.0, 200.0))
+    frames = list(range(1, 41))
+    paths, dets, gts = {}, {"a": {}, "b": {}}, {"a": {}, "b": {}}
+    for f in frames:
+        people = [(1, RED, 5 + 5 * (f - 1)), (2, green, 175 - 5 * (f - 1))]
+        img = np.full((H, W, 3), 128, np.uint8)
+        for _pid, color, x in people:
+            img[30:80, x : x + 20] = color
+        paths[f] = tmp_path / f"{f:06d}.png"
+        cv2.imwrite(str(paths[f]), img)
+        for v in views:
+            inside = [(pid, x) for pid, _c, x in people if v.x0 <= x + 10 < v.x1]
+            boxes = np.array([[x, 30, x + 20, 80] for _p, x in inside], np.float32).reshape(-1, 4)
+            dets[v.name][f] = (boxes, np.full(len(inside), 0.9, np.float32))
+            if inside:
+                n = len(inside)
+                gts[v.name][f] = GtFrame(
+                    np.array([p for p, _x in inside], np.int64),
+                    boxes,
+                    np.ones(n, bool),
+                    np.ones(n, np.int64),
+                    np.ones(n, np.float32),
+                )
+    vs = VirtualSequence(
+        views, frames, 10.0, dets, {k: MotGroundTruth(g, False) for k, g in gts.items()}, paths
+    )
+    emb = ColourEmbedder()
+    embeddings = {
+        v: {f: emb.embed(cv2.imread(str(paths[f])), b) for f, (b, _s) in d.items()} for v, d in dets.items()
+    }
+    run = run_mode(vs, embeddings, "full", DEFAULT_HARNESS_CONFIG)
+    scores = {(s.query_view, s.gallery_view): s for s in person_search_eval(vs, run, emb)}
+    assert set(scores) == {("a", "b"), ("b", "a")}
+    for s in scores.values():
+        assert s.queries == 2 and s.rank1 == 1.0 and s.mean_ap == 1.0

@@ -242,6 +242,8 @@ class ModeRun:
     decisions: list[LinkDecision] = field(default_factory=list)
     manager: GlobalIdentityManager | None = None
     fps: float = 1.0
+    embeddings: dict[str, dict[int, NDArray[np.float32] | None]] = field(default_factory=dict)
+    """view -> frame -> ``float32[M,D]`` embedding of each reported track's detection (or None)."""
 
     def final_at(self, view: str, local_id: int, frame: int) -> int:
         """Final global id of a view's local track at ``frame``."""
@@ -270,6 +272,7 @@ def run_mode(
     names = [v.name for v in vs.views]
     mct = MultiCameraTracker(names, cfg, tracker_config=tracker_config, frame_rate=vs.fps)
     records: dict[str, dict[int, Any]] = {n: {} for n in names}
+    track_emb: dict[str, dict[int, NDArray[np.float32] | None]] = {}
     start = time.perf_counter()
     for t in vs.frames:
         ts = (t - 1) / vs.fps
@@ -279,6 +282,7 @@ def run_mode(
             dets = Detections(boxes, scores, embeddings=emb if len(boxes) else None)
             out = mct.update(n, ts, dets)
             records[n][t] = (out.local_ids.copy(), out.ids.copy(), out.boxes.copy(), out.scores.copy())
+            track_emb.setdefault(n, {})[t] = out.embeddings
     mct.flush()
     seconds = time.perf_counter() - start
     if mode == "no_link":
@@ -299,6 +303,7 @@ def run_mode(
         mct.manager.decisions,
         None if mode == "no_link" else mct.manager,
         vs.fps,
+        track_emb,
     )
 
 
@@ -423,6 +428,87 @@ def evaluate_mode(
     )
 
 
+@dataclass(frozen=True)
+class SearchScore:
+    """Person search from one view into another (rates are fractions)."""
+
+    query_view: str
+    gallery_view: str
+    queries: int
+    gallery_tracks: int
+    rank1: float
+    mean_ap: float
+
+
+def person_search_eval(vs: VirtualSequence, run: ModeRun, embedder: Any) -> list[SearchScore]:
+    """Person search on the views, scored against ground truth.
+
+    Gallery of a view: its tracks in ``run`` (one per final global id in that view: per-camera tracks
+    cut where the identity manager split them), each summarised by the score- and size-weighted mean
+    of its detections' embeddings
+    (:func:`~tracker.multicam.search.gallery_from_tracks`); a track's identity is the ground-truth
+    person it is matched to (IoU >= 0.5) in most of its frames. Query: for every person seen in the
+    query view who has at least one track in the gallery view, the crop of their LARGEST ground-truth
+    box in the query view, embedded by ``embedder``. Rank-1: the nearest gallery track is that person;
+    AP over the ranked gallery tracks, relevant = the person's tracks. Both directions.
+    """
+    from collections import Counter
+
+    import cv2
+
+    from .search import average_precision, gallery_from_tracks, search
+
+    names = [v.name for v in vs.views]
+    galleries = {}
+    person_of: dict[str, dict[int, int]] = {}
+    for n in names:
+        rows = []
+        votes: dict[int, Counter[int]] = {}
+        for t, (lids, _gids, boxes, scores) in run.records[n].items():
+            e = run.embeddings.get(n, {}).get(t)
+            tids = np.array([run.final_at(n, int(i), t) for i in lids], np.int64)
+            for i, tid in enumerate(tids.tolist()):
+                if e is not None and np.any(e[i]):
+                    rows.append((t, tid, boxes[i], float(scores[i]), e[i]))
+            for pid, tid in _matches(vs.gt[n][t], ResultFrame(tids, boxes, scores)).items():
+                votes.setdefault(tid, Counter())[pid] += 1
+        galleries[n] = gallery_from_tracks(n, rows)
+        person_of[n] = {lid: c.most_common(1)[0][0] for lid, c in votes.items()}
+    out = []
+    for qv, gv in itertools.permutations(names, 2):
+        largest: dict[int, tuple[float, int, NDArray[np.float32]]] = {}
+        for t, g in vs.gt[qv].frames.items():
+            for pid, box, ok in zip(g.ids.tolist(), g.boxes, g.consider.tolist(), strict=True):
+                area = float((box[2] - box[0]) * (box[3] - box[1]))
+                if ok and area > largest.get(pid, (-1.0, 0, box))[0]:
+                    largest[pid] = (area, t, box)
+        gallery = galleries[gv]
+        track_person = np.array([person_of[gv].get(int(i), -1) for i in gallery.track_ids])
+        r1, aps = [], []
+        for pid, (_a, t, box) in sorted(largest.items()):
+            if not (track_person == pid).any():
+                continue
+            img = cv2.imread(str(vs.image_paths[t]), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ValueError(f"cannot read {vs.image_paths[t]}")
+            q = np.asarray(embedder.embed(img, box[None].astype(np.float32)), np.float32)[0]
+            hits = search(q, gallery)
+            rel = np.array([person_of[gv].get(h.track_id, -1) == pid for h in hits])
+            r1.append(float(rel[0]))
+            aps.append(average_precision(rel))
+        out.append(
+            SearchScore(
+                qv,
+                gv,
+                len(r1),
+                len(gallery.track_ids),
+                float(np.mean(r1)) if r1 else math.nan,
+                float(np.mean(aps)) if aps else math.nan,
+            )
+        )
+    return out
+
+
 def format_table(results: Sequence[ModeResult]) -> str:
     """A plain-text table of the modes (percentages)."""
     names = list(results[0].per_view) if results else []
@@ -528,6 +614,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = run_mode(vs, emb, mode, cfg, args.tracker_config)
         results.append(evaluate_mode(vs, run, mode, transitions))
     print(format_table(results))
+    full_run = run_mode(vs, emb, "full", cfg, args.tracker_config)
+    search_scores = person_search_eval(vs, full_run, embedder)
+    print(
+        "person search (query: largest gt crop of each person in one view; gallery: the other view's tracks)"
+    )
+    for sc in search_scores:
+        print(
+            f"  {sc.query_view} -> {sc.gallery_view}: {sc.queries} queries, {sc.gallery_tracks} tracks, "
+            f"rank-1 {100 * sc.rank1:.1f}, mAP {100 * sc.mean_ap:.1f}"
+        )
     payload = {
         "sequence": str(args.data),
         "views": [asdict(v) for v in vs.views],
@@ -538,6 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "embed_seconds": embed_s,
         "total_seconds": time.perf_counter() - t0,
         "modes": [asdict(r) for r in results],
+        "person_search": [asdict(sc) for sc in search_scores],
     }
     Path(args.json).write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
     print(f"wrote {args.json}", file=sys.stderr)

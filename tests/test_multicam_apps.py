@@ -119,6 +119,41 @@ def test_run_cameras_hands_over_and_writes_galleries(tmp_path: Path) -> None:
     assert "rank" in format_hits(hits).splitlines()[0]
 
 
+def write_dets(scene: Path) -> None:
+    """``<camera>.det.txt`` public detections of the synthetic scene (the colour detector's boxes)."""
+    det = ColourDetector()
+    for cam in ("a", "b"):
+        rows = []
+        for f in range(1, 41):
+            d = det.detect(cv2.imread(str(scene / cam / f"{f:06d}.png")), f)
+            rows += [
+                f"{f},-1,{b[0]},{b[1]},{b[2] - b[0]},{b[3] - b[1]},0.9,-1,-1,-1" for b in d.boxes.tolist()
+            ]
+        (scene / f"{cam}.det.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_single_run_writes_a_searchable_gallery(tmp_path: Path) -> None:
+    write_scene(tmp_path / "scene")
+    write_dets(tmp_path / "scene")
+    out = tmp_path / "out"
+    args = ["run", str(tmp_path / "scene" / "b"), "--dets", str(tmp_path / "scene" / "b.det.txt")]
+    assert main([*args, "--out", str(out), "--no-video", "--no-progress"]) == 0
+    g = Gallery.load(out / "b.tracks.npz")
+    assert len(g.track_ids) == 2 and g.model == "mobilenetv2_imagenet_embedder.onnx"
+    assert set(np.unique(g.traj_track).tolist()) == set(g.track_ids.tolist())
+    query = tmp_path / "q.png"
+    cv2.imwrite(str(query), _frame([(BLUE, 90, 30)])[25:85, 85:115])
+    assert (
+        main(["search", str(out / "b.tracks.npz"), "--query", str(query), "--out", str(tmp_path / "s")]) == 0
+    )
+    hits = json.loads((tmp_path / "s" / "search.json").read_text())["hits"]
+    blue_track = read_results(out / "b.txt").frames[5].ids.tolist()  # only blue is there before frame 26
+    assert hits[0]["track_id"] == blue_track[0]
+    # without ReID nothing is stored to search
+    assert main([*args, "--out", str(tmp_path / "o2"), "--no-video", "--no-progress", "--no-reid"]) == 0
+    assert not (tmp_path / "o2" / "b.tracks.npz").exists()
+
+
 def test_camera_list_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "cams.yaml"
     bad.write_text("cameras:\n  - {source: a.mp4, colour: red}\n", encoding="utf-8")
@@ -150,17 +185,9 @@ def test_camera_list_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``run cameras.yaml`` (camera list with public detections, the embedded ReID model) and ``search``
-    against its results folder; a query embedded with another model is refused by dimension."""
+    against its results folder; a missing query and a results folder without galleries are errors."""
     yaml_path = write_scene(tmp_path / "scene")
-    det = ColourDetector()
-    for cam in ("a", "b"):
-        rows = []
-        for f in range(1, 41):
-            d = det.detect(cv2.imread(str(tmp_path / "scene" / cam / f"{f:06d}.png")), f)
-            rows += [
-                f"{f},-1,{b[0]},{b[1]},{b[2] - b[0]},{b[3] - b[1]},0.9,-1,-1,-1" for b in d.boxes.tolist()
-            ]
-        (tmp_path / "scene" / f"{cam}.det.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    write_dets(tmp_path / "scene")
     text = yaml_path.read_text().replace("fps: 10}", "fps: 10, dets: CAM.det.txt}")
     text = text.replace("id: a, source: a, fps: 10, dets: CAM", "id: a, source: a, fps: 10, dets: a")
     text = text.replace("id: b, source: b, fps: 10, dets: CAM", "id: b, source: b, fps: 10, dets: b")

@@ -58,7 +58,7 @@ from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.writers import AnnotatedVideoWriter, JsonlWriter
 from ..multicam.config import MultiCamConfig, load_multicam_config, multicam_config_from_dict
 from ..multicam.multi_tracker import GlobalTracks, MultiCameraTracker
-from ..multicam.search import gallery_from_tracks
+from ..multicam.search import GalleryBuilder
 from ..types import Detections, Tracks
 from ..viz.draw import TrailBuffer, draw_tracks
 
@@ -459,7 +459,7 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
     for c in cams:
         cid = c.spec.id
         results = ResultsWriter()
-        rows: list[tuple[int, int, NDArray[np.float32], float, NDArray[np.float32]]] = []
+        gallery = GalleryBuilder()
         with JsonlWriter(out / f"{cid}.jsonl") as jsonl:
             for index, ts, tr in c.records:
                 final = _final_ids(mct, cid, tr, ts)
@@ -476,13 +476,13 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
                 if tr.embeddings is not None:
                     for i in np.nonzero(tr.det_index >= 0)[0].tolist():
                         if np.any(tr.embeddings[i]):
-                            rows.append(
-                                (index, int(final[i]), tr.boxes[i], float(tr.scores[i]), tr.embeddings[i])
+                            gallery.add(
+                                index, int(final[i]), tr.boxes[i], float(tr.scores[i]), tr.embeddings[i]
                             )
         results.save(out / f"{cid}.txt")
         outputs[f"{cid}.txt"] = str(out / f"{cid}.txt")
-        if rows:
-            g = gallery_from_tracks(cid, rows, source=c.spec.source, model=model)
+        if len(gallery):
+            g = gallery.build(cid, source=c.spec.source, model=model)
             outputs[f"{cid}.tracks.npz"] = str(g.save(out / f"{cid}.tracks.npz"))
         if c.video is not None:
             outputs[f"{cid}.mp4"] = str(out / f"{cid}.mp4")

@@ -7,7 +7,9 @@ frame_index=i)`` (which embeds the boxes when the config enables appearance and 
 * ``<name>.txt``: MOTChallenge results ``frame,id,x,y,w,h,score,-1,-1,-1`` (:class:`ResultsWriter`);
 * ``<name>.jsonl``: one JSON object per frame (:class:`~tracker.io.writers.JsonlWriter`);
 * ``<name>.mp4``: the annotated video (boxes, ids, trails), unless ``write_video=False``;
-* ``<name>_summary.json``: :meth:`RunSummary.as_dict`.
+* ``<name>_summary.json``: :meth:`RunSummary.as_dict`;
+* ``<name>.tracks.npz``: the per-track appearance gallery for ``python -m tracker search``
+  (:class:`~tracker.multicam.search.Gallery`), when an embedder was used.
 
 A source that fails mid-stream (a corrupt frame) ends the run cleanly: everything tracked so far is
 written, and :attr:`RunSummary.error` says which frame failed. Ctrl-C does the same (``stopped =
@@ -39,6 +41,7 @@ from ..detect.base import Detector
 from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.writers import AnnotatedVideoWriter, JsonlWriter
+from ..multicam.search import GalleryBuilder
 from ..types import Detections
 from ..viz.draw import TrailBuffer, draw_tracks
 
@@ -334,6 +337,7 @@ def _run(
     )
     stages = summary.stage_seconds
     results = ResultsWriter()
+    gallery = GalleryBuilder()
     seen_ids: set[int] = set()
     total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
     clock = time.perf_counter
@@ -390,6 +394,17 @@ def _run(
 
                     results.add(index, tracks)
                     jsonl.write(index, tracks)
+                    emb = tracker.last_embeddings
+                    if timed is not None and emb is not None and emb.shape[1]:
+                        for i, d in enumerate(tracks.det_index.tolist()):
+                            if d >= 0 and np.any(emb[d]):
+                                gallery.add(
+                                    index,
+                                    int(tracks.ids[i]),
+                                    tracks.boxes[i],
+                                    float(tracks.scores[i]),
+                                    emb[d],
+                                )
                     quit_requested = False
                     if trails is not None:
                         trails.update(index, tracks)
@@ -424,6 +439,11 @@ def _run(
         raise
     t_write = clock()
     results.save(paths["mot"])
+    if len(gallery):
+        from .multicam_run import model_name
+
+        g = gallery.build(src.name, source=src.spec, model=model_name(embedder))
+        summary.outputs["gallery"] = str(g.save(out / f"{src.name}.tracks.npz"))
     stages["write"] += clock() - t_write
     summary.total_seconds = clock() - start
     if src.error is not None:

@@ -92,8 +92,16 @@ class Tracker:
         self._frame_count = 0
         self._last_frame_index: int | None = None
         self._frame_shape: tuple[int, ...] | None = None
+        self._last_embeddings: NDArray[np.float32] | None = None
         if self._cmc is not None:
             self._cmc.reset()
+
+    @property
+    def last_embeddings(self) -> NDArray[np.float32] | None:
+        """Appearance vectors ``float32[N,D]`` the last :meth:`update` used for its ``N`` detections
+        (given with them or computed by the embedder; rows of zeros for detections below
+        ``association.high_score``, which are not embedded), or ``None`` without appearance."""
+        return self._last_embeddings
 
     @property
     def frame_count(self) -> int:
@@ -139,6 +147,7 @@ class Tracker:
             self._last_frame_index = int(frame_index)
         if frame is not None:
             self._frame_shape = frame.shape
+        self._last_embeddings = embeddings
         self._step(detections, embeddings, affine)
         return self._output()
 

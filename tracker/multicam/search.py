@@ -23,9 +23,17 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .tracklets import observation_weights, summarize_embeddings
+from .tracklets import observation_weights
 
-__all__ = ["Gallery", "SearchHit", "average_precision", "draw_hits", "gallery_from_tracks", "search"]
+__all__ = [
+    "Gallery",
+    "GalleryBuilder",
+    "SearchHit",
+    "average_precision",
+    "draw_hits",
+    "gallery_from_tracks",
+    "search",
+]
 
 
 _ARRAY_FIELDS = (
@@ -90,6 +98,76 @@ class Gallery:
         return self.traj_frame[m], self.traj_boxes[m]
 
 
+class GalleryBuilder:
+    """Builds a :class:`Gallery` online, one observation at a time, in constant memory per track
+    (a running weighted sum of unit embeddings, plus the trajectory boxes).
+
+    Weights are :func:`~tracker.multicam.tracklets.observation_weights` (score x sqrt(box area)), so
+    the result equals :func:`gallery_from_tracks` on the same rows.
+    """
+
+    def __init__(self) -> None:
+        self._sum: dict[int, NDArray[np.float64]] = {}
+        self._wsum: dict[int, float] = {}
+        self._first: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+        self._traj_track: list[int] = []
+        self._traj_frame: list[int] = []
+        self._traj_boxes: list[NDArray[np.float32]] = []
+
+    def add(
+        self,
+        frame: int,
+        track_id: int,
+        box: NDArray[np.float32],
+        score: float,
+        embedding: NDArray[np.float32],
+    ) -> None:
+        """One observation: ``box`` ``float32[4]`` xyxy pixels, ``embedding`` ``float32[D]``."""
+        b = np.asarray(box, np.float32).reshape(4)
+        e = np.asarray(embedding, np.float64).reshape(-1)
+        e = e / max(float(np.linalg.norm(e)), 1e-12)
+        w = float(observation_weights(np.array([score]), b[None])[0])
+        tid = int(track_id)
+        if tid in self._sum:
+            self._sum[tid] += w * e
+            self._wsum[tid] += w
+            self._first[tid] = min(self._first[tid], int(frame))
+            self._last[tid] = max(self._last[tid], int(frame))
+        else:
+            self._sum[tid] = w * e
+            self._wsum[tid] = w
+            self._first[tid] = self._last[tid] = int(frame)
+        self._traj_track.append(tid)
+        self._traj_frame.append(int(frame))
+        self._traj_boxes.append(b)
+
+    def __len__(self) -> int:
+        return len(self._sum)
+
+    def build(self, camera: str, *, source: str = "", model: str = "") -> Gallery:
+        """The gallery of every track added so far (ids in increasing order)."""
+        ids = sorted(self._sum)
+        embs = []
+        for tid in ids:
+            m = self._sum[tid]
+            n = float(np.linalg.norm(m))
+            embs.append((m / n if n > 0 else m).astype(np.float32))
+        d = embs[0].shape[0] if embs else 0
+        return Gallery(
+            np.array(ids, np.int64),
+            np.stack(embs) if embs else np.zeros((0, d), np.float32),
+            np.array([camera] * len(ids)),
+            np.array([self._first[t] for t in ids], np.int64),
+            np.array([self._last[t] for t in ids], np.int64),
+            np.array(self._traj_track, np.int64),
+            np.array(self._traj_frame, np.int64),
+            np.stack(self._traj_boxes) if self._traj_boxes else np.zeros((0, 4), np.float32),
+            source,
+            model,
+        )
+
+
 def gallery_from_tracks(
     camera: str,
     rows: Iterable[tuple[int, int, NDArray[np.float32], float, NDArray[np.float32]]],
@@ -99,34 +177,10 @@ def gallery_from_tracks(
 ) -> Gallery:
     """Build a :class:`Gallery` from per-frame track rows ``(frame, track id, box float32[4], score,
     embedding float32[D])``; the per-track embedding is the score- and size-weighted mean."""
-    per: dict[int, list[tuple[int, NDArray[np.float32], float, NDArray[np.float32]]]] = {}
+    builder = GalleryBuilder()
     for frame, tid, box, score, emb in rows:
-        per.setdefault(int(tid), []).append((int(frame), np.asarray(box, np.float32), float(score), emb))
-    ids = sorted(per)
-    embs, first, last, tt, tf, tb = [], [], [], [], [], []
-    for tid in ids:
-        r = per[tid]
-        boxes = np.stack([b for _, b, _, _ in r])
-        w = observation_weights(np.array([s for _, _, s, _ in r]), boxes)
-        embs.append(summarize_embeddings(np.stack([e for *_, e in r]), w))
-        first.append(min(f for f, *_ in r))
-        last.append(max(f for f, *_ in r))
-        tt += [tid] * len(r)
-        tf += [f for f, *_ in r]
-        tb.append(boxes)
-    d = embs[0].shape[0] if embs else 0
-    return Gallery(
-        np.array(ids, np.int64),
-        np.stack(embs) if embs else np.zeros((0, d), np.float32),
-        np.array([camera] * len(ids)),
-        np.array(first, np.int64),
-        np.array(last, np.int64),
-        np.array(tt, np.int64),
-        np.array(tf, np.int64),
-        np.concatenate(tb) if tb else np.zeros((0, 4), np.float32),
-        source,
-        model,
-    )
+        builder.add(frame, tid, box, score, emb)
+    return builder.build(camera, source=source, model=model)
 
 
 @dataclass(frozen=True)

@@ -176,11 +176,8 @@ def test_camera_list_errors_name_the_file(tmp_path: Path) -> None:
     assert [c.id for c in setup.cameras] == ["x", "x_2"]
     assert setup.cameras[0].source == str(tmp_path / "videos" / "x.mp4")
     assert setup.cameras[1].start_s == 2.0
-    assert [c.id for c in setup_from_sources(["a/img1", "b/img1", "v.mp4"]).cameras] == [
-        "img1",
-        "img1_2",
-        "v",
-    ]
+    names = ["a/img1", "b/img1", "v.mp4", "v.avi", "0", "rtsp://cam.local/live"]
+    assert [c.id for c in setup_from_sources(names).cameras] == ["a", "b", "v", "v_2", "webcam0", "live"]
 
 
 def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

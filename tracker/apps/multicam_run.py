@@ -177,7 +177,10 @@ def _name_cameras(specs: list[CameraSpec], linking: MultiCamConfig) -> CameraSet
             if text.isdigit():
                 cid = f"webcam{text}"
             else:
-                tail = Path(text.split("://", 1)[-1]).name
+                path = Path(text.split("://", 1)[-1])
+                tail = path.name
+                if tail in ("img1", "images", "frames") and path.parent.name:
+                    tail = path.parent.name  # a MOTChallenge sequence's image folder: name it by the sequence
                 cid = Path(tail).stem if Path(tail).suffix and not any(ch in tail for ch in "*?[") else tail
             cid = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid) or f"cam{i}"
             base, k = cid, 2

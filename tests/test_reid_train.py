@@ -42,7 +42,7 @@ from tracker.reid.train.losses import (  # noqa: E402
     cross_entropy_label_smooth,
     pairwise_contrastive_loss,
 )
-from tracker.reid.train.models import MGN, BoTBaseline, LightReid, ReidOutput  # noqa: E402
+from tracker.reid.train.models import MGN, BoTBaseline, LightReid, ReidOutput, build_model  # noqa: E402
 from tracker.reid.train.sampler import RandomIdentitySampler  # noqa: E402
 from tracker.reid.train.transforms import (  # noqa: E402
     PadCrop,
@@ -423,6 +423,34 @@ def test_two_epochs_reduce_loss_and_resume(tiny_samples: list[Sample], tmp_path:
     _, meta = load_checkpoint(res.checkpoint)
     assert meta["epoch"] == 2 and meta["num_classes"] == 6
     assert len((part / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_init_checkpoint_fine_tunes_on_other_identities(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    """Start a run on 4 identities from a 6-identity checkpoint: every shared weight is loaded, the
+    classifier (another size) is built afresh, and nothing matching raises."""
+    import dataclasses
+
+    from tracker.reid.train.engine import _make_model, init_from_checkpoint
+
+    first = train(_tiny_config(1), None, tmp_path / "a", samples=tiny_samples, progress=False)
+    cfg = _tiny_config(1)
+    cfg = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, init_checkpoint=str(first.checkpoint))
+    )
+    model = _make_model(cfg, 4, 0, pretrained=True)
+    state, _ = load_checkpoint(first.checkpoint)
+    own = model.state_dict()
+    for k, v in state["model"].items():
+        if k.startswith("classifier"):
+            assert own[k].shape != v.shape
+        else:
+            assert torch.equal(own[k], v), k
+    subset = [smp for smp in tiny_samples if smp.pid < 4]
+    res = train(cfg, None, tmp_path / "b", samples=subset, progress=False)
+    assert res.num_classes == 4 and np.isfinite(res.epochs[0]["loss"])
+    other = build_model("bot_r50", 3, width=8)
+    with pytest.raises(ValueError, match="no weight matches"):
+        init_from_checkpoint(other, first.checkpoint)
 
 
 def test_export_round_trip(tiny_samples: list[Sample], tmp_path: Path) -> None:

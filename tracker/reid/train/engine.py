@@ -198,6 +198,8 @@ def _make_model(cfg: ReidTrainConfig, num_classes: int, num_attributes: int, pre
         num_attributes=num_attributes,
         pretrained=m.pretrained if pretrained else None,
     )
+    if m.init_checkpoint and pretrained:
+        init_from_checkpoint(model, m.init_checkpoint)
     if m.freeze_blocks:
         features = getattr(getattr(model, "backbone", None), "features", None)
         if features is None:
@@ -205,6 +207,30 @@ def _make_model(cfg: ReidTrainConfig, num_classes: int, num_attributes: int, pre
         for p in features[: m.freeze_blocks].parameters():
             p.requires_grad_(False)
     return model
+
+
+def init_from_checkpoint(model: nn.Module, path: str | Path) -> list[str]:
+    """Load the weights of a training checkpoint whose names and shapes match ``model``'s.
+
+    Returns:
+        The names of ``model``'s tensors left as they were (e.g. a classifier for a different number
+        of identities).
+
+    Raises:
+        ValueError: nothing matches (another architecture).
+    """
+    state, _meta = load_checkpoint(path)
+    src = state["model"]
+    own = model.state_dict()
+    take = {k: v for k, v in src.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+    if not any(v.ndim > 0 for v in take.values()):  # BatchNorm counters (0-d) match anything
+        raise ValueError(f"{path}: no weight matches this model (another architecture?)")
+    model.load_state_dict(take, strict=False)
+    skipped = sorted(set(own) - set(take))
+    logger.info(
+        "initialised %d tensors from %s; kept %d as built: %s", len(take), path, len(skipped), skipped[:6]
+    )
+    return skipped
 
 
 def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, ReidTrainConfig, dict[str, Any]]:

@@ -468,6 +468,17 @@ def test_export_round_trip(tiny_samples: list[Sample], tmp_path: Path) -> None:
     assert out.shape == (2, 16)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
 
+    # flip averaging: a crop and its mirror image get the same embedding
+    flip_path = tmp_path / "flip.onnx"
+    assert export_checkpoint(res.checkpoint, flip_path, flip_average=True) <= 1e-4
+    femb = OnnxEmbedder(flip_path)
+    crop = np.ascontiguousarray(img[:, :16])
+    a, b = (
+        femb.embed(crop, np.array([[0, 0, 16, 32]], np.float32)),
+        femb.embed(np.ascontiguousarray(crop[:, ::-1]), np.array([[0, 0, 16, 32]], np.float32)),
+    )
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
     model = LightReid(3, embedding_dim=8, width_mult=0.25)
     with pytest.raises(ExportMismatchError):
         export_onnx(model, tmp_path / "x.onnx", (32, 16), PreprocessSpec(input_size=(32, 16)), atol=-1.0)

@@ -315,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("--checkpoint", required=True)
     rx.add_argument("--out", required=True, help="MODEL.onnx")
     rx.add_argument("--opset", type=int, default=17)
+    rx.add_argument(
+        "--flip-average",
+        action="store_true",
+        help="embed each crop and its mirror image and sum them (test-time flip; 2x the cost)",
+    )
     rx.set_defaults(func=_reid_export)
     return p
 

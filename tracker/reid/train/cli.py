@@ -48,9 +48,14 @@ def eval_main(args: argparse.Namespace) -> int:
 
 
 def export_main(args: argparse.Namespace) -> int:
-    """``reid export --checkpoint CKPT --out MODEL.onnx [--opset N]``."""
+    """``reid export --checkpoint CKPT --out MODEL.onnx [--opset N] [--flip-average]``."""
     from tracker.reid.train.export import export_checkpoint
 
-    diff = export_checkpoint(args.checkpoint, args.out, opset=getattr(args, "opset", None) or 17)
+    diff = export_checkpoint(
+        args.checkpoint,
+        args.out,
+        opset=getattr(args, "opset", None) or 17,
+        flip_average=bool(getattr(args, "flip_average", False)),
+    )
     print(f"wrote {args.out} (max |onnx - torch| = {diff:.2e})")
     return 0

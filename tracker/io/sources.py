@@ -40,13 +40,14 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, NamedTuple
 from urllib.parse import urlparse
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from ._closing import Closing
 
 __all__ = [
     "DEFAULT_FPS",
@@ -139,7 +140,7 @@ def _safe_name(text: str, fallback: str) -> str:
     return name or fallback
 
 
-class FrameSource(ABC):
+class FrameSource(Closing, ABC):
     """Frames from somewhere, decoded to ``uint8[H,W,3]`` BGR.
 
     Iterate once to get ``(frame_index, frame)`` pairs, ``frame_index`` 1-based and consecutive. Use it
@@ -252,17 +253,6 @@ class FrameSource(ABC):
             self._closed = True
             self._first = None
             self._release()
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -11,7 +11,6 @@ import json
 import logging
 import math
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import cv2
@@ -19,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..types import Tracks
+from ._closing import Closing
 
 __all__ = ["VIDEO_CODECS", "AnnotatedVideoWriter", "JsonlWriter", "tracks_to_records"]
 
@@ -46,7 +46,7 @@ def tracks_to_records(tracks: Tracks, decimals: int = 2) -> list[dict[str, Any]]
     ]
 
 
-class JsonlWriter:
+class JsonlWriter(Closing):
     """Writes one JSON object per frame and line:
     ``{"frame": 7, "tracks": [{"id": 3, "box": [x1, y1, x2, y2], "score": 0.91, "class_id": 0}]}``.
 
@@ -83,19 +83,8 @@ class JsonlWriter:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> JsonlWriter:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(Closing):
     """Writes ``uint8[H,W,3]`` BGR frames to a video file with ``cv2.VideoWriter``.
 
     The codec follows the extension (:data:`VIDEO_CODECS`: ``mp4v`` for ``.mp4``, ``MJPG`` for
@@ -182,14 +171,3 @@ class AnnotatedVideoWriter:
             self._writer.release()
             self._writer = None
             log.info("wrote %d frames to %s", self.frames_written, self.path)
-
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -468,9 +469,14 @@ def test_export_round_trip(tiny_samples: list[Sample], tmp_path: Path) -> None:
     assert out.shape == (2, 16)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
 
-    # flip averaging: a crop and its mirror image get the same embedding
+    # flip averaging: a crop and its mirror image get the same embedding; extra metadata is kept
     flip_path = tmp_path / "flip.onnx"
-    assert export_checkpoint(res.checkpoint, flip_path, flip_average=True) <= 1e-4
+    notice = {"license": "CUHK data: non-commercial research only"}
+    assert export_checkpoint(res.checkpoint, flip_path, flip_average=True, metadata=notice) <= 1e-4
+    sess = ort.InferenceSession(str(flip_path), providers=["CPUExecutionProvider"])
+    assert sess.get_modelmeta().custom_metadata_map["license"] == notice["license"]
+    with pytest.raises(ValueError, match=r"tracker\.preprocess"):
+        export_checkpoint(res.checkpoint, tmp_path / "x.onnx", metadata={"tracker.preprocess": "{}"})
     femb = OnnxEmbedder(flip_path)
     crop = np.ascontiguousarray(img[:, :16])
     a, b = (

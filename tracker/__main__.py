@@ -243,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--det-score", type=float, help="detector score threshold (default: the family's)")
     reid = r.add_mutually_exclusive_group()
     reid.add_argument(
-        "--reid", metavar="MODEL.onnx", help="ONNX ReID model (default: the embedded MobileNetV2)"
+        "--reid",
+        metavar="MODEL.onnx",
+        help="ONNX ReID model (default: the embedded CUHK-trained ReID model, 512-d)",
     )
     reid.add_argument("--no-reid", action="store_true", help="track on motion alone")
     r.add_argument("--no-video", action="store_true", help="do not write the annotated video")
@@ -319,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--flip-average",
         action="store_true",
         help="embed each crop and its mirror image and sum them (test-time flip; 2x the cost)",
+    )
+    rx.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra metadata_props entry, e.g. a licence notice (repeatable)",
     )
     rx.set_defaults(func=_reid_export)
     return p

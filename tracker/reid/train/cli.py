@@ -48,14 +48,21 @@ def eval_main(args: argparse.Namespace) -> int:
 
 
 def export_main(args: argparse.Namespace) -> int:
-    """``reid export --checkpoint CKPT --out MODEL.onnx [--opset N] [--flip-average]``."""
+    """``reid export --checkpoint CKPT --out MODEL.onnx [--opset N] [--flip-average] [--meta K=V ...]``."""
     from tracker.reid.train.export import export_checkpoint
 
+    extra: dict[str, str] = {}
+    for item in getattr(args, "meta", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--meta {item!r}: expected KEY=VALUE")
+        extra[key.strip()] = value
     diff = export_checkpoint(
         args.checkpoint,
         args.out,
         opset=getattr(args, "opset", None) or 17,
         flip_average=bool(getattr(args, "flip_average", False)),
+        metadata=extra,
     )
     print(f"wrote {args.out} (max |onnx - torch| = {diff:.2e})")
     return 0

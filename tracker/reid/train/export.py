@@ -113,16 +113,27 @@ def export_onnx(
 
 
 def export_checkpoint(
-    checkpoint: str | Path, out: str | Path, opset: int = 17, atol: float = 1e-4, flip_average: bool = False
+    checkpoint: str | Path,
+    out: str | Path,
+    opset: int = 17,
+    atol: float = 1e-4,
+    flip_average: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> float:
     """Export a training checkpoint (see :mod:`tracker.reid.train.engine`) to ONNX; returns the
-    largest torch/ONNX Runtime difference. ``flip_average``: wrap the model in :class:`FlipAverage`."""
+    largest torch/ONNX Runtime difference. ``flip_average``: wrap the model in :class:`FlipAverage`.
+    ``metadata``: further ``metadata_props`` entries (e.g. ``license``); the preprocessing spec and the
+    training record cannot be overridden."""
     from tracker.reid.train.engine import model_from_checkpoint, preprocess_spec
 
     model, cfg, meta = model_from_checkpoint(checkpoint)
     if flip_average:
         model = FlipAverage(model).eval()
-    extra = {
+    extra = dict(metadata or {})
+    reserved = {METADATA_KEY, "tracker.reid.train"} & extra.keys()
+    if reserved:
+        raise ValueError(f"metadata: {sorted(reserved)} are written by the exporter itself")
+    extra |= {
         "tracker.reid.train": json.dumps(
             {
                 "config": meta["config"],

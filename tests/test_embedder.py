@@ -364,3 +364,19 @@ def test_sidecar_spec_with_real_model(
     assert emb.spec_source == "sidecar" and emb.spec == RETAIL_SPEC
     fa, ba = people[0], people[1][:2]
     np.testing.assert_allclose(emb.embed(fa, ba), retail.embed(fa, ba), atol=1e-6)
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_normalize_writes_either_layout_with_the_spec_arithmetic(order: str) -> None:
+    rng = np.random.default_rng(3)
+    crops = rng.integers(0, 256, (3, 8, 5, 3), dtype=np.uint8)
+    spec = PreprocessSpec(channel_order=order, scale=1 / 255, mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3))
+    chans = crops[..., ::-1] if order == "RGB" else crops
+    expected = (chans / 255.0 - np.array(spec.mean)) / np.array(spec.std)  # float64 by hand
+    nhwc = spec.normalize(crops)
+    nchw = spec.normalize(crops, "NCHW")
+    assert nhwc.dtype == nchw.dtype == np.float32 and nhwc.flags.c_contiguous and nchw.flags.c_contiguous
+    np.testing.assert_allclose(nhwc, expected, atol=1e-5)
+    np.testing.assert_allclose(nchw, expected.transpose(0, 3, 1, 2), atol=1e-5)
+    with pytest.raises(ValueError, match="layout"):
+        spec.normalize(crops, "CHW")

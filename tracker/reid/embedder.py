@@ -225,9 +225,7 @@ class OnnxEmbedder:
     # ------------------------------------------------------------------ inference
     def _run(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
         """``uint8[B,h,w,3]`` BGR crops (B = one model call) -> raw ``float32[B,D]`` outputs."""
-        x = self.spec.normalize(crops)
-        if self._input.layout == "NCHW":
-            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        x = self.spec.normalize(crops, self._input.layout)
         x = x.astype(self._input.dtype, copy=False)
         (y,) = self._session.run([self._output_name], {self._input.name: x})
         y = np.asarray(y)

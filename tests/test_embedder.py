@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tracker.assets import DEFAULT_EMBEDDER, IMAGENET_EMBEDDER, default_embedder
 from tracker.onnx_utils import inspect_image_input, make_session, select_providers
 from tracker.reid import (
     IMAGENET_SPEC,
@@ -272,6 +273,24 @@ def retail(models: Path) -> OnnxEmbedder:
 
 
 @pytest.fixture(scope="module")
+def embedded() -> OnnxEmbedder:
+    return default_embedder(threads=1)
+
+
+def test_embedded_default_is_our_reid_model_with_its_notice(embedded: OnnxEmbedder) -> None:
+    assert embedded.model_path == DEFAULT_EMBEDDER and embedded.spec_source == "metadata"
+    assert (embedded.layout, embedded.input_size, embedded.fixed_batch, embedded.dim) == (
+        "NCHW",
+        (256, 128),
+        None,
+        512,
+    )
+    meta = make_session(DEFAULT_EMBEDDER, threads=1).get_modelmeta().custom_metadata_map
+    assert "non-commercial" in meta["license"] and "CUHK" in meta["license"]
+    assert IMAGENET_EMBEDDER.is_file()  # the alternative free of the CUHK restriction still ships
+
+
+@pytest.fixture(scope="module")
 def people(data_root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Frames 1 and 4 of MOT17-02 and xyxy boxes of the same 8 well-visible pedestrians in both."""
     seq = data_root / SEQ
@@ -302,7 +321,7 @@ def test_real_models_load(osnet: OnnxEmbedder, retail: OnnxEmbedder) -> None:
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("name", ["osnet", "retail"])
+@pytest.mark.parametrize("name", ["osnet", "retail", "embedded"])
 def test_same_person_more_similar(
     name: str, request: pytest.FixtureRequest, people: tuple[np.ndarray, ...]
 ) -> None:

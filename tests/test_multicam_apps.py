@@ -139,7 +139,7 @@ def test_single_run_writes_a_searchable_gallery(tmp_path: Path) -> None:
     args = ["run", str(tmp_path / "scene" / "b"), "--dets", str(tmp_path / "scene" / "b.det.txt")]
     assert main([*args, "--out", str(out), "--no-video", "--no-progress"]) == 0
     g = Gallery.load(out / "b.tracks.npz")
-    assert len(g.track_ids) == 2 and g.model == "mobilenetv2_imagenet_embedder.onnx"
+    assert len(g.track_ids) == 2 and g.model == "reid_mobilenetv2_cuhk.onnx"
     assert set(np.unique(g.traj_track).tolist()) == set(g.track_ids.tolist())
     query = tmp_path / "q.png"
     cv2.imwrite(str(query), _frame([(BLUE, 90, 30)])[25:85, 85:115])

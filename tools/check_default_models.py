@@ -8,7 +8,8 @@ Detector (``tracker/assets/pedestrian_ssdlite_mobilenetv2.onnx``): runs on frame
 and on 50 evenly spaced frames of MOT15 PETS09-S2L1 (768x576), scoring recall/precision at IoU 0.5
 against ``gt/gt.txt`` at several score thresholds, and times ONNX Runtime per frame.
 
-Embedder (``tracker/assets/mobilenetv2_imagenet_embedder.onnx``): loads it through
+Embedders (``tracker/assets/reid_mobilenetv2_cuhk.onnx``, the default, and
+``tracker/assets/mobilenetv2_imagenet_embedder.onnx``): loads each through
 ``tracker.reid.OnnxEmbedder`` (which must take its preprocessing from the model metadata), embeds the
 ground-truth pedestrians (class 1, consider 1) of the MOT17-mini sequences and compares the cosine
 similarity of the same person in different frames with that of different people; times one crop at
@@ -31,7 +32,8 @@ import onnxruntime as ort
 
 ASSETS = Path(__file__).resolve().parents[1] / "tracker" / "assets"
 DETECTOR = ASSETS / "pedestrian_ssdlite_mobilenetv2.onnx"
-EMBEDDER = ASSETS / "mobilenetv2_imagenet_embedder.onnx"
+EMBEDDER = ASSETS / "reid_mobilenetv2_cuhk.onnx"  # the default; the ImageNet one stays as an alternative
+IMAGENET_EMBEDDER = ASSETS / "mobilenetv2_imagenet_embedder.onnx"
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -261,6 +263,7 @@ def main() -> int:
         "onnxruntime": ort.__version__,
         "detector": check_detector(args.data, args.frames, args.threads),
         "embedder": check_embedder(EMBEDDER, args.data, args.threads),
+        "imagenet_embedder": check_embedder(IMAGENET_EMBEDDER, args.data, args.threads),
     }
     for ref in args.reference:
         report[f"reference:{ref.name}"] = check_embedder(ref, args.data, args.threads)

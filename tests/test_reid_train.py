@@ -367,6 +367,16 @@ def test_config_unknown_keys_and_preset() -> None:
         reid_config_from_dict({"model": {"input_size": [1, 2, 3]}})
 
 
+def test_default_embedder_stages_chain() -> None:
+    """The three presets that made the shipped model: each stage starts from the previous one's output."""
+    s1, s2, s3 = (load_reid_config(n) for n in ("light_cuhk", "light_cuhk_256", "light_cuhk01_ft"))
+    assert s1.model.init_checkpoint is None and s1.model.input_size == (128, 64)
+    assert s2.model.init_checkpoint == "out/reid/light_cuhk/last.pt" and s2.model.input_size == (256, 128)
+    assert s3.model.init_checkpoint == "out/reid/light_cuhk_256/last.pt" and s3.data.datasets == ("cuhk01",)
+    for cfg in (s1, s2, s3):  # CUHK01 persons 486-971 are the test split and are never trained on
+        assert cfg.data.cuhk01_train_ids == (1, 485) and cfg.data.cuhk01_test_ids == (486, 971)
+
+
 # ----------------------------------------------------------------------------- training, export
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import tracker.association.costs as costs_module
 from tracker.association.assign import assign
 from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
 
@@ -111,3 +112,41 @@ def test_split_path_for_large_sparse_matrices_is_optimal() -> None:
         assert _total(cost, 0.8, r, c) == pytest.approx(_total(cost, 0.8, r0, c0), abs=1e-9)
         assert sorted([*r.tolist(), *ur.tolist()]) == list(range(n))
         assert sorted([*c.tolist(), *uc.tolist()]) == list(range(m))
+
+
+def _dense_iou(a: np.ndarray, b: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
+    with monkeypatch.context() as m:
+        m.setattr(costs_module, "SPARSE_IOU_MIN_PAIRS", 10**12)
+        return iou_matrix(a, b)
+
+
+@pytest.mark.parametrize(
+    ("t", "m", "max_w"), [(100, 100, 60), (500, 480, 200), (1, 5000, 40), (300, 20, 2000)]
+)
+def test_sparse_iou_sweep_equals_dense_bit_for_bit(
+    t: int, m: int, max_w: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(t + m)
+
+    def boxes(n: int) -> np.ndarray:
+        x, y = rng.uniform(-50, 1920, n), rng.uniform(-50, 1080, n)
+        w, h = rng.uniform(1, max_w, n), rng.uniform(1, 300, n)
+        return np.stack([x, y, x + w, y + h], axis=1)
+
+    a, b = boxes(t), boxes(m)
+    b[: min(t, m) // 2] = a[: min(t, m) // 2]  # identical boxes (IoU 1) and ties in x1
+    b[-1, 2] = b[-1, 0] + 1e-9  # a degenerate sliver
+    assert t * m >= costs_module.SPARSE_IOU_MIN_PAIRS  # the sweep path is the one under test
+    sparse = iou_matrix(a, b)
+    dense = _dense_iou(a, b, monkeypatch)
+    assert sparse.shape == (t, m) and np.array_equal(sparse, dense)
+    assert (sparse > 0).sum() > 0
+
+
+def test_sparse_iou_with_no_overlap_is_all_zero() -> None:
+    a = np.array([[i * 10.0, 0, i * 10.0 + 5, 5] for i in range(80)])
+    b = a + np.array([0, 100, 0, 100])  # same x, disjoint y: windows non-empty, IoU all zero
+    out = iou_matrix(a, b)
+    assert out.shape == (80, 80) and not out.any()
+    far = a + np.array([5000, 0, 5000, 0])  # disjoint x: empty windows
+    assert not iou_matrix(a, far).any()

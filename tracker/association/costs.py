@@ -15,8 +15,17 @@ GATED = 1e4
 """Cost given to pairs that must not match. Finite and far above every threshold (all costs are <= 2)."""
 
 
+SPARSE_IOU_MIN_PAIRS = 4096
+"""``iou_matrix`` switches from the dense broadcast to the sweep over x-overlapping pairs at this many
+``T*M`` pairs (about 64 x 64 boxes); below it the dense form is faster. Both give identical values."""
+
+
 def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     """Intersection over union of every box in ``a`` with every box in ``b``.
+
+    Large inputs (``T*M >= SPARSE_IOU_MIN_PAIRS``) only compute the pairs whose x-extents can overlap
+    (boxes of ``b`` sorted by ``x1``, a window per box of ``a``), so crowded scenes cost about linear
+    time instead of ``T*M`` work; the result is the same matrix, bit for bit.
 
     Args:
         a: ``float[T,4]`` xyxy pixels.
@@ -24,10 +33,13 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
 
     Returns ``float64[T,M]`` in ``[0, 1]``.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
+    a64: NDArray[np.float64] = np.asarray(a, dtype=np.float64)
+    b64: NDArray[np.float64] = np.asarray(b, dtype=np.float64)
+    if len(a64) == 0 or len(b64) == 0:
+        return np.zeros((len(a64), len(b64)))
+    if len(a64) * len(b64) >= SPARSE_IOU_MIN_PAIRS:
+        return _iou_matrix_sweep(a64, b64)
+    a, b = a64, b64
     iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
     ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
     inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
@@ -35,6 +47,33 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
     return inter / np.maximum(union, 1e-9)
+
+
+def _iou_matrix_sweep(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`iou_matrix` computed only on pairs whose x-extents may overlap: ``b[j]`` can overlap
+    ``a[i]`` only if ``a[i].x1 - max_width(b) <= b[j].x1 < a[i].x2``, a contiguous window of ``b``
+    sorted by ``x1``. Same arithmetic as the dense form on those pairs, exact zeros elsewhere."""
+    order = np.argsort(b[:, 0], kind="stable")
+    bx1 = b[order, 0]
+    max_w = float(np.max(b[:, 2] - b[:, 0]))
+    lo = np.searchsorted(bx1, a[:, 0] - max_w, side="left")
+    hi = np.searchsorted(bx1, a[:, 2], side="left")
+    counts = np.maximum(hi - lo, 0)
+    out = np.zeros((len(a), len(b)))
+    total = int(counts.sum())
+    if total == 0:
+        return out
+    rows = np.repeat(np.arange(len(a)), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    cols = order[starts + np.arange(total)]
+    pa, pb = a[rows], b[cols]
+    iw = np.minimum(pa[:, 2], pb[:, 2]) - np.maximum(pa[:, 0], pb[:, 0])
+    ih = np.minimum(pa[:, 3], pb[:, 3]) - np.maximum(pa[:, 1], pb[:, 1])
+    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+    area_a = (pa[:, 2] - pa[:, 0]) * (pa[:, 3] - pa[:, 1])
+    area_b = (pb[:, 2] - pb[:, 0]) * (pb[:, 3] - pb[:, 1])
+    out[rows, cols] = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    return out
 
 
 def cosine_distance(

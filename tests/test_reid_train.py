@@ -536,3 +536,16 @@ def test_mot_thirds_protocol_on_pets09(data_root: Path) -> None:
     assert len({s.pid for s in query}) == 19
     assert {s.camid for s in query} == {0} and {s.camid for s in gallery} == {1}
     assert all(s.box is not None and s.box[3] - s.box[1] >= 20 for s in query + gallery)
+
+
+def test_export_cli_meta_must_be_key_value(tmp_path: Path) -> None:
+    import argparse
+
+    from tracker.reid.train.cli import export_main
+
+    args = argparse.Namespace(
+        checkpoint=str(tmp_path / "none.pt"), out=str(tmp_path / "m.onnx"), meta=["foo"]
+    )
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        export_main(args)
+    assert not (tmp_path / "m.onnx").exists()

@@ -23,9 +23,10 @@ SPARSE_IOU_MIN_PAIRS = 4096
 def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     """Intersection over union of every box in ``a`` with every box in ``b``.
 
-    Large inputs (``T*M >= SPARSE_IOU_MIN_PAIRS``) only compute the pairs whose x-extents can overlap
-    (boxes of ``b`` sorted by ``x1``, a window per box of ``a``), so crowded scenes cost about linear
-    time instead of ``T*M`` work; the result is the same matrix, bit for bit.
+    Large inputs (``T*M >= SPARSE_IOU_MIN_PAIRS``) compute only the pairs whose x-extents can overlap
+    (boxes of ``b`` sorted by ``x1``, a window per box of ``a``), so the work grows with the pairs that
+    can touch rather than with ``T*M`` (the result is still a dense zero-filled matrix, the same bit for
+    bit).
 
     Args:
         a: ``float[T,4]`` xyxy pixels.
@@ -39,14 +40,18 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
         return np.zeros((len(a64), len(b64)))
     if len(a64) * len(b64) >= SPARSE_IOU_MIN_PAIRS:
         return _iou_matrix_sweep(a64, b64)
-    a, b = a64, b64
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return _pair_iou(a64[:, None, :], b64[None, :, :])
+
+
+def _pair_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """IoU of broadcastable box arrays ``float64[...,4]`` xyxy (the one formula both paths use)."""
+    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
     inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return inter / np.maximum(union, 1e-9)
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    result: NDArray[np.float64] = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    return result
 
 
 def _iou_matrix_sweep(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -66,13 +71,7 @@ def _iou_matrix_sweep(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray
     rows = np.repeat(np.arange(len(a)), counts)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     cols = order[starts + np.arange(total)]
-    pa, pb = a[rows], b[cols]
-    iw = np.minimum(pa[:, 2], pb[:, 2]) - np.maximum(pa[:, 0], pb[:, 0])
-    ih = np.minimum(pa[:, 3], pb[:, 3]) - np.maximum(pa[:, 1], pb[:, 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    area_a = (pa[:, 2] - pa[:, 0]) * (pa[:, 3] - pa[:, 1])
-    area_b = (pb[:, 2] - pb[:, 0]) * (pb[:, 3] - pb[:, 1])
-    out[rows, cols] = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    out[rows, cols] = _pair_iou(a[rows], b[cols])
     return out
 
 

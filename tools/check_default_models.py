@@ -30,23 +30,11 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-ASSETS = Path(__file__).resolve().parents[1] / "tracker" / "assets"
-DETECTOR = ASSETS / "pedestrian_ssdlite_mobilenetv2.onnx"
-EMBEDDER = ASSETS / "reid_mobilenetv2_cuhk.onnx"  # the default; the ImageNet one stays as an alternative
-IMAGENET_EMBEDDER = ASSETS / "mobilenetv2_imagenet_embedder.onnx"
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+# The package's own paths and IoU (this script runs in the project's environment).
+from tracker.assets import DEFAULT_DETECTOR as DETECTOR
+from tracker.assets import DEFAULT_EMBEDDER as EMBEDDER
+from tracker.assets import IMAGENET_EMBEDDER
+from tracker.association.costs import iou_matrix
 
 
 def greedy_tp(det: np.ndarray, gt: np.ndarray, thr: float = 0.5) -> int:

@@ -40,7 +40,8 @@ IMAGENET_EMBEDDER = ASSET_DIR / "mobilenetv2_imagenet_embedder.onnx"
 DEFAULT_DETECTOR_SCORE = 0.2
 """Score threshold for the default detector (its graph keeps boxes down to ~0). Measured on PETS09-S2L1
 (vtest.avi) with the default preset and the ImageNet embedder: 0.2 gives MOTA 44.8 / IDF1 35.6, 0.3
-gives 40.5 / 34.1, 0.15 gives 44.7 / 33.5 (with our ReID model, 0.2 gives 45.4 / 37.3). Low-score boxes mostly feed the tracker's second (IoU-only) stage; they start no tracks."""
+gives 40.5 / 34.1, 0.15 gives 44.7 / 33.5 (with our ReID model, 0.2 gives 45.4 / 37.3). Low-score boxes
+mostly feed the tracker's second (IoU-only) stage; they start no tracks."""
 
 
 def _check(path: Path) -> Path:

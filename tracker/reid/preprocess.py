@@ -173,7 +173,9 @@ class PreprocessSpec:
         """JSON text for ONNX ``metadata_props[METADATA_KEY]``."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
-    def normalize(self, crops: NDArray[np.uint8], layout: str = "NHWC") -> NDArray[np.float32]:
+    def normalize(
+        self, crops: NDArray[np.uint8], layout: Literal["NHWC", "NCHW"] = "NHWC"
+    ) -> NDArray[np.float32]:
         """Apply channel order, scale and mean/std to resized crops.
 
         Args:

@@ -371,6 +371,29 @@ def test_config_unknown_keys_and_preset() -> None:
         reid_config_from_dict({"model": {"input_size": [1, 2, 3]}})
 
 
+def test_config_base_merges_over_its_chain(tmp_path: Path) -> None:
+    light = load_reid_config("light")
+    (tmp_path / "a.yaml").write_text("base: light\noptim: {epochs: 5}\nmodel: {input_size: [64, 32]}\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\noptim: {lr: 1.0e-4}\ndata: {datasets: [cuhk01]}\n")
+    b = load_reid_config(tmp_path / "b.yaml")
+    assert b.name == "b" and b.optim.epochs == 5 and b.optim.lr == 1.0e-4  # both levels apply
+    assert b.model.input_size == (64, 32) and b.data.datasets == ("cuhk01",)  # lists replace
+    assert b.optim.milestones == light.optim.milestones and b.model.arch == light.model.arch  # the rest kept
+    (tmp_path / "c.yaml").write_text("base: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(ValueError, match="base cycle"):
+        load_reid_config(tmp_path / "c.yaml")
+    (tmp_path / "e.yaml").write_text("base: light\noptim: {epochz: 3}\n")
+    with pytest.raises(ValueError, match="epochz"):
+        load_reid_config(tmp_path / "e.yaml")
+    (tmp_path / "f.yaml").write_text("base: [light]\n")
+    with pytest.raises(ValueError, match="base"):
+        load_reid_config(tmp_path / "f.yaml")
+    (tmp_path / "g.yaml").write_text("base: nosuch\n")
+    with pytest.raises(ValueError, match="unknown reid preset"):
+        load_reid_config(tmp_path / "g.yaml")
+
+
 def test_default_embedder_stages_chain() -> None:
     """The three presets that made the shipped model: each stage starts from the previous one's output."""
     s1, s2, s3 = (load_reid_config(n) for n in ("light_cuhk", "light_cuhk_256", "light_cuhk01_ft"))

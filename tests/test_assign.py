@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import tracker.association.costs as costs_module
+import tracker.geometry as costs_module
 from tracker.association.assign import assign
-from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
+from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted
+from tracker.geometry import iou_matrix
 
 
 def _brute_force(cost: np.ndarray, limit: float) -> float:

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Detections", "TrackState", "Tracks", "xywh_to_xyxy", "xyxy_to_xywh"]
+__all__ = [
+    "Detections",
+    "Detector",
+    "Embedder",
+    "TrackState",
+    "Tracks",
+    "xywh_to_xyxy",
+    "xyxy_to_xywh",
+]
 
 
 class TrackState(IntEnum):
@@ -191,3 +199,39 @@ class Tracks:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Anything that turns a frame into detections.
+
+    ``detect(frame, frame_index)``: ``frame`` is ``uint8[H,W,3]`` BGR (as OpenCV decodes it);
+    ``frame_index`` is the 1-based index of the frame in its stream (file-backed detectors such as
+    public ``det.txt`` detections use it; model-based ones ignore it). Returns :class:`Detections` with
+    boxes ``float32[N,4]`` xyxy pixels of ``frame``, scores in ``[0,1]``, class ids, and embeddings
+    ``float32[N,D]`` for joint detection-embedding (JDE) models.
+    """
+
+    def detect(self, frame: NDArray[np.uint8], frame_index: int) -> Detections: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Computes appearance embeddings for the boxes of one frame."""
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension ``D`` (known once the model is loaded)."""
+        ...
+
+    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Embed the image regions under ``boxes``.
+
+        Args:
+            image: ``uint8[H,W,3]`` BGR frame (as OpenCV reads it).
+            boxes: ``float32[N,4]`` xyxy pixels; boxes may extend past the image.
+
+        Returns:
+            ``float32[N,D]``, each row L2-normalised; ``float32[0,D]`` for ``N = 0``.
+        """
+        ...

@@ -36,6 +36,7 @@ from ..io.mot import (
     read_ground_truth,
     read_seqinfo,
 )
+from ..types import Embedder
 
 __all__ = ["DATA_ENV", "BenchReport", "SequenceRun", "resolve_dataset", "run_benchmark"]
 
@@ -178,7 +179,7 @@ def run_sequence(
     seq_dir: Path,
     config: TrackerConfig,
     out_dir: Path,
-    embedder: object | None = None,
+    embedder: Embedder | None = None,
     use_images: bool = True,
     score_norm: ScoreNorm = "auto",
     progress: bool = True,

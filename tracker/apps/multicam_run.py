@@ -52,14 +52,13 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from ..config import TrackerConfig, load_config
-from ..detect.base import Detector
 from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.writers import AnnotatedVideoWriter, JsonlWriter
 from ..multicam.config import MultiCamConfig, load_multicam_config, multicam_config_from_dict
 from ..multicam.multi_tracker import GlobalTracks, MultiCameraTracker
 from ..multicam.search import GalleryBuilder
-from ..types import Detections, Tracks
+from ..types import Detections, Detector, Tracks
 from ..viz.draw import TrailBuffer, draw_tracks
 
 __all__ = [

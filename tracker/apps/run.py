@@ -37,12 +37,11 @@ from tqdm import tqdm
 
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
-from ..detect.base import Detector
 from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.writers import AnnotatedVideoWriter, JsonlWriter
 from ..multicam.search import GalleryBuilder
-from ..types import Detections
+from ..types import Detections, Detector
 from ..viz.draw import TrailBuffer, draw_tracks
 
 __all__ = ["STAGES", "RunSummary", "display_available", "run_video"]

@@ -12,7 +12,7 @@ from ..association.assign import assign
 from ..association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
 from ..config import TrackerConfig, load_config
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
-from ..types import Detections, Tracks, TrackState
+from ..types import Detections, Embedder, Tracks, TrackState
 from .ids import IdAllocator
 from .store import TrackStore
 
@@ -63,7 +63,7 @@ class Tracker:
         config: TrackerConfig | str | Path = "default",
         *,
         frame_rate: float = 30.0,
-        embedder: object | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config if isinstance(config, TrackerConfig) else load_config(config)
         if not np.isfinite(frame_rate) or frame_rate <= 0:
@@ -174,7 +174,7 @@ class Tracker:
             # appearance is used for high-score detections only (stages 1 and 3, new tracks)
             usable = np.nonzero(dets.scores >= self.config.association.high_score)[0]
             if len(usable):
-                out = np.asarray(self.embedder.embed(frame, dets.boxes[usable]), np.float32)  # type: ignore[attr-defined]
+                out = np.asarray(self.embedder.embed(frame, dets.boxes[usable]), np.float32)
                 if out.ndim != 2 or len(out) != len(usable):
                     raise ValueError(f"embedder returned shape {out.shape} for {len(usable)} boxes")
                 emb = np.zeros((len(dets), out.shape[1]), np.float32)

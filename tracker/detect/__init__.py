@@ -8,7 +8,7 @@
   :mod:`~tracker.detect.decoders` (raw outputs -> boxes), :mod:`~tracker.detect.nms`.
 """
 
-from .base import Detector
+from ..types import Detector
 from .decoders import Decoded, decode_nanodet, decode_ssd, decode_yolov8, decode_yolox, gfl_integral
 from .file_detector import MotFileDetector
 from .nms import box_iou, nms

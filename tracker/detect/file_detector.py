@@ -1,4 +1,4 @@
-"""Public MOTChallenge detections (``det/det.txt``) as a :class:`~tracker.detect.base.Detector`."""
+"""Public MOTChallenge detections (``det/det.txt``) as a :class:`~tracker.types.Detector`."""
 
 from __future__ import annotations
 

@@ -560,7 +560,7 @@ class OnnxDetector:
 
         Args:
             frame: ``uint8[H,W,3]`` BGR (as OpenCV decodes it).
-            frame_index: ignored (part of the :class:`~tracker.detect.base.Detector` protocol).
+            frame_index: ignored (part of the :class:`~tracker.types.Detector` protocol).
 
         Returns:
             :class:`~tracker.types.Detections`: boxes ``float32[N,4]`` xyxy frame pixels clipped to the

@@ -9,41 +9,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tracker.onnx_utils import ImageInput, describe_outputs, inspect_image_input, make_session, model_metadata
 from tracker.reid.preprocess import PreprocessSpec, SpecSource, crop_and_resize, resolve_spec
+from tracker.types import Embedder
 
 __all__ = ["Embedder", "OnnxEmbedder", "l2_normalize"]
 
 logger = logging.getLogger(__name__)
 
 _NORM_EPS = 1e-12
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Computes appearance embeddings for the boxes of one frame."""
-
-    @property
-    def dim(self) -> int:
-        """Embedding dimension ``D`` (known once the model is loaded)."""
-        ...
-
-    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Embed the image regions under ``boxes``.
-
-        Args:
-            image: ``uint8[H,W,3]`` BGR frame (as OpenCV reads it).
-            boxes: ``float32[N,4]`` xyxy pixels; boxes may extend past the image.
-
-        Returns:
-            ``float32[N,D]``, each row L2-normalised; ``float32[0,D]`` for ``N = 0``.
-        """
-        ...
 
 
 def l2_normalize(x: NDArray[np.floating]) -> NDArray[np.float32]:

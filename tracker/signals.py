@@ -42,8 +42,9 @@ def exit_status_for(signum: int) -> int:
     return 128 + int(signum)
 
 
-class StopNow(BaseException):  # noqa: N818 - a control-flow signal like KeyboardInterrupt, not an error
-    """Raised by the second signal: leave at once (``finally`` blocks still run)."""
+class StopNow(BaseException):
+    """Raised by the second signal: leave at once (``finally`` blocks still run). A control-flow
+    exception like :class:`KeyboardInterrupt`, not an error."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)

@@ -8,6 +8,8 @@ other component is the real one (Tracker, ResultsWriter, JsonlWriter, AnnotatedV
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import cv2
@@ -226,11 +228,44 @@ def test_detector_exception_keeps_partial_outputs(video: Path, tmp_path: Path) -
     assert read_video(tmp_path / "moving.mp4")[0] == 5
 
 
-def test_ctrl_c_ends_run_cleanly(video: Path, tmp_path: Path) -> None:
-    s = run_video(video, FailingDetector(9, KeyboardInterrupt()), out_dir=tmp_path, progress=False)
-    assert s.frames == 8 and s.stopped == "interrupted" and s.error is None
+class SignallingDetector(ColourDetector):
+    """Sends itself ``signals`` (a list of ``signal.Signals``) while detecting frame ``at``."""
+
+    def __init__(self, at: int, signals: list[signal.Signals]) -> None:
+        super().__init__()
+        self.at, self.signals = at, signals
+
+    def detect(self, frame: NDArray[np.uint8], frame_index: int) -> Detections:
+        if frame_index == self.at:
+            for sig in self.signals:
+                os.kill(os.getpid(), sig)
+        return super().detect(frame, frame_index)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_finishes_frame_and_writes_everything(
+    video: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    s = run_video(video, SignallingDetector(9, [sig]), out_dir=tmp_path, progress=False)
+    assert s.frames == 9 and s.stopped == "signal" and s.signal == sig.name and s.error is None
+    assert read_results(tmp_path / "moving.txt").last_frame == 9
+    assert len((tmp_path / "moving.jsonl").read_text().splitlines()) == 9
+    assert read_video(tmp_path / "moving.mp4")[0] == 9
+    summary = json.loads((tmp_path / "moving_summary.json").read_text())
+    assert summary["stopped"] == "signal" and summary["signal"] == sig.name and summary["frames"] == 9
+    assert signal.getsignal(sig) is not None  # handlers restored after the run
+
+
+def test_second_signal_stops_at_once_with_valid_files(video: Path, tmp_path: Path) -> None:
+    s = run_video(
+        video, SignallingDetector(9, [signal.SIGTERM, signal.SIGTERM]), out_dir=tmp_path, progress=False
+    )
+    # the frame in hand is dropped; everything before it is in every file
+    assert s.frames == 8 and s.stopped == "signal" and s.signal == "SIGTERM"
     assert read_results(tmp_path / "moving.txt").last_frame == 8
-    assert json.loads((tmp_path / "moving_summary.json").read_text())["stopped"] == "interrupted"
+    assert len((tmp_path / "moving.jsonl").read_text().splitlines()) == 8
+    assert read_video(tmp_path / "moving.mp4")[0] == 8
+    assert json.loads((tmp_path / "moving_summary.json").read_text())["frames"] == 8
 
 
 def test_image_folder_and_glob(tmp_path: Path) -> None:

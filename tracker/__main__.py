@@ -1,13 +1,50 @@
-"""Command line: ``python -m tracker run SOURCE`` and ``python -m tracker bench DATASET`` (see ``--help``)."""
+"""Command line: ``python -m tracker run [SOURCE]``, ``bench DATASET``, ``score``, ``search``, ``reid``.
+
+The CLI only wires pieces together (a source, a detector, an embedder, a tracker, sinks) and maps
+outcomes to exit statuses (:data:`EXIT_STATUSES`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK = 0
+EXIT_SOURCE_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_STATUSES = {
+    0: "done (the source ended, --max-frames was reached, or q was pressed in the window)",
+    1: "the source failed mid-stream (everything up to that frame is written)",
+    2: "bad input or usage: an `error: <what>: <why>` line says which (nothing was run)",
+    129: "stopped by SIGHUP (every output written and closed, summary says stopped)",
+    130: "stopped by SIGINT / Ctrl-C (likewise)",
+    143: "stopped by SIGTERM (likewise)",
+}
+"""Exit statuses of every command (documented in ``--help`` and the README)."""
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tracker")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "unknown (not installed)"
+
+
+def _signal_status(signal_name: str | None) -> int:
+    import signal
+
+    from .signals import exit_status_for
+
+    return exit_status_for(signal.Signals[signal_name]) if signal_name else EXIT_OK
+
+
+# -- commands ------------------------------------------------------------------------------------
 def _bench(args: argparse.Namespace) -> int:
     from .apps.bench import is_multicam_dataset, resolve_dataset, run_benchmark, run_multicam_benchmark
 
@@ -19,7 +56,7 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"multi-camera dataset {mc.dataset}  config {mc.config}  reid {mc.reid or '-'}")
         print(mc.table())
         print(f"results and summary.json in {args.out}")
-        return 0
+        return _signal_status(mc.run.signal)
 
     report = run_benchmark(
         args.dataset,
@@ -34,52 +71,75 @@ def _bench(args: argparse.Namespace) -> int:
     )
     print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}")
     print(report.table())
+    if report.stopped == "signal":
+        print(f"stopped by {report.signal}: incomplete sequences are not scored", file=sys.stderr)
     print(f"results and summary.json in {args.out}")
-    return 0
+    return _signal_status(report.signal)
 
 
 def _is_camera_list(source: str) -> bool:
     return source.lower().endswith((".yaml", ".yml"))
 
 
+def _sources(args: argparse.Namespace) -> list[str]:
+    """The sources to run: those given, or the bundled sample clip (said on stderr)."""
+    if args.source:
+        return list(args.source)
+    from . import assets
+
+    sample = getattr(assets, "SAMPLE_VIDEO", None)
+    if sample is None or not sample.is_file():
+        raise ValueError("no SOURCE given and the bundled sample clip is missing from this install")
+    print(f"no SOURCE given: running on the bundled sample clip {sample}", file=sys.stderr)
+    print(f"  ({getattr(assets, 'SAMPLE_ATTRIBUTION', 'see tracker/assets/README.md')})", file=sys.stderr)
+    return [str(sample)]
+
+
+def _detector(args: argparse.Namespace) -> Any:
+    if getattr(args, "dets", None) is not None:
+        from .detect import MotFileDetector
+
+        return MotFileDetector(args.dets)
+    if args.detector is not None:
+        from .detect import OnnxDetector
+
+        return OnnxDetector(
+            args.detector, family=args.family, score_threshold=args.det_score, threads=args.threads
+        )
+    from .assets import default_detector
+
+    return default_detector(threads=args.threads)
+
+
+def _embedder(args: argparse.Namespace) -> Any:
+    if args.reid is not None:
+        from .reid import OnnxEmbedder
+
+        return OnnxEmbedder(args.reid, threads=args.threads)
+    from .assets import default_embedder
+
+    return default_embedder(threads=args.threads)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .apps.run import run_video
     from .config import load_config
 
+    sources = _sources(args)
     config = load_config(args.config)
-    multi = len(args.source) > 1 or _is_camera_list(args.source[0])
+    multi = len(sources) > 1 or _is_camera_list(sources[0])
     if multi and args.dets is not None:
         raise ValueError("--dets works with one source; give each camera its 'dets' in a camera list YAML")
     if multi and args.show:
         raise ValueError("--show works with one source")
-    if args.dets is not None:
-        from .detect import MotFileDetector
-
-        detector: object = MotFileDetector(args.dets)
-    elif args.detector is not None:
-        from .detect import OnnxDetector
-
-        detector = OnnxDetector(args.detector, family=args.family, score_threshold=args.det_score)
-    else:
-        from .assets import default_detector
-
-        detector = default_detector()
-    embedder = None
+    detector = _detector(args)
     # several cameras need appearance to link identities, whatever the per-camera preset uses
-    if (config.appearance.enabled or multi) and not args.no_reid:
-        if args.reid is not None:
-            from .reid import OnnxEmbedder
-
-            embedder = OnnxEmbedder(args.reid)
-        else:
-            from .assets import default_embedder
-
-            embedder = default_embedder()
+    embedder = _embedder(args) if (config.appearance.enabled or multi) and not args.no_reid else None
     if multi:
-        return _run_cameras(args, config, detector, embedder)
+        return _run_cameras(args, sources, config, detector, embedder)
     summary = run_video(
-        args.source[0],
-        detector,  # type: ignore[arg-type]
+        sources[0],
+        detector,
         tracker_config=config,
         embedder=embedder,
         out_dir=args.out,
@@ -89,22 +149,26 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
     )
     print(summary.format())
+    if summary.signal:
+        return _signal_status(summary.signal)
     if summary.error:
         print(f"warning: the source failed mid-stream: {summary.error}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_SOURCE_FAILED
+    return EXIT_OK
 
 
-def _run_cameras(args: argparse.Namespace, config: object, detector: object, embedder: object) -> int:
+def _run_cameras(
+    args: argparse.Namespace, sources: list[str], config: Any, detector: Any, embedder: Any
+) -> int:
     from .apps.multicam_run import load_camera_setup, run_cameras, setup_from_sources
 
-    if len(args.source) == 1:
-        setup = load_camera_setup(args.source[0])
+    if len(sources) == 1:
+        setup = load_camera_setup(sources[0])
     else:
-        if any(_is_camera_list(s) for s in args.source):
+        if any(_is_camera_list(s) for s in sources):
             raise ValueError("give either one camera list YAML or several sources, not both")
-        setup = setup_from_sources(args.source, args.linking)
-    if args.linking is not None and len(args.source) == 1:
+        setup = setup_from_sources(sources, args.linking)
+    if args.linking is not None and len(sources) == 1:
         from dataclasses import replace
 
         from .multicam import load_multicam_config
@@ -112,8 +176,8 @@ def _run_cameras(args: argparse.Namespace, config: object, detector: object, emb
         setup = replace(setup, linking=load_multicam_config(args.linking))
     summary = run_cameras(
         setup,
-        detector,  # type: ignore[arg-type]
-        tracker_config=config,  # type: ignore[arg-type]
+        detector,
+        tracker_config=config,
         embedder=embedder,
         out_dir=args.out,
         write_video=not args.no_video,
@@ -121,10 +185,12 @@ def _run_cameras(args: argparse.Namespace, config: object, detector: object, emb
         max_frames=args.max_frames,
     )
     print(summary.format())
+    if summary.signal:
+        return _signal_status(summary.signal)
     errors = [c.error for c in summary.cameras.values() if c.error]
     for e in errors:
         print(f"warning: a source failed mid-stream: {e}", file=sys.stderr)
-    return 1 if errors else 0
+    return EXIT_SOURCE_FAILED if errors else EXIT_OK
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -137,15 +203,13 @@ def _score(args: argparse.Namespace) -> int:
     from .eval import evaluate
     from .io.mot import read_ground_truth, read_results
 
-    pairs = {}
-    for res_path, gt_path in zip(args.results, args.gt, strict=False):
-        results = read_results(res_path)
-        gt = read_ground_truth(gt_path)
-        pairs[str(res_path)] = (gt, results)
     if len(args.results) != len(args.gt):
         raise ValueError(f"{len(args.results)} results files but {len(args.gt)} --gt files")
+    pairs = {}
+    for res_path, gt_path in zip(args.results, args.gt, strict=True):
+        pairs[str(res_path)] = (read_ground_truth(gt_path), read_results(res_path))
     print(evaluate(pairs).format())
-    return 0
+    return EXIT_OK
 
 
 def _reid_train(args: argparse.Namespace) -> int:
@@ -166,18 +230,31 @@ def _reid_export(args: argparse.Namespace) -> int:
     return export_main(args)
 
 
+# -- parser --------------------------------------------------------------------------------------
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tracker", description="Multi-object tracking with ReID.")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = p.add_subparsers(dest="command", required=True)
+def _exit_status_help() -> str:
+    return "exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_STATUSES.items())
 
+
+def _family_help() -> str:
+    from . import detect
+
+    helper = getattr(detect, "family_help", None)
+    if callable(helper):
+        return str(helper())
+    return "detector family for --detector: " + ", ".join([*detect.FAMILIES, "auto"])
+
+
+def _add_bench(sub: Any) -> None:
     b = sub.add_parser(
         "bench",
         help="track and score a MOTChallenge-layout dataset from its public detections",
@@ -185,10 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Runs the tracker on every sequence of DATASET/<split>/ using det/det.txt, writes "
             "OUT/<sequence>.txt and OUT/summary.json, and prints MOTA/IDF1/HOTA per sequence. "
             "DATASET is a folder, or a name looked up as $TRACKER_DATA/<name> then ./data/<name>. "
-            "A folder with cameras.yaml is a multi-camera dataset (tracker/multicam/layout.py): its "
-            "cameras are tracked together with global ids and scored per camera, across cameras "
-            "(IDF1) and by handoff accuracy."
+            "A folder with cameras.yaml is a multi-camera dataset: its cameras are tracked together "
+            "with global ids and scored per camera, across cameras (IDF1) and by handoff accuracy. "
+            "Needs the eval extra (pip install 'tracker[eval]')."
         ),
+        epilog=_exit_status_help(),
     )
     b.add_argument("dataset", help="dataset name (MOT17, MOT15, ...) or folder")
     b.add_argument("--root", help="dataset folder (overrides name lookup)")
@@ -198,30 +276,34 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out/bench", help="output folder (default: out/bench)")
     b.add_argument("--seq", action="append", help="only sequences whose name contains this (repeatable)")
     b.add_argument("--no-images", action="store_true", help="ignore img1/ and track on motion alone")
-    b.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    b.add_argument("--no-progress", action="store_true", help="no progress output")
     b.set_defaults(func=_bench)
 
+
+def _add_run(sub: Any) -> None:
     r = sub.add_parser(
         "run",
-        help="detect and track a video, image folder, webcam or stream",
+        help="detect and track a video, image folder, webcam or stream (default: the bundled sample)",
         description=(
             "Runs a detector and the tracker over SOURCE and writes OUT/<name>.txt (MOTChallenge), "
             "OUT/<name>.jsonl (one JSON object per frame), OUT/<name>.mp4 (annotated) and "
-            "OUT/<name>_summary.json. SOURCE is a video file, a folder of images, an image glob "
-            "('frames/*.jpg', quoted), a webcam index (0) or an rtsp:// / http(s):// URL. By default the "
-            "embedded pedestrian detector and appearance model are used; nothing is downloaded. "
-            "Exit status 1 if the source failed mid-stream (results up to there are written). "
-            "With several sources, or a camera list YAML (see tracker/apps/multicam_run.py), each is a "
-            "camera: OUT/<camera>.txt/.jsonl/.mp4 carry global ids, OUT/<camera>.tracks.npz the "
-            "appearance gallery for `search`, OUT/global_ids.json the link decisions."
+            "OUT/<name>_summary.json, each as frames complete. SOURCE is a video file, a folder of "
+            "images, an image glob ('frames/*.jpg', quoted), a webcam index (0) or an rtsp:// / "
+            "http(s):// URL; without SOURCE the bundled sample clip runs. By default the embedded "
+            "pedestrian detector and appearance model are used; nothing is downloaded. SIGINT, SIGTERM "
+            "and SIGHUP finish the current frame and close every output (twice: stop at once). With "
+            "several sources, or a camera list YAML, each is a camera: OUT/<camera>.txt/.jsonl/.mp4 "
+            "carry global ids, OUT/<camera>.tracks.npz the appearance gallery for `search`, "
+            "OUT/global_ids.json the link decisions."
         ),
+        epilog=_exit_status_help(),
     )
     r.add_argument(
         "source",
-        nargs="+",
+        nargs="*",
         help=(
-            "video file, image folder, image glob, webcam index or stream URL; several sources (or one "
-            "camera list .yaml) run as cameras with global ids shared across them"
+            "video file, image folder, image glob, webcam index or stream URL (default: the bundled "
+            "sample clip); several sources (or one camera list .yaml) run as cameras with global ids"
         ),
     )
     r.add_argument(
@@ -236,10 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument(
         "--dets", metavar="FILE", help="precomputed MOTChallenge det.txt (frame numbers of SOURCE)"
     )
-    src.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector (default: the embedded SSDLite)")
-    r.add_argument(
-        "--family", default="auto", help="detector family for --detector: yolox, nanodet, yolov8, ssd or auto"
-    )
+    src.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector (default: the embedded one)")
+    r.add_argument("--family", default="auto", help=_family_help())
     r.add_argument("--det-score", type=float, help="detector score threshold (default: the family's)")
     reid = r.add_mutually_exclusive_group()
     reid.add_argument(
@@ -248,14 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="ONNX ReID model (default: the embedded CUHK-trained ReID model, 512-d)",
     )
     reid.add_argument("--no-reid", action="store_true", help="track on motion alone")
+    r.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="ONNX Runtime threads per model (default: chosen by measurement, see README)",
+    )
     r.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     r.add_argument(
         "--show", action="store_true", help="show annotated frames if a display is available; q quits"
     )
     r.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
-    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.add_argument(
+        "--no-progress", action="store_true", help="no progress output (default: a bar on a terminal)"
+    )
     r.set_defaults(func=_run)
 
+
+def _add_search(sub: Any) -> None:
     se = sub.add_parser(
         "search",
         help="person search: rank tracks by appearance similarity to a query image",
@@ -266,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
             "camera, track id, distance, frame span and trajectory; writes OUT/search.json and "
             "OUT/search_top.png (the query and the top matches)."
         ),
+        epilog=_exit_status_help(),
     )
     se.add_argument("targets", nargs="+", help="results folders, .tracks.npz files, videos or image folders")
     se.add_argument("--query", required=True, help="image of the person to find (a crop)")
@@ -279,22 +370,29 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--config", default="default", help="tracker preset when TARGETs are videos")
     se.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector when TARGETs are videos")
     se.add_argument("--family", default="auto", help="detector family for --detector")
+    se.add_argument("--threads", type=_positive_int, metavar="N", help="ONNX Runtime threads per model")
     se.add_argument("--max-frames", type=_positive_int, metavar="N", help="track at most N frames per video")
-    se.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    se.add_argument("--no-progress", action="store_true", help="no progress output")
     se.set_defaults(func=_search)
 
+
+def _add_score(sub: Any) -> None:
     sc = sub.add_parser(
         "score",
         help="score MOTChallenge results files against ground truth",
-        description="MOTA, IDF1, HOTA, ... with the MOTChallenge devkit rules (see bench).",
+        description="MOTA, IDF1, HOTA, ... with the MOTChallenge devkit rules (see bench). An empty "
+        "results file is a tracker that found nothing: every target is a miss.",
+        epilog=_exit_status_help(),
     )
     sc.add_argument("results", nargs="+", help="results .txt files (MOTChallenge format)")
     sc.add_argument("--gt", nargs="+", required=True, help="gt.txt files, one per results file, same order")
     sc.set_defaults(func=_score)
 
+
+def _add_reid(sub: Any) -> None:
     rd = sub.add_parser("reid", help="train, evaluate and export person ReID models (needs the train extra)")
     rsub = rd.add_subparsers(dest="reid_command", required=True)
-    rt = rsub.add_parser("train", help="train a ReID model")
+    rt = rsub.add_parser("train", help="train a ReID model", epilog=_exit_status_help())
     rt.add_argument("--config", required=True, help="preset name (light) or YAML path")
     rt.add_argument("--data", required=True, help="folder holding the datasets (e.g. ../shared/data/reid)")
     rt.add_argument("--out", help="output folder (default: out/reid/<config name>)")
@@ -330,20 +428,61 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra metadata_props entry, e.g. a licence notice (repeatable)",
     )
     rx.set_defaults(func=_reid_export)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tracker",
+        description="Multi-object tracking with ReID.",
+        epilog=_exit_status_help(),
+    )
+    p.add_argument("--version", action="version", version=f"tracker {_version()}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details (and OpenCV's own messages)")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_bench(sub)
+    _add_run(sub)
+    _add_search(sub)
+    _add_score(sub)
+    _add_reid(sub)
     return p
+
+
+def _quiet_opencv(verbose: bool) -> None:
+    """Keep OpenCV's and FFmpeg's native WARN/ERROR lines (decoder chatter) out of the user's way; our
+    own messages say what matters. ``-v`` lets them through."""
+    if verbose:
+        return
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "cv2" in sys.modules:
+        try:
+            sys.modules["cv2"].setLogLevel(0)  # LOG_LEVEL_SILENT: our errors are raised, not logged
+        except AttributeError:  # pragma: no cover - very old OpenCV
+            pass
+
+
+def _describe(exc: BaseException) -> str:
+    """``<what>: <why>`` for an exception that ends a command."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_opencv(args.verbose)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
         return int(args.func(args))
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {_describe(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # Ctrl-C outside a run's loop (loading models, scoring)
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,32 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
+from ..detect.file_detector import MotFileDetector
 from ..io.mot import (
     MotGroundTruth,
     MotResults,
-    ResultsWriter,
     ScoreNorm,
     SeqInfo,
     list_sequences,
-    read_detections,
     read_ground_truth,
     read_seqinfo,
 )
+from ..pipeline import (
+    CollectSink,
+    FramePipeline,
+    MotTxtSink,
+    Progress,
+    SingleCamera,
+    StageClock,
+    StreamInput,
+    TimedEmbedder,
+    output_folder,
+    run_streams,
+)
+from ..signals import GracefulStop, StopNow
 from ..types import Embedder
 
 __all__ = ["DATA_ENV", "BenchReport", "SequenceRun", "resolve_dataset", "run_benchmark"]
@@ -93,6 +103,8 @@ class SequenceRun:
     results_path: str
     results: MotResults = field(repr=False)
     ground_truth: MotGroundTruth | None = field(repr=False)
+    stopped: str = "end"
+    """``"end"`` or ``"signal"`` (the sequence was cut short; it is not scored)."""
 
     @property
     def fps(self) -> float:
@@ -108,6 +120,9 @@ class BenchReport:
     reid: str | None
     runs: list[SequenceRun]
     scores: Any = None  # tracker.eval.ScoreTable | None
+    stopped: str = "end"
+    """``"end"``, or ``"signal"`` when SIGINT/SIGTERM/SIGHUP cut the run short (:attr:`signal`)."""
+    signal: str | None = None
 
     def table(self) -> str:
         """Text table: MOTA, IDF1, HOTA, IDSW, FP, FN and the tracker's own frames/s."""
@@ -138,6 +153,8 @@ class BenchReport:
             "dataset": self.dataset,
             "config": self.config,
             "reid": self.reid,
+            "stopped": self.stopped,
+            "signal": self.signal,
             "sequences": [
                 {
                     "name": r.name,
@@ -148,6 +165,7 @@ class BenchReport:
                     "track_seconds": r.track_seconds,
                     "tracker_fps": r.fps,
                     "results": r.results_path,
+                    "stopped": r.stopped,
                 }
                 for r in self.runs
             ],
@@ -175,6 +193,12 @@ def _read_image(path: Path) -> NDArray[np.uint8]:
     return np.asarray(img, np.uint8)
 
 
+def _frames(images: list[Path] | None, seq_length: int) -> Iterator[tuple[int, NDArray[np.uint8] | None]]:
+    """``(frame, image or None)`` for frames ``1..seq_length`` (images read as they are needed)."""
+    for t in range(1, seq_length + 1):
+        yield t, (_read_image(images[t - 1]) if images is not None else None)
+
+
 def run_sequence(
     seq_dir: Path,
     config: TrackerConfig,
@@ -183,11 +207,13 @@ def run_sequence(
     use_images: bool = True,
     score_norm: ScoreNorm = "auto",
     progress: bool = True,
+    stop: GracefulStop | None = None,
 ) -> SequenceRun:
-    """Track one sequence from its public detections and write ``out_dir/<name>.txt``."""
+    """Track one sequence from its public detections and write ``out_dir/<name>.txt`` (streamed as
+    frames complete). With ``stop``, a signal ends the sequence after the current frame
+    (:attr:`SequenceRun.stopped`)."""
     info = read_seqinfo(seq_dir)
-    det_path = seq_dir / "det" / "det.txt"
-    dets = read_detections(det_path)
+    detector = MotFileDetector(seq_dir / "det" / "det.txt", score_norm=score_norm)
     images = _image_paths(seq_dir, info) if use_images else None
     needs_frames = config.appearance.enabled or config.cmc.enabled
     if images is not None:
@@ -200,34 +226,38 @@ def run_sequence(
         note = f"motion only: {info.im_dir}/ does not hold all {info.seq_length} frames"
     if images is None and needs_frames:
         log.warning("%s: %s; appearance and camera motion compensation are off", info.name, note)
-    tracker = Tracker(config, frame_rate=info.frame_rate, embedder=embedder)
-    writer = ResultsWriter()
-    elapsed = 0.0
-    n_dets = 0
-    frames = range(1, info.seq_length + 1)
-    bar = tqdm(frames, desc=info.name, unit="frame", leave=False, disable=not progress)
-    for t in bar:
-        d = dets.detections(t, score_norm)
-        n_dets += len(d)
-        frame = _read_image(images[t - 1]) if (images is not None and needs_frames) else None
-        start = time.perf_counter()
-        tracks = tracker.update(d, frame=frame, frame_index=t)
-        elapsed += time.perf_counter() - start
-        writer.add(t, tracks)
-    bar.close()
-    path = writer.save(out_dir / f"{info.name}.txt")
+    timed = TimedEmbedder(embedder) if embedder is not None else None
+    tracker = Tracker(config, frame_rate=info.frame_rate, embedder=timed)
+    collect = CollectSink()
+    path = out_dir / f"{info.name}.txt"
+    clock = StageClock()
+    pipeline = FramePipeline(
+        info.name, detector, SingleCamera(tracker), [collect, MotTxtSink(path)], clock=clock, embedder=timed
+    )
+    frames = _frames(images if needs_frames else None, info.seq_length)
+    bar = Progress(info.seq_length, info.name, enabled=progress)
+    try:
+        end = run_streams(
+            [StreamInput(pipeline, frames, info.frame_rate)],
+            stop=stop if stop is not None else GracefulStop(),
+            progress=bar,
+        )
+    finally:
+        bar.close()
+        pipeline.close()
     gt_path = seq_dir / "gt" / "gt.txt"
     gt = read_ground_truth(gt_path) if gt_path.is_file() else None
     return SequenceRun(
         name=info.name,
-        frames=info.seq_length,
-        detections=n_dets,
+        frames=pipeline.frames,
+        detections=pipeline.detections,
         used_images=images is not None and needs_frames,
         note=note,
-        track_seconds=elapsed,
+        track_seconds=clock.seconds["track"] + clock.seconds["embed"],
         results_path=str(path),
-        results=writer.results(),
+        results=collect.results(),
         ground_truth=gt,
+        stopped=end.stopped,
     )
 
 
@@ -269,24 +299,39 @@ def run_benchmark(
         embedder = OnnxEmbedder(reid)
         if not cfg.appearance.enabled:
             log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     seq_dirs = list_sequences(data_dir, split)
     if sequences:
         seq_dirs = [p for p in seq_dirs if any(s in p.name for s in sequences)]
         if not seq_dirs:
             raise ValueError(f"no sequence of {data_dir} matches {list(sequences)}")
     runs = []
-    for seq_dir in tqdm(seq_dirs, desc=f"bench {Path(dataset).name}", unit="seq", disable=not progress):
-        run = run_sequence(seq_dir, cfg, out, embedder=embedder, use_images=use_images, progress=progress)
-        runs.append(run)
-        if on_sequence is not None:
-            on_sequence(run)
-    scored = {r.name: (r.ground_truth, r.results) for r in runs if r.ground_truth is not None}
+    stopped = "end"
+    signal_name = None
+    with GracefulStop() as stop:
+        try:
+            for seq_dir in seq_dirs:
+                run = run_sequence(
+                    seq_dir, cfg, out, embedder=embedder, use_images=use_images, progress=progress, stop=stop
+                )
+                runs.append(run)
+                if on_sequence is not None:
+                    on_sequence(run)
+                if stop.requested:
+                    break
+        except StopNow:
+            pass
+        if stop.requested:
+            stopped, signal_name = "signal", stop.signal_name
+            log.warning("%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs))
+    complete = [r for r in runs if r.stopped != "signal"]
+    scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
     scores = None
     if scored:
-        scores = evaluate(scored, {r.name: r.frames for r in runs if r.ground_truth is not None})
-    report = BenchReport(Path(dataset).name, cfg.name, None if reid is None else str(reid), runs, scores)
+        scores = evaluate(scored, {r.name: r.frames for r in complete if r.ground_truth is not None})
+    report = BenchReport(
+        Path(dataset).name, cfg.name, None if reid is None else str(reid), runs, scores, stopped, signal_name
+    )
     (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
     return report
 

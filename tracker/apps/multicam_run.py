@@ -35,13 +35,10 @@ Camera list YAML (unknown keys are errors; relative paths are relative to the YA
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import math
-import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,17 +46,31 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 from ..config import TrackerConfig, load_config
 from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
-from ..io.writers import AnnotatedVideoWriter, JsonlWriter
+from ..io.writers import JsonlWriter
 from ..multicam.config import MultiCamConfig, load_multicam_config, multicam_config_from_dict
 from ..multicam.multi_tracker import GlobalTracks, MultiCameraTracker
 from ..multicam.search import GalleryBuilder
-from ..types import Detections, Detector, Tracks
-from ..viz.draw import TrailBuffer, draw_tracks
+from ..pipeline import (
+    STAGES,
+    CameraOfMany,
+    FramePipeline,
+    FrameResult,
+    Progress,
+    Sink,
+    StageClock,
+    StreamInput,
+    TimedEmbedder,
+    VideoSink,
+    model_name,
+    output_folder,
+    run_streams,
+)
+from ..signals import GracefulStop, StopNow
+from ..types import Detector, Embedder, Tracks
 
 __all__ = [
     "CameraSetup",
@@ -213,7 +224,8 @@ class MultiRunSummary:
         cameras: camera id -> :class:`CameraStats`.
         global_ids: distinct final global ids over all cameras.
         links: cross-camera (and re-acquisition) links decided by the identity manager.
-        stage_seconds: decode / detect / track (embedding included) / write.
+        stage_seconds: seconds per stage (:data:`~tracker.pipeline.STAGES`).
+        stopped: ``"end"``, ``"max_frames"`` or ``"signal"`` (:attr:`signal` names it).
         total_seconds: wall time of the frame loop and the final writes.
         outputs: file paths written.
     """
@@ -221,11 +233,10 @@ class MultiRunSummary:
     cameras: dict[str, CameraStats] = field(default_factory=dict)
     global_ids: int = 0
     links: int = 0
-    stage_seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("decode", "detect", "track", "write"), 0.0)
-    )
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     total_seconds: float = 0.0
     stopped: str = "end"
+    signal: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -250,6 +261,7 @@ class MultiRunSummary:
             "links": self.links,
             "frames": self.frames,
             "stopped": self.stopped,
+            "signal": self.signal,
             "total_seconds": round(self.total_seconds, 4),
             "frames_per_second": round(self.frames / self.total_seconds, 2)
             if self.total_seconds > 0
@@ -275,27 +287,40 @@ class MultiRunSummary:
         return "\n".join(lines)
 
 
+class _Records:
+    """Keeps each frame's global tracks of one camera, for the final-id outputs written at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, float, GlobalTracks]] = []
+
+    def write(self, result: FrameResult) -> None:
+        assert isinstance(result.tracks, GlobalTracks)
+        self.rows.append((result.frame_index, result.timestamp, result.tracks))
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class _Cam:
     spec: CameraSpec
     src: FrameSource
-    frames: Iterator[tuple[int, NDArray[np.uint8]]]
     fps: float
-    detector: Detector
-    video: AnnotatedVideoWriter | None
-    trails: TrailBuffer | None
-    records: list[tuple[int, float, GlobalTracks]] = field(default_factory=list)
+    pipeline: FramePipeline
+    records: _Records
 
 
 def run_cameras(
     setup: CameraSetup | Sequence[str] | str | Path,
     detector: Detector | None,
     tracker_config: str | Path | TrackerConfig = "default",
-    embedder: object | None = None,
+    embedder: Embedder | None = None,
     out_dir: str | Path = "out/run",
     write_video: bool = True,
     progress: bool = True,
     max_frames: int | None = None,
+    *,
+    stop: GracefulStop | None = None,
 ) -> MultiRunSummary:
     """Track several cameras with global identities and write per-camera outputs.
 
@@ -308,8 +333,10 @@ def run_cameras(
             cameras (a warning says so).
         out_dir: output folder (created).
         write_video: write ``<camera>.mp4`` annotated videos.
-        progress: tqdm progress bar (over all cameras' frames when their counts are known).
+        progress: progress over all cameras' frames (a bar on a terminal, else log lines).
         max_frames: stop each camera after this many frames.
+        stop: the :class:`~tracker.signals.GracefulStop` to obey (default: one installed for the run).
+            After a signal every output is still written, with the frames processed so far.
 
     Returns:
         :class:`MultiRunSummary` (also written to ``multicam_summary.json``).
@@ -326,13 +353,12 @@ def run_cameras(
     cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
     if embedder is None:
         log.warning("no embedder: tracks are not linked across cameras (each keeps its own global id)")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     summary = MultiRunSummary()
-    stages = summary.stage_seconds
-    clock = time.perf_counter
+    clock = StageClock()
+    timed = TimedEmbedder(embedder) if embedder is not None else None
     with ExitStack() as stack:
-        cams: list[_Cam] = []
+        opened: list[tuple[CameraSpec, FrameSource, float, Detector]] = []
         for spec in setup.cameras:
             src = stack.enter_context(open_source(spec.source, fps=spec.fps))
             fps = src.fps if src.fps is not None else DEFAULT_FPS
@@ -345,94 +371,57 @@ def run_cameras(
                 raise ValueError(f"camera {spec.id!r}: no detector and no 'dets' file")
             else:
                 det = detector
-            video = (
-                stack.enter_context(AnnotatedVideoWriter(out / f"{spec.id}.mp4", fps, src.size))
-                if write_video
-                else None
-            )
-            cams.append(
-                _Cam(spec, src, iter(src), fps, det, video, TrailBuffer() if video is not None else None)
-            )
+            opened.append((spec, src, fps, det))
             summary.cameras[spec.id] = CameraStats(spec.source, fps=fps, size=src.size)
         mct = MultiCameraTracker(
-            [c.spec.id for c in cams],
+            [spec.id for spec, *_ in opened],
             setup.linking,
             tracker_config=cfg,
-            frame_rate={c.spec.id: c.fps for c in cams},
-            embedder=embedder,
+            frame_rate={spec.id: fps for spec, _, fps, _ in opened},
+            embedder=timed,
         )
+        cams: list[_Cam] = []
+        for spec, src, fps, det in opened:
+            records = _Records()
+            sinks: list[Sink] = [records]
+            if write_video:
+                video = VideoSink(out / f"{spec.id}.mp4", fps, src.size)
+                stack.callback(video.close)
+                sinks.append(video)
+            pipeline = FramePipeline(
+                spec.id, det, CameraOfMany(mct, spec.id), sinks, clock=clock, embedder=timed
+            )
+            cams.append(_Cam(spec, src, fps, pipeline, records))
         counts = [c.src.frame_count for c in cams]
         total = None
         if all(n is not None for n in counts):
             total = sum(min(n, max_frames) if max_frames else n for n in counts if n is not None)
-        bar = stack.enter_context(
-            tqdm(
-                total=total, desc="cameras", unit="frame", file=sys.stderr, disable=not progress, leave=False
-            )
-        )
-        start = clock()
-        heap: list[tuple[float, int, int, NDArray[np.uint8]]] = []
-
-        def pull(k: int) -> None:
-            cam = cams[k]
-            if (
-                max_frames is not None
-                and summary.cameras[cam.spec.id].frames + sum(1 for h in heap if h[1] == k) >= max_frames
-            ):
-                return
-            t0 = clock()
-            item = next(cam.frames, None)
-            stages["decode"] += clock() - t0
-            if item is not None:
-                index, frame = item
-                ts = cam.spec.start_s + (index - 1) / cam.fps
-                heapq.heappush(heap, (ts, k, index, frame))
-
-        for k in range(len(cams)):
-            pull(k)
-        try:
-            while heap:
-                ts, k, index, frame = heapq.heappop(heap)
-                cam = cams[k]
-                stats = summary.cameras[cam.spec.id]
-                t1 = clock()
-                dets = cam.detector.detect(frame, index)
-                if not isinstance(dets, Detections):
-                    raise TypeError(f"{type(cam.detector).__name__}.detect returned {type(dets).__name__}")
-                t2 = clock()
-                stages["detect"] += t2 - t1
-                tracks = mct.update(cam.spec.id, ts, dets, frame)
-                t3 = clock()
-                stages["track"] += t3 - t2
-                cam.records.append((index, ts, tracks))
-                if cam.video is not None and cam.trails is not None:
-                    cam.trails.update(index, tracks)
-                    labels = [
-                        f"{g}?" if p else str(g) for g, p in zip(tracks.ids, tracks.provisional, strict=True)
-                    ]
-                    cam.video.write(draw_tracks(frame, tracks, cam.trails, frame_index=index, labels=labels))
-                stages["write"] += clock() - t3
-                stats.frames += 1
-                stats.detections += len(dets)
-                bar.update(1)
-                pull(k)
-        except KeyboardInterrupt:
-            summary.stopped = "interrupted"
-            log.warning("interrupted; writing the results so far")
-        if max_frames is not None and summary.stopped == "end":
-            if any(summary.cameras[c.spec.id].frames >= max_frames for c in cams):
-                summary.stopped = "max_frames"
-        for c in cams:
-            if c.src.error is not None:
-                summary.cameras[c.spec.id].error = c.src.error
-        t_w = clock()
-        mct.flush()
-        summary.outputs.update(_write_outputs(out, cams, mct, model_name(embedder)))
-        stages["write"] += clock() - t_w
-        summary.total_seconds = clock() - start
+        bar = Progress(total, "cameras", enabled=progress)
+        streams = [StreamInput(c.pipeline, iter(c.src), c.fps, c.spec.start_s) for c in cams]
+        start = clock.now()
+        with GracefulStop() if stop is None else _Given(stop) as guard:
+            try:
+                end = run_streams(streams, stop=guard, max_frames=max_frames, progress=bar)
+                summary.stopped, summary.signal = end.stopped, end.signal
+            except StopNow as now:
+                summary.stopped, summary.signal = "signal", now.args[0]
+            finally:
+                bar.close()
+                for c in cams:
+                    c.pipeline.close()
+                    stats = summary.cameras[c.spec.id]
+                    stats.frames, stats.detections = c.pipeline.frames, c.pipeline.detections
+                    if c.src.error is not None:
+                        stats.error = c.src.error
+                t_w = clock.now()
+                mct.flush()
+                summary.outputs.update(_write_outputs(out, cams, mct, model_name(embedder)))
+                clock.add("write", clock.now() - t_w)
+                summary.stage_seconds = dict(clock.seconds)
+                summary.total_seconds = clock.now() - start
     all_ids: set[int] = set()
     for c in cams:
-        ids = {int(g) for _, ts, tr in c.records for g in _final_ids(mct, c.spec.id, tr, ts)}
+        ids = {int(g) for _, ts, tr in c.records.rows for g in _final_ids(mct, c.spec.id, tr, ts)}
         summary.cameras[c.spec.id].global_ids = len(ids)
         all_ids |= ids
     summary.global_ids = len(all_ids)
@@ -443,17 +432,22 @@ def run_cameras(
     return summary
 
 
+class _Given:
+    """A caller's :class:`GracefulStop`, used as it is."""
+
+    def __init__(self, stop: GracefulStop) -> None:
+        self.stop = stop
+
+    def __enter__(self) -> GracefulStop:
+        return self.stop
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def _final_ids(mct: MultiCameraTracker, camera: str, tracks: GlobalTracks, ts: float) -> NDArray[np.int64]:
     ids = [mct.manager.global_id_at(camera, int(lid), ts) for lid in tracks.local_ids.tolist()]
     return np.array([g if g is not None else -1 for g in ids], np.int64)
-
-
-def model_name(embedder: object | None) -> str:
-    """A name for the embedder's model (its file name when it has one), stored with galleries."""
-    if embedder is None:
-        return ""
-    path = getattr(embedder, "model_path", None)
-    return Path(str(path)).name if path else type(embedder).__name__
 
 
 def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: str) -> dict[str, str]:
@@ -463,7 +457,7 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
         results = ResultsWriter()
         gallery = GalleryBuilder()
         with JsonlWriter(out / f"{cid}.jsonl") as jsonl:
-            for index, ts, tr in c.records:
+            for index, ts, tr in c.records.rows:
                 final = _final_ids(mct, cid, tr, ts)
                 plain = Tracks(
                     ids=final,
@@ -486,7 +480,7 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
         if len(gallery):
             g = gallery.build(cid, source=c.spec.source, model=model)
             outputs[f"{cid}.tracks.npz"] = str(g.save(out / f"{cid}.tracks.npz"))
-        if c.video is not None:
+        if any(isinstance(k, VideoSink) for k in c.pipeline.sinks):
             outputs[f"{cid}.mp4"] = str(out / f"{cid}.mp4")
     mapping = [
         {

@@ -11,10 +11,12 @@ frame_index=i)`` (which embeds the boxes when the config enables appearance and 
 * ``<name>.tracks.npz``: the per-track appearance gallery for ``python -m tracker search``
   (:class:`~tracker.multicam.search.Gallery`), when an embedder was used.
 
-A source that fails mid-stream (a corrupt frame) ends the run cleanly: everything tracked so far is
-written, and :attr:`RunSummary.error` says which frame failed. Ctrl-C does the same (``stopped =
-"interrupted"``); any other exception still writes the partial results and the other files before it
-propagates.
+Every output is written as frames complete (the text files are flushed at least every second), so
+memory stays flat on an endless source. A source that fails mid-stream (a corrupt frame) ends the run
+cleanly: :attr:`RunSummary.error` says which frame failed. SIGINT, SIGTERM and SIGHUP finish the
+current frame, close every output (the video is finalised and playable) and write the summary with
+``stopped = "signal"``; a second signal stops at once, still closing every file. Any other exception
+closes the outputs and writes the summary (``stopped = "error"``) before it propagates.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ import logging
 import os
 import subprocess
 import sys
-import time
-from contextlib import ExitStack
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,24 +34,35 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
-from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
-from ..io.writers import AnnotatedVideoWriter, JsonlWriter
-from ..multicam.search import GalleryBuilder
-from ..types import Detections, Detector
-from ..viz.draw import TrailBuffer, draw_tracks
+from ..pipeline import (
+    STAGES,
+    FramePipeline,
+    GallerySink,
+    JsonlSink,
+    MotTxtSink,
+    Progress,
+    SingleCamera,
+    Sink,
+    StageClock,
+    StreamInput,
+    TimedEmbedder,
+    UserStop,
+    VideoSink,
+    WindowSink,
+    model_name,
+    output_folder,
+    run_streams,
+)
+from ..signals import GracefulStop, StopNow
+from ..types import Detector, Embedder
 
 __all__ = ["STAGES", "RunSummary", "display_available", "run_video"]
 
 log = logging.getLogger("tracker")
-
-STAGES = ("decode", "detect", "embed", "track", "write")
-"""Timed stages. ``track`` excludes the time spent in the embedder (``embed``); ``write`` includes the
-MOT/JSONL records, drawing, video encoding and display."""
 
 
 @dataclass
@@ -70,8 +82,10 @@ class RunSummary:
         stage_seconds: seconds spent per stage (:data:`STAGES`).
         total_seconds: wall time of the frame loop and the final writes (no setup, no model loading).
         stopped: ``"end"`` (source exhausted), ``"max_frames"``, ``"user"`` (``q`` in the window),
-            ``"interrupted"`` (Ctrl-C) or ``"error"`` (the source failed mid-stream).
-        error: the source's error (frame number and path), or ``None``.
+            ``"signal"`` (SIGINT/SIGTERM/SIGHUP, see :attr:`signal`) or ``"error"`` (the source failed
+            mid-stream, or an exception ended the run).
+        signal: the signal that stopped the run (``"SIGTERM"``), or ``None``.
+        error: the source's error (frame number and path) or the exception, or ``None``.
         outputs: ``{"mot": ..., "jsonl": ..., "video": ..., "summary": ...}`` paths written.
     """
 
@@ -87,6 +101,7 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     total_seconds: float = 0.0
     stopped: str = "end"
+    signal: str | None = None
     error: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -112,6 +127,7 @@ class RunSummary:
             "size": list(self.size) if self.size else None,
             "config": self.config,
             "stopped": self.stopped,
+            "signal": self.signal,
             "error": self.error,
             "total_seconds": round(self.total_seconds, 4),
             "fps": None if self.fps is None else round(self.fps, 2),
@@ -130,7 +146,7 @@ class RunSummary:
             f"source   {self.source}  ({size}, {fps_src} fps)",
             f"config   {self.config}",
             f"frames   {self.frames}  detections {self.detections}  tracks {self.unique_tracks}  "
-            f"stopped: {self.stopped}",
+            f"stopped: {self.stopped}" + (f" ({self.signal})" if self.signal else ""),
             f"{'stage':<8} {'seconds':>9} {'ms/frame':>9} {'frames/s':>9}",
         ]
         stage_fps = self.stage_fps
@@ -146,27 +162,6 @@ class RunSummary:
         if self.error:
             lines.append(f"error    {self.error}")
         return "\n".join(lines)
-
-
-class _TimedEmbedder:
-    """Wraps an embedder and adds the time spent in ``embed`` to :attr:`seconds`."""
-
-    def __init__(self, inner: object) -> None:
-        if not callable(getattr(inner, "embed", None)):
-            raise TypeError("embedder must have an embed(image, boxes) method")
-        self.inner = inner
-        self.seconds = 0.0
-
-    @property
-    def dim(self) -> int:
-        return int(getattr(self.inner, "dim"))  # noqa: B009 (not every embedder declares it)
-
-    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
-        start = time.perf_counter()
-        try:
-            return self.inner.embed(image, boxes)  # type: ignore[attr-defined]
-        finally:
-            self.seconds += time.perf_counter() - start
 
 
 def _has_highgui() -> bool:
@@ -244,26 +239,31 @@ class _Window:
 
 
 def _write_summary(path: Path, summary: RunSummary) -> None:
-    path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a reader never sees half a summary
 
 
 def run_video(
     source: str | int | os.PathLike[str] | FrameSource,
     detector: Detector,
     tracker_config: str | Path | TrackerConfig = "default",
-    embedder: object | None = None,
+    embedder: Embedder | None = None,
     out_dir: str | Path = "out/run",
     write_video: bool = True,
     show: bool = False,
     progress: bool = True,
     max_frames: int | None = None,
+    *,
+    extra_sinks: Sequence[Sink] = (),
+    stop: GracefulStop | None = None,
 ) -> RunSummary:
-    """Detect and track every frame of ``source`` and write the results.
+    """Detect and track every frame of ``source`` and write the results as frames complete.
 
     Args:
         source: anything :func:`~tracker.io.sources.open_source` accepts (video path, image folder or
             glob, webcam index, URL), or an open :class:`FrameSource` (not closed here).
-        detector: a :class:`~tracker.detect.Detector` (``detect(frame uint8[H,W,3] BGR, frame_index)``
+        detector: a :class:`~tracker.types.Detector` (``detect(frame uint8[H,W,3] BGR, frame_index)``
             -> :class:`~tracker.types.Detections`).
         tracker_config: preset name, YAML path or :class:`~tracker.config.TrackerConfig`.
         embedder: optional appearance model (``embed(image, boxes)``), used when the config enables
@@ -272,15 +272,19 @@ def run_video(
         write_video: write the annotated ``<name>.mp4``.
         show: show annotated frames in a window when a display is available (``q`` or Esc quits);
             otherwise log a warning and go on without.
-        progress: tqdm progress bar on stderr (with ETA when the frame count is known).
+        progress: progress on stderr (a bar with ETA on a terminal, else a log line every few seconds).
         max_frames: stop after this many frames.
+        extra_sinks: more sinks that receive every frame (closed at the end, like the others).
+        stop: the :class:`~tracker.signals.GracefulStop` to obey; by default one is installed for the
+            run (SIGINT/SIGTERM/SIGHUP finish the frame, then stop).
 
     Returns:
-        A :class:`RunSummary` (also written to ``<name>_summary.json``).
+        A :class:`RunSummary` (also written to ``<name>_summary.json``); after a signal its
+        ``stopped`` is ``"signal"``.
 
     Raises:
-        FileNotFoundError, ValueError: the source cannot be opened (see :func:`open_source`), or the
-            video writer cannot be opened.
+        FileNotFoundError, ValueError: the source cannot be opened (see :func:`open_source`), an output
+            path is not usable, or the video writer cannot be opened.
         TypeError: ``detector`` has no ``detect`` method or returns something other than
             :class:`~tracker.types.Detections`.
     """
@@ -291,32 +295,38 @@ def run_video(
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: --out exists and is not a folder")
+    args = (detector, cfg, embedder, out, write_video, show, progress, max_frames, list(extra_sinks))
     if isinstance(source, FrameSource):
-        return _run(source, detector, cfg, embedder, Path(out_dir), write_video, show, progress, max_frames)
+        return _run(source, *args, stop=stop)
     with open_source(source) as src:
-        return _run(src, detector, cfg, embedder, Path(out_dir), write_video, show, progress, max_frames)
+        return _run(src, *args, stop=stop)
 
 
 def _run(
     src: FrameSource,
     detector: Detector,
     cfg: TrackerConfig,
-    embedder: object | None,
+    embedder: Embedder | None,
     out: Path,
     write_video: bool,
     show: bool,
     progress: bool,
     max_frames: int | None,
+    extra_sinks: list[Sink],
+    *,
+    stop: GracefulStop | None,
 ) -> RunSummary:
     frame_rate = src.fps if src.fps is not None else DEFAULT_FPS
     if src.fps is None:
         log.info("%s: frame rate unknown, using %g frames/s", src.spec, DEFAULT_FPS)
-    timed = _TimedEmbedder(embedder) if embedder is not None else None
+    timed = TimedEmbedder(embedder) if embedder is not None else None
     if embedder is not None and not cfg.appearance.enabled:
         log.warning("config %s has appearance disabled: the embedder is not used", cfg.name)
     tracker = Tracker(cfg, frame_rate=frame_rate, embedder=timed)
-
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     paths = {
         "mot": out / f"{src.name}.txt",
         "jsonl": out / f"{src.name}.jsonl",
@@ -334,122 +344,85 @@ def _run(
         config=cfg.name,
         outputs={k: str(p) for k, p in paths.items()},
     )
-    stages = summary.stage_seconds
-    results = ResultsWriter()
-    gallery = GalleryBuilder()
-    seen_ids: set[int] = set()
-    total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
-    clock = time.perf_counter
-    start = clock()
+    user_stop = UserStop()
+    sinks: list[Sink] = []
     try:
-        with ExitStack() as stack:
-            jsonl = stack.enter_context(JsonlWriter(paths["jsonl"]))
-            video = (
-                stack.enter_context(AnnotatedVideoWriter(paths["video"], frame_rate, src.size))
-                if write_video
-                else None
-            )
-            window = _Window(f"tracker: {src.name}") if show else None
-            if window is not None:
-                stack.callback(window.close)
-            trails = TrailBuffer() if (video is not None or window is not None) else None
-            bar = stack.enter_context(
-                tqdm(
-                    total=total,
-                    desc=src.name,
-                    unit="frame",
-                    file=sys.stderr,
-                    disable=not progress,
-                    leave=False,
-                )
-            )
-            frames = iter(src)
-            start = clock()
-            try:
-                while max_frames is None or summary.frames < max_frames:
-                    t0 = clock()
-                    item = next(frames, None)
-                    t1 = clock()
-                    stages["decode"] += t1 - t0
-                    if item is None:
-                        break
-                    index, frame = item
-
-                    dets = detector.detect(frame, index)
-                    t2 = clock()
-                    stages["detect"] += t2 - t1
-                    if not isinstance(dets, Detections):
-                        raise TypeError(
-                            f"{type(detector).__name__}.detect returned {type(dets).__name__} for frame "
-                            f"{index}, expected tracker.Detections"
-                        )
-
-                    embed_before = timed.seconds if timed is not None else 0.0
-                    tracks = tracker.update(dets, frame=frame, frame_index=index)
-                    t3 = clock()
-                    embed_dt = (timed.seconds - embed_before) if timed is not None else 0.0
-                    stages["embed"] += embed_dt
-                    stages["track"] += (t3 - t2) - embed_dt
-
-                    results.add(index, tracks)
-                    jsonl.write(index, tracks)
-                    emb = tracker.last_embeddings
-                    if timed is not None and emb is not None and emb.shape[1]:
-                        for i, d in enumerate(tracks.det_index.tolist()):
-                            if d >= 0 and np.any(emb[d]):
-                                gallery.add(
-                                    index,
-                                    int(tracks.ids[i]),
-                                    tracks.boxes[i],
-                                    float(tracks.scores[i]),
-                                    emb[d],
-                                )
-                    quit_requested = False
-                    if trails is not None:
-                        trails.update(index, tracks)
-                        annotated = draw_tracks(frame, tracks, trails, frame_index=index)
-                        if video is not None:
-                            video.write(annotated)
-                        if window is not None:
-                            quit_requested = window.show(annotated)
-                    stages["write"] += clock() - t3
-
-                    summary.frames += 1
-                    summary.detections += len(dets)
-                    seen_ids.update(tracks.ids.tolist())
-                    bar.update(1)
-                    if summary.frames % 10 == 0:
-                        bar.set_postfix(tracks=len(tracks), refresh=False)
-                    if quit_requested:
-                        summary.stopped = "user"
-                        log.info("stopped by the user at frame %d", index)
-                        break
-                else:
-                    summary.stopped = "max_frames"
-            except KeyboardInterrupt:
-                summary.stopped = "interrupted"
-                log.warning("interrupted after %d frames; writing the results so far", summary.frames)
+        sinks.append(MotTxtSink(paths["mot"]))
+        sinks.append(JsonlSink(paths["jsonl"]))
+        if write_video:
+            sinks.append(VideoSink(paths["video"], frame_rate, src.size))
+        gallery = GallerySink(
+            out / f"{src.name}.tracks.npz", src.name, source=src.spec, model=model_name(embedder)
+        )
+        sinks.append(gallery)
+        if show:
+            sinks.append(WindowSink(src.name, _Window(f"tracker: {src.name}"), user_stop))
+        sinks.extend(extra_sinks)
     except BaseException:
-        # keep what was tracked so far; the writers above were closed by the ExitStack
-        try:
-            results.save(paths["mot"])
-        except Exception:  # pragma: no cover - only reached while another exception propagates
-            log.exception("could not save partial results to %s", paths["mot"])
+        for sink in sinks:
+            sink.close()
         raise
-    t_write = clock()
-    results.save(paths["mot"])
-    if len(gallery):
-        from .multicam_run import model_name
+    clock = StageClock()
+    pipeline = FramePipeline(src.name, detector, SingleCamera(tracker), sinks, clock=clock, embedder=timed)
+    total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
+    bar = Progress(total, src.name, enabled=progress)
+    start = clock.now()
+    with GracefulStop() if stop is None else _NoInstall(stop) as guard:
+        try:
+            end = run_streams(
+                [StreamInput(pipeline, iter(src), frame_rate)],
+                stop=guard,
+                max_frames=max_frames,
+                progress=bar,
+                user_stop=user_stop,
+            )
+            summary.stopped, summary.signal = end.stopped, end.signal
+        except StopNow as now:
+            summary.stopped, summary.signal = "signal", now.args[0]
+        except BaseException as exc:
+            summary.stopped, summary.error = "error", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            bar.close()
+            try:
+                pipeline.close()
+            finally:
+                _finish(summary, src, pipeline, gallery, clock, start, paths["summary"])
+    return summary
 
-        g = gallery.build(src.name, source=src.spec, model=model_name(embedder))
-        summary.outputs["gallery"] = str(g.save(out / f"{src.name}.tracks.npz"))
-    stages["write"] += clock() - t_write
-    summary.total_seconds = clock() - start
-    if src.error is not None:
+
+class _NoInstall:
+    """Use a caller's :class:`GracefulStop` as it is (its handlers are the caller's business)."""
+
+    def __init__(self, stop: GracefulStop) -> None:
+        self.stop = stop
+
+    def __enter__(self) -> GracefulStop:
+        return self.stop
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _finish(
+    summary: RunSummary,
+    src: FrameSource,
+    pipeline: FramePipeline,
+    gallery: GallerySink,
+    clock: StageClock,
+    start: float,
+    summary_path: Path,
+) -> None:
+    summary.frames = pipeline.frames
+    summary.detections = pipeline.detections
+    summary.unique_tracks = len(pipeline.track_ids)
+    summary.stage_seconds = dict(clock.seconds)
+    summary.total_seconds = clock.now() - start
+    if gallery.saved is not None:
+        summary.outputs["gallery"] = str(gallery.saved)
+    if src.error is not None and summary.stopped in ("end", "max_frames"):
         summary.error = src.error
         summary.stopped = "error"
-    summary.unique_tracks = len(seen_ids)
-    _write_summary(paths["summary"], summary)
+    _write_summary(summary_path, summary)
     if summary.error:
         log.warning("%s: %s", src.spec, summary.error)
-    return summary

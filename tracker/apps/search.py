@@ -23,17 +23,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..multicam.search import Gallery, SearchHit, draw_hits, search
+from ..pipeline import model_name
+from ..types import Embedder
 
 __all__ = ["collect_galleries", "embed_query", "format_hits", "load_frames", "run_search"]
 
 log = logging.getLogger("tracker")
 
 
-def embed_query(embedder: object, image: NDArray[np.uint8]) -> NDArray[np.float32]:
+def embed_query(embedder: Embedder, image: NDArray[np.uint8]) -> NDArray[np.float32]:
     """Embedding ``float32[D]`` of a whole query image (``uint8[H,W,3]`` BGR, one person)."""
     h, w = image.shape[:2]
     box = np.array([[0.0, 0.0, float(w), float(h)]], np.float32)
-    out = np.asarray(embedder.embed(image, box), np.float32)  # type: ignore[attr-defined]
+    out = np.asarray(embedder.embed(image, box), np.float32)
     if out.ndim != 2 or len(out) != 1:
         raise ValueError(f"embedder returned shape {out.shape} for one query image")
     return out[0]
@@ -115,13 +117,11 @@ def format_hits(hits: Sequence[SearchHit]) -> str:
 
 def run_search(args: argparse.Namespace) -> int:
     """The ``search`` command (see the module docstring and ``--help``)."""
-    from .multicam_run import model_name
-
     query = read_image(args.query)
     if args.reid is not None:
         from ..reid import OnnxEmbedder
 
-        embedder: object = OnnxEmbedder(args.reid)
+        embedder: Embedder = OnnxEmbedder(args.reid)
     else:
         from ..assets import default_embedder
 

@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 from ..types import Tracks
 from ._closing import Closing
 
-__all__ = ["VIDEO_CODECS", "AnnotatedVideoWriter", "JsonlWriter", "tracks_to_records"]
+__all__ = ["H264_SUFFIXES", "VIDEO_CODECS", "AnnotatedVideoWriter", "JsonlWriter", "tracks_to_records"]
 
 log = logging.getLogger("tracker")
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
-"""FourCC used for each video file extension (lower case)."""
+"""FourCC OpenCV uses for each video file extension (lower case) when H.264 is not available."""
 
 
 def tracks_to_records(tracks: Tracks, decimals: int = 2) -> list[dict[str, Any]]:
@@ -84,11 +84,59 @@ class JsonlWriter(Closing):
             self._fh = None
 
 
-class AnnotatedVideoWriter(Closing):
-    """Writes ``uint8[H,W,3]`` BGR frames to a video file with ``cv2.VideoWriter``.
+H264_SUFFIXES = (".mp4", ".m4v", ".mov")
+"""Extensions written as H.264 (browser-playable) when PyAV is installed (``pip install
+"tracker[video]"``); without it they fall back to OpenCV's MPEG-4 Part 2 (``mp4v``), with a warning."""
 
-    The codec follows the extension (:data:`VIDEO_CODECS`: ``mp4v`` for ``.mp4``, ``MJPG`` for
-    ``.avi``) unless ``fourcc`` is given. With ``size=(width, height)`` the file is opened at once;
+H264_CRF = 23
+"""x264 constant rate factor of the annotated video (lower = better quality, larger file)."""
+
+
+def _pyav() -> Any:
+    """The ``av`` module if PyAV with an H.264 encoder is installed, else ``None``."""
+    try:
+        import av
+    except ImportError:
+        return None
+    return av if "libx264" in av.codecs_available or "h264" in av.codecs_available else None
+
+
+class _PyAvH264:
+    """Writes BGR frames as H.264 (yuv420p, ``+faststart``) in MP4 with PyAV."""
+
+    def __init__(self, av: Any, path: Path, fps: float, size: tuple[int, int]) -> None:
+        from fractions import Fraction
+
+        self._container = av.open(str(path), "w", options={"movflags": "+faststart"})
+        codec = "libx264" if "libx264" in av.codecs_available else "h264"
+        rate = Fraction(fps).limit_denominator(1001)
+        self._stream = self._container.add_stream(codec, rate=rate, options={"crf": str(H264_CRF)})
+        # yuv420p needs even sizes: the last odd row/column is cropped
+        self._stream.width, self._stream.height = size[0] - size[0] % 2, size[1] - size[1] % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._av = av
+
+    def write(self, frame: NDArray[np.uint8]) -> None:
+        h, w = self._stream.height, self._stream.width
+        vf = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="bgr24")
+        for packet in self._stream.encode(vf):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
+class AnnotatedVideoWriter(Closing):
+    """Writes ``uint8[H,W,3]`` BGR frames to a video file.
+
+    ``.mp4``/``.m4v``/``.mov`` are H.264 (yuv420p, playable in browsers) when PyAV is installed
+    (``pip install "tracker[video]"``); otherwise, or when ``fourcc`` is given, ``cv2.VideoWriter``
+    writes them with the codec of the extension (:data:`VIDEO_CODECS`: ``mp4v`` for ``.mp4``,
+    ``MJPG`` for ``.avi``) and a warning says the file will not play in browsers. With ``size=(width, height)`` the file is opened at once;
     without it, at the first frame (whose size then fixes the video's). Every frame must have that size.
 
     Raises:
@@ -107,6 +155,7 @@ class AnnotatedVideoWriter(Closing):
         self.path = Path(path)
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"{self.path}: fps must be a positive number, got {fps}")
+        explicit = fourcc
         if fourcc is None:
             suffix = self.path.suffix.lower()
             if suffix not in VIDEO_CODECS:
@@ -117,11 +166,20 @@ class AnnotatedVideoWriter(Closing):
         if len(fourcc) != 4:
             raise ValueError(f"{self.path}: fourcc must have 4 characters, got {fourcc!r}")
         self.fps = float(fps)
+        self._av = _pyav() if (explicit is None and self.path.suffix.lower() in H264_SUFFIXES) else None
+        if self._av is None and self.path.suffix.lower() in H264_SUFFIXES:
+            log.warning(
+                "%s: PyAV is not installed, writing MPEG-4 Part 2 (mp4v), which browsers do not play; "
+                'pip install "tracker[video]" for H.264',
+                self.path,
+            )
         self.fourcc = fourcc
         self.size: tuple[int, int] | None = None
         self.frames_written = 0
         self._writer: Any = None
         self._closed = False
+        self.codec = "h264" if self._av is not None else self.fourcc
+        """What the file holds: ``"h264"`` or the OpenCV FourCC."""
         if size is not None:
             self._open(size)
 
@@ -130,6 +188,13 @@ class AnnotatedVideoWriter(Closing):
         if w <= 0 or h <= 0:
             raise ValueError(f"{self.path}: invalid frame size {w}x{h}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.size = (w, h)
+        if self._av is not None:
+            try:
+                self._writer = _PyAvH264(self._av, self.path, self.fps, (w, h))
+            except Exception as exc:
+                raise ValueError(f"{self.path}: cannot open H.264 writer ({exc})") from None
+            return
         writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
         if not writer.isOpened():
             writer.release()
@@ -137,7 +202,6 @@ class AnnotatedVideoWriter(Closing):
                 f"{self.path}: cannot open video writer (codec {self.fourcc}, {w}x{h} @ {self.fps:g} fps)"
             )
         self._writer = writer
-        self.size = (w, h)
 
     def write(self, frame: NDArray[np.uint8]) -> None:
         """Append ``frame``, ``uint8[H,W,3]`` BGR of the video's size.

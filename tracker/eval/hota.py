@@ -1,7 +1,8 @@
-"""HOTA (Luiten et al., IJCV 2020) computed by trackeval 1.3.0's own implementation.
+"""HOTA (Luiten et al., IJCV 2020) as trackeval 1.3.0 computes it (:mod:`tracker.eval._hota_impl`, the
+same arithmetic without trackeval's dependencies, checked against it in the tests).
 
-We call ``trackeval.metrics.HOTA().eval_sequence`` directly with the data dictionary that trackeval's
-``MotChallenge2DBox.get_preprocessed_seq_data`` would build (ids relabelled to ``0..K-1``), so that no
+Scores come from the data dictionary that trackeval's ``MotChallenge2DBox.get_preprocessed_seq_data``
+would build (ids relabelled to ``0..K-1``), so that no
 trackeval dataset, config or file layout is needed. The MOTChallenge preprocessing (which tracker boxes
 and which ground-truth rows take part) is done by the caller, see
 :func:`tracker.eval.mot_metrics.preprocess_frame`.
@@ -9,8 +10,6 @@ and which ground-truth rows take part) is done by the caller, see
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-with contextlib.redirect_stdout(io.StringIO()):  # trackeval must not print into our output
-    from trackeval.metrics import HOTA as _TrackevalHOTA
+from tracker.eval._hota_impl import combine_sequences, eval_sequence
 
 __all__ = ["HotaScores", "combine_hota", "hota_sequence"]
 
@@ -116,7 +114,7 @@ def hota_sequence(
         "tracker_ids": trk,
         "similarity_scores": sims,
     }
-    return HotaScores.from_trackeval(_TrackevalHOTA().eval_sequence(data))
+    return HotaScores.from_trackeval(eval_sequence(data))
 
 
 def combine_hota(per_sequence: Iterable[HotaScores]) -> HotaScores:
@@ -125,4 +123,4 @@ def combine_hota(per_sequence: Iterable[HotaScores]) -> HotaScores:
     raw = {str(i): s.raw for i, s in enumerate(per_sequence)}
     if not raw:
         raise ValueError("no sequences to combine")
-    return HotaScores.from_trackeval(_TrackevalHOTA().combine_sequences(raw))
+    return HotaScores.from_trackeval(combine_sequences(raw))

@@ -1,0 +1,80 @@
+"""Every bad input to a command ends in one `error: <what>: <why>` line and a documented exit status,
+before any frame is processed; outputs of the pipeline never end in a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.__main__ import EXIT_STATUSES, build_parser, main
+from tracker.apps.run import run_video
+from tracker.types import Detections
+
+
+class NoDetections:
+    def detect(self, frame: object, frame_index: int) -> Detections:
+        return Detections(np.zeros((0, 4), np.float32))
+
+
+def _video(tmp_path: Path) -> Path:
+    import cv2
+
+    path = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (64, 48))
+    for _ in range(5):
+        w.write(np.full((48, 64, 3), 80, np.uint8))
+    w.release()
+    return path
+
+
+def test_out_pointing_at_a_file_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "taken"
+    out.write_text("not a folder")
+    assert main(["run", str(_video(tmp_path)), "--out", str(out), "--no-reid", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {out}: --out exists and is not a folder"
+    assert out.read_text() == "not a folder"
+
+
+def test_bench_out_pointing_at_a_file_is_an_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seq = tmp_path / "DS" / "train" / "S1"
+    (seq / "det").mkdir(parents=True)
+    (seq / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9\n")
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=S1\nimDir=img1\nframeRate=10\nseqLength=1\nimWidth=64\nimHeight=64\nimExt=.jpg\n"
+    )
+    out = tmp_path / "taken"
+    out.write_text("x")
+    assert main(["bench", str(tmp_path / "DS"), "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {out}: --out exists and is not a folder"
+
+
+def test_results_file_being_a_folder_fails_before_the_first_frame(tmp_path: Path) -> None:
+    (tmp_path / "clip.txt").mkdir()
+    with pytest.raises(ValueError, match=r"clip\.txt: exists and is not a file"):
+        run_video(_video(tmp_path), NoDetections(), out_dir=tmp_path, progress=False)
+    assert not (tmp_path / "clip_summary.json").exists()  # failed at the start, not after the run
+
+
+def test_a_missing_source_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.mp4"
+    assert main(["run", str(missing), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nope.mp4" in err and "Traceback" not in err
+
+
+def test_exit_statuses_are_documented_in_help() -> None:
+    text = " ".join(build_parser().format_help().split())
+    for status, meaning in EXIT_STATUSES.items():
+        assert f"{status} {meaning}" in text
+
+
+def test_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "tracker", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("tracker ")

@@ -4,8 +4,9 @@ with ``rosbags`` (skipped when it is not installed)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import cv2
@@ -263,6 +264,7 @@ def test_bag_source_round_trip(camera_bag: Path, topic: str) -> None:
         assert src.name == "rec" and src.is_live is False
         assert src.frame_count == N_FRAMES and src.size == (W, H)
         assert src.fps == pytest.approx(FPS)
+        assert src.frame_id == "cam"
         frames = list(src)
         assert src.error is None
         assert [k for k, _ in frames] == list(range(1, N_FRAMES + 1))
@@ -409,7 +411,7 @@ def test_tracker_output_to_bag_and_back(rosbags: Any, camera_bag: Path, tmp_path
     out = tmp_path / "tracks.mcap"
     with (
         open_source(camera_bag, topic="/camera/image_raw") as src,
-        RosbagTracksWriter(out, fps=src.fps or FPS) as w,
+        RosbagTracksWriter(out, fps=src.fps or FPS, frame_id=src.frame_id or "camera") as w,
     ):
         for k, frame in src:
             box = np.array([[5 + k, 5, 25 + k, 40]], np.float32)
@@ -420,6 +422,7 @@ def test_tracker_output_to_bag_and_back(rosbags: Any, camera_bag: Path, tmp_path
             detection2d_array_to_arrays(reader.deserialize(raw, c.msgtype)) for c, _, raw in reader.messages()
         ]
     assert [m.stamp_ns for m in msgs] == [_stamp_ns(k) for k in range(N_FRAMES)]
+    assert {m.frame_id for m in msgs} == {"cam"}
     assert {m.ids for m in msgs[-3:]} == {("1",)}  # one confirmed track, same id to the end
 
 
@@ -429,3 +432,89 @@ def test_missing_rosbags_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setitem(sys.modules, "rosbags", None)  # import rosbags -> ImportError
     with pytest.raises(ImportError, match=r"pip install \"tracker\[ros\]\""):
         RosbagTracksWriter(tmp_path / "t.mcap")
+
+
+# ------------------------------------------------------------------------------------------------
+# the rclpy example, driven with stand-ins for rclpy (message classes come from rosbags' type store)
+
+
+class _FakeNode:
+    params: Mapping[str, Any] = MappingProxyType({})  # replaced per test before the node is built
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.published: list[Any] = []
+        self.subscriptions: list[tuple[Any, str, Any]] = []
+        self.warnings: list[str] = []
+
+    def declare_parameter(self, name: str, default: Any) -> Any:
+        return SimpleNamespace(value=self.params.get(name, default))
+
+    def create_publisher(self, msg_type: Any, topic: str, depth: int) -> Any:
+        return SimpleNamespace(publish=self.published.append, topic=topic, msg_type=msg_type)
+
+    def create_subscription(self, msg_type: Any, topic: str, callback: Any, qos: Any) -> None:
+        self.subscriptions.append((msg_type, topic, callback))
+
+    def get_logger(self) -> Any:
+        return SimpleNamespace(info=lambda *a, **k: None, warning=lambda m, **k: self.warnings.append(m))
+
+
+class _BoxDetector:
+    def detect(self, frame: np.ndarray, frame_index: int) -> Any:
+        from tracker import Detections
+
+        return Detections(np.array([[4 + frame_index, 6, 24 + frame_index, 40]], np.float32), [0.9])
+
+
+def test_example_node_logic(rosbags: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from tracker.io.rosbag import ros_typestore
+
+    types = ros_typestore().types
+
+    def module(name: str, **attrs: Any) -> None:
+        monkeypatch.setitem(sys.modules, name, SimpleNamespace(**attrs))
+
+    module("rclpy", init=lambda args=None: None, spin=lambda node: None, try_shutdown=lambda: None)
+    module("rclpy.node", Node=_FakeNode)
+    module("rclpy.qos", qos_profile_sensor_data="sensor-data")
+    module("rosidl_runtime_py.utilities", get_message=types.__getitem__)
+    module(
+        "sensor_msgs.msg",
+        Image=types["sensor_msgs/msg/Image"],
+        CompressedImage=types["sensor_msgs/msg/CompressedImage"],
+    )
+    module("vision_msgs.msg", Detection2DArray=types[DETECTION2D_ARRAY_TYPE])
+    path = Path(__file__).resolve().parents[1] / "examples" / "ros2_tracker_node.py"
+    spec = importlib.util.spec_from_file_location("ros2_tracker_node", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    monkeypatch.setattr(example, "default_detector", _BoxDetector)
+    monkeypatch.setattr(
+        _FakeNode,
+        "params",
+        MappingProxyType({"reid": False, "preset": "bytetrack", "image_topic": "/cam/image/compressed"}),
+    )
+
+    node = example.TrackerNode()
+    ((msg_type, topic, callback),) = node.subscriptions
+    assert topic == "/cam/image/compressed" and msg_type is types["sensor_msgs/msg/CompressedImage"]
+    t = types
+    for k, img in enumerate(FRAMES):
+        sec, nsec = ns_to_stamp(_stamp_ns(k))
+        header = t["std_msgs/msg/Header"](
+            stamp=t["builtin_interfaces/msg/Time"](sec=sec, nanosec=nsec), frame_id="cam_optical"
+        )
+        data = cv2.imencode(".png", img)[1].reshape(-1)
+        callback(t["sensor_msgs/msg/CompressedImage"](header=header, format="png", data=data))
+    callback(t["sensor_msgs/msg/CompressedImage"](header=header, format="h264", data=np.zeros(4, np.uint8)))
+    assert len(node.warnings) == 1 and "h264" in node.warnings[0]
+    assert len(node.published) == N_FRAMES  # the bad image published nothing
+    got = [detection2d_array_to_arrays(m) for m in node.published]
+    assert [g.stamp_ns for g in got] == [_stamp_ns(k) for k in range(N_FRAMES)]
+    assert {g.frame_id for g in got} == {"cam_optical"}
+    assert {g.ids for g in got[-3:]} == {("1",)} and got[-1].class_ids == ("person",)
+    np.testing.assert_allclose(got[-1].boxes[0], [4 + N_FRAMES, 6, 24 + N_FRAMES, 40], atol=1.0)

@@ -119,6 +119,8 @@ class RosbagSource(FrameSource):
         topic: the topic read; msgtype: its message type.
         timestamps_ns: stamp of each frame read so far (``timestamps_ns[k - 1]`` for frame ``k``):
             the message's ``header.stamp``, or the bag's receive time when the header stamp is zero.
+        frame_id: ``header.frame_id`` of the last frame read (the camera's TF frame; known at open),
+            e.g. for :class:`RosbagTracksWriter`.
         fps: estimated from the header stamps of the first :data:`FPS_PROBE_FRAMES` messages (median
             interval), ``None`` if they do not tell.
         frame_count: the topic's message count from the bag's metadata (``None`` if it does not say).
@@ -159,6 +161,7 @@ class RosbagSource(FrameSource):
         self._connections = connections
         count = sum(int(c.msgcount) for c in connections)
         self.timestamps_ns: list[int] = []
+        self.frame_id: str | None = None
         self._messages: Any = None
         stem = self.path.stem if self.path.is_file() else self.path.resolve().name
         super().__init__(
@@ -249,6 +252,7 @@ class RosbagSource(FrameSource):
                 self._fail(index, reason)
             return None
         self.timestamps_ns.append(self._stamp(msg, log_time))
+        self.frame_id = str(msg.header.frame_id)
         return frame
 
     def _release(self) -> None:

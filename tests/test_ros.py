@@ -518,3 +518,19 @@ def test_example_node_logic(rosbags: Any, monkeypatch: pytest.MonkeyPatch) -> No
     assert {g.frame_id for g in got} == {"cam_optical"}
     assert {g.ids for g in got[-3:]} == {("1",)} and got[-1].class_ids == ("person",)
     np.testing.assert_allclose(got[-1].boxes[0], [4 + N_FRAMES, 6, 24 + N_FRAMES, 40], atol=1.0)
+
+
+def test_run_pipeline_accepts_a_bag(camera_bag: Path, tmp_path: Path) -> None:
+    """`run` on a bag: the existing pipeline takes the bag source as it is (stamps-based fps, name)."""
+    import json
+
+    from tracker.apps.run import run_video
+
+    with open_source(camera_bag, topic="/camera/image_raw/compressed") as src:
+        summary = run_video(
+            src, _BoxDetector(), "bytetrack", out_dir=tmp_path, write_video=False, progress=False
+        )
+    assert summary.frames == N_FRAMES and summary.error is None and summary.name == "rec"
+    assert summary.source_fps == pytest.approx(FPS)
+    lines = (tmp_path / "rec.jsonl").read_text().splitlines()
+    assert len(lines) == N_FRAMES and json.loads(lines[-1])["tracks"][0]["id"] == 1

@@ -92,6 +92,14 @@ def test_image_yuv422_grey(encoding: str, y_first: bool) -> None:
     np.testing.assert_allclose(image_to_bgr(msg).astype(int), round((90 - 16) * 255 / 219), atol=1)
 
 
+def test_image_strided_data() -> None:
+    """A non-contiguous data array (a view) is read as its values, not its memory."""
+    msg = _image_msg(FRAMES[0], "bgr8")
+    doubled = np.repeat(msg.data, 2)
+    msg.data = doubled[::2]
+    np.testing.assert_array_equal(image_to_bgr(msg), FRAMES[0])
+
+
 def test_image_errors() -> None:
     with pytest.raises(ValueError, match=r"unsupported sensor_msgs/Image encoding '32FC1'.*bgr8"):
         image_to_bgr(_image_msg(FRAMES[0], "32FC1"))
@@ -308,6 +316,12 @@ def test_bag_source_errors(camera_bag: Path, tmp_path: Path) -> None:
     video.write_bytes(b"x")
     with pytest.raises(ValueError, match="applies only to ROS 2 bags"):
         open_source(video, topic="/camera/image_raw")
+    fake = tmp_path / "fake.mcap"
+    fake.write_bytes(b"not an mcap file")
+    with pytest.raises(ValueError, match=r"fake\.mcap: cannot read the bag"):
+        open_source(fake, topic="/camera/image_raw")
+    with pytest.raises(FileNotFoundError, match=r"gone\.mcap"):
+        open_source(tmp_path / "gone.mcap")
 
 
 def test_bag_source_unsupported_encoding_and_corrupt_frame(rosbags: Any, tmp_path: Path) -> None:
@@ -398,6 +412,9 @@ def test_tracks_writer_bag_folder(rosbags: Any, tmp_path: Path) -> None:
         RosbagTracksWriter(bag)
     with pytest.raises(ValueError, match="absolute ROS name"):
         RosbagTracksWriter(tmp_path / "x.mcap", topic="people")
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        RosbagTracksWriter(tmp_path / "x.mcap", fps=0)
+    assert not (tmp_path / "x.mcap").exists()
 
 
 def test_tracker_output_to_bag_and_back(rosbags: Any, camera_bag: Path, tmp_path: Path) -> None:

@@ -124,7 +124,8 @@ def _buffer(data: Any) -> NDArray[np.uint8]:
     """A message's ``uint8[]`` field (numpy array from rosbags, ``array('B')``/bytes from rclpy) as a
     flat ``uint8`` array, without copying where possible."""
     if isinstance(data, np.ndarray):
-        return data.reshape(-1).view(np.uint8) if data.dtype.itemsize == 1 else data.astype(np.uint8)
+        flat = np.ascontiguousarray(data).reshape(-1)  # contiguous: image_to_bgr strides over it
+        return flat.view(np.uint8) if flat.dtype.itemsize == 1 else flat.astype(np.uint8)
     try:
         return np.frombuffer(memoryview(data).cast("B"), np.uint8)
     except TypeError:  # a list of ints

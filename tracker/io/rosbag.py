@@ -301,8 +301,12 @@ class RosbagTracksWriter(Closing):
         from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 
         self.path = Path(path)
-        if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
-            raise ValueError(f"{self.path}: fps must be a positive number, got {fps}")
+        try:
+            fps_value = float(fps)
+        except (TypeError, ValueError):
+            fps_value = float("nan")
+        if not (np.isfinite(fps_value) and fps_value > 0):
+            raise ValueError(f"{self.path}: fps must be a positive number, got {fps!r}")
         if int(start_ns) < 0:
             raise ValueError(f"{self.path}: start_ns must be >= 0, got {start_ns}")
         if not topic.startswith("/") or len(topic) < 2:
@@ -318,7 +322,7 @@ class RosbagTracksWriter(Closing):
             raise ValueError(f"{self.path}: exists already; a ROS 2 bag folder is never overwritten")
         self.topic = topic
         self.frame_id = frame_id
-        self.fps = float(fps)
+        self.fps = fps_value
         self.start_ns = int(start_ns)
         self.class_names = class_names
         self.frames_written = 0

@@ -13,7 +13,12 @@ import pytest
 
 from tracker import Detections, Tracker, Tracks
 
-sv = pytest.importorskip("supervision", reason="supervision not installed (pip install supervision)")
+
+@pytest.fixture(scope="module")
+def sv() -> Any:
+    """The real supervision package; its tests skip without it (the Ultralytics ones still run)."""
+    return pytest.importorskip("supervision", reason="supervision not installed (pip install supervision)")
+
 
 BOXES = np.array([[10, 20, 50, 120], [200.5, 30, 260, 150.25], [0, 0, 5, 9]], np.float32)
 SCORES = np.array([0.9, 0.55, 0.31], np.float32)
@@ -31,7 +36,7 @@ def test_import_tracker_stays_light() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_from_supervision_copies_fields() -> None:
+def test_from_supervision_copies_fields(sv: Any) -> None:
     svd = sv.Detections(xyxy=BOXES.astype(np.float64), confidence=SCORES, class_id=CLASSES)
     svd.tracker_id = np.array([7, 8, 9])
     dets = Detections.from_supervision(svd)
@@ -44,13 +49,13 @@ def test_from_supervision_copies_fields() -> None:
     assert dets.embeddings is None
 
 
-def test_from_supervision_missing_confidence_and_class() -> None:
+def test_from_supervision_missing_confidence_and_class(sv: Any) -> None:
     dets = Detections.from_supervision(sv.Detections(xyxy=BOXES))
     np.testing.assert_array_equal(dets.scores, np.ones(3, np.float32))
     np.testing.assert_array_equal(dets.class_ids, np.zeros(3, np.int64))
 
 
-def test_from_supervision_empty() -> None:
+def test_from_supervision_empty(sv: Any) -> None:
     dets = Detections.from_supervision(sv.Detections.empty())
     assert len(dets) == 0 and dets.boxes.shape == (0, 4)
 
@@ -90,7 +95,7 @@ def _tracks() -> Tracks:
     )
 
 
-def test_to_supervision_sets_tracker_id() -> None:
+def test_to_supervision_sets_tracker_id(sv: Any) -> None:
     svd = _tracks().to_supervision()
     assert isinstance(svd, sv.Detections)
     assert len(svd) == 2
@@ -102,7 +107,7 @@ def test_to_supervision_sets_tracker_id() -> None:
     assert len(empty) == 0 and empty.tracker_id is not None and len(empty.tracker_id) == 0
 
 
-def test_supervision_round_trip_through_tracker_and_annotators() -> None:
+def test_supervision_round_trip_through_tracker_and_annotators(sv: Any) -> None:
     """sv.Detections -> Tracker -> sv.Detections with stable ids, then supervision draws them."""
     tracker = Tracker("bytetrack", frame_rate=30)
     frame = np.zeros((240, 320, 3), np.uint8)
@@ -166,3 +171,12 @@ def test_from_ultralytics_errors() -> None:
         Detections.from_ultralytics(_fake_result(BOXES, SCORES, np.array([0.0, 2.5, 1.0])))
     with pytest.raises(ValueError, match="scores: 2 scores for 3 boxes"):
         Detections.from_ultralytics(_fake_result(BOXES, SCORES[:2], CLASSES.astype(np.float32)))
+
+
+def test_without_supervision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading needs only the attributes; writing an sv.Detections says how to install supervision."""
+    monkeypatch.setitem(sys.modules, "supervision", None)  # import supervision -> ImportError
+    dets = Detections.from_supervision(SimpleNamespace(xyxy=BOXES, confidence=None, class_id=CLASSES))
+    np.testing.assert_array_equal(dets.class_ids, CLASSES)
+    with pytest.raises(ImportError, match="pip install supervision"):
+        _tracks().to_supervision()

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:  # never at run time: types.py is the lowest layer and stays light
+    import supervision as sv
 
 __all__ = [
     "Detections",
@@ -164,6 +167,25 @@ class Detections:
         """Same detections with ``embeddings: float32[N,D]`` attached (validated, L2-normalised)."""
         return Detections(self.boxes, self.scores, self.class_ids, embeddings)
 
+    # -- interop (thin delegates; the converters live in tracker.interop and import nothing heavy here) --
+    @classmethod
+    def from_supervision(cls, detections: Any) -> Detections:
+        """From an ``sv.Detections`` (``xyxy`` ``float[N,4]`` xyxy pixels, ``confidence`` or ``None`` ->
+        1.0, ``class_id`` or ``None`` -> 0; ``tracker_id`` ignored). See
+        :func:`tracker.interop.supervision.detections_from_supervision`."""
+        from .interop.supervision import detections_from_supervision
+
+        return detections_from_supervision(detections)
+
+    @classmethod
+    def from_ultralytics(cls, result: Any) -> Detections:
+        """From one Ultralytics ``Results`` (``result.boxes.xyxy/.conf/.cls``, tensors or arrays),
+        duck-typed, without importing ``ultralytics``. See
+        :func:`tracker.interop.ultralytics.detections_from_ultralytics`."""
+        from .interop.ultralytics import detections_from_ultralytics
+
+        return detections_from_ultralytics(result)
+
 
 @dataclass(frozen=True, eq=False)
 class Tracks:
@@ -199,6 +221,14 @@ class Tracks:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def to_supervision(self) -> sv.Detections:
+        """As an ``sv.Detections`` with ``tracker_id`` set to the track ids (``xyxy`` ``float32[M,4]``
+        xyxy pixels). Needs ``supervision`` installed. See
+        :func:`tracker.interop.supervision.tracks_to_supervision`."""
+        from .interop.supervision import tracks_to_supervision
+
+        return tracks_to_supervision(self)
 
 
 @runtime_checkable

@@ -11,6 +11,9 @@
   (``img2.png`` before ``img10.png``);
 * a glob such as ``"frames/*.jpg"``: the matching image files, in natural name order;
 * a single image file: a one-frame source;
+* a ROS 2 bag: a folder with ``metadata.yaml``, or a ``.mcap`` / ``.db3`` file; one image topic of it
+  (``open_source(bag, topic="/camera/image_raw")``) is read by :class:`tracker.io.rosbag.RosbagSource`
+  (needs the ``rosbags`` package: ``pip install "tracker[ros]"``);
 * any other existing file (or a device such as ``/dev/video0``): a video, opened with
   ``cv2.VideoCapture``.
 
@@ -72,8 +75,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 _URL = re.compile(r"^(rtsps?|rtmp|https?|udp|tcp)://", re.IGNORECASE)
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _MAX_PLAUSIBLE_FPS = 1000.0
+_BAG_SUFFIXES = (".mcap", ".db3")  # single-file ROS 2 bags (tracker.io.rosbag.BAG_FILE_SUFFIXES)
 
-SourceKind = Literal["webcam", "url", "video", "folder", "glob", "image"]
+SourceKind = Literal["webcam", "url", "video", "folder", "glob", "image", "rosbag"]
 
 
 class SourceSpec(NamedTuple):
@@ -82,7 +86,7 @@ class SourceSpec(NamedTuple):
     Attributes:
         kind: ``"webcam"`` (``target`` is the ``int`` index), ``"url"`` (the URL string), ``"video"``
             (a file or device path), ``"folder"`` (a folder path), ``"glob"`` (the pattern) or
-            ``"image"`` (one image file).
+            ``"image"`` (one image file) or ``"rosbag"`` (a ROS 2 bag folder or ``.mcap``/``.db3`` file).
         target: what is opened.
     """
 
@@ -117,7 +121,9 @@ def parse_source_spec(spec: str | int | os.PathLike[str]) -> SourceSpec:
         return SourceSpec("url", text)
     path = Path(text).expanduser()
     if path.is_dir():
-        return SourceSpec("folder", str(path))
+        return SourceSpec("rosbag" if (path / "metadata.yaml").is_file() else "folder", str(path))
+    if path.is_file() and path.suffix.lower() in _BAG_SUFFIXES:
+        return SourceSpec("rosbag", str(path))
     if path.is_file():
         kind: SourceKind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
         return SourceSpec(kind, str(path))
@@ -375,13 +381,16 @@ def _seqinfo_fps(folder: Path) -> tuple[float | None, str | None]:
     return info.frame_rate, info.name
 
 
-def open_source(spec: str | int | os.PathLike[str], *, fps: float | None = None) -> FrameSource:
+def open_source(
+    spec: str | int | os.PathLike[str], *, fps: float | None = None, topic: str | None = None
+) -> FrameSource:
     """Open a frame source (see the module docstring for the accepted specifications).
 
     Args:
         spec: video path, image folder, image glob, image file, webcam index (``int`` or digits) or
             stream URL.
         fps: overrides the source's own frame rate (useful for image folders).
+        topic: the image topic of a ROS 2 bag (``None``: the bag's only image topic); only for bags.
 
     Returns:
         An open :class:`FrameSource` whose first frame has been decoded (:attr:`~FrameSource.size` set).
@@ -389,13 +398,22 @@ def open_source(spec: str | int | os.PathLike[str], *, fps: float | None = None)
     Raises:
         FileNotFoundError: the path does not exist (the message names it).
         ValueError: OpenCV cannot open the file or decode its first frame ("cannot decode ..."), a
-            folder or glob with no images, or an invalid ``fps``.
+            folder or glob with no images, an invalid ``fps``, a ``topic`` for a source that is not a
+            bag, or a bag topic that is missing or holds no images (see
+            :class:`~tracker.io.rosbag.RosbagSource`).
+        ImportError: a ROS 2 bag without the ``rosbags`` package installed.
     """
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps}")
     kind, target = parse_source_spec(spec)
+    if topic is not None and kind != "rosbag":
+        raise ValueError(f"{target}: topic={topic!r} applies only to ROS 2 bags, this source is a {kind}")
     source: FrameSource
-    if kind == "webcam" or kind == "url":
+    if kind == "rosbag":
+        from .rosbag import RosbagSource
+
+        source = RosbagSource(str(target), topic)
+    elif kind == "webcam" or kind == "url":
         source = VideoSource(target, live=True)
     elif kind == "video":
         source = VideoSource(str(target), live=False)

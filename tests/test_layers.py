@@ -14,16 +14,23 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "tracker"
 
 LAYERS: list[set[str]] = [
-    {"types", "geometry", "signals", "config", "onnx_utils"},  # ground floor
+    {"types", "geometry", "signals", "config", "onnx_utils", "interop"},  # ground floor
     {"motion", "association"},
     {"core"},
     {"io", "viz", "eval", "detect", "reid"},
     {"multicam", "assets"},
-    {"pipeline", "interop"},
+    {"pipeline"},
     {"apps", "engines"},
     {"__main__", "__init__"},
 ]
 """Top-level rooms of ``tracker/``, lowest first. A module may import its own layer and those below."""
+
+FACADES = {
+    ("tracker.types", "tracker.interop.supervision"),
+    ("tracker.types", "tracker.interop.ultralytics"),
+}
+"""Deliberate call-time imports: ``Detections.from_supervision`` & co. are thin methods whose converters
+live in :mod:`tracker.interop` (which builds on ``types``), imported only when called."""
 
 _LEVEL = {room: k for k, rooms in enumerate(LAYERS) for room in rooms}
 
@@ -92,7 +99,11 @@ def test_no_import_cycle() -> None:
 
     def edges(m: str) -> set[str]:
         # importing tracker.a.b also runs tracker.a's __init__: that is not a cycle of m's own making
-        return {t for t in graph.get(m, set()) if t in graph and t != m and not m.startswith(t + ".")}
+        return {
+            t
+            for t in graph.get(m, set())
+            if t in graph and t != m and not m.startswith(t + ".") and (m, t) not in FACADES
+        }
 
     state: dict[str, int] = {}
     cycles: list[list[str]] = []

@@ -551,3 +551,28 @@ def test_run_pipeline_accepts_a_bag(camera_bag: Path, tmp_path: Path) -> None:
     assert summary.source_fps == pytest.approx(FPS)
     lines = (tmp_path / "rec.jsonl").read_text().splitlines()
     assert len(lines) == N_FRAMES and json.loads(lines[-1])["tracks"][0]["id"] == 1
+
+
+def test_cli_run_on_a_bag_with_ros_output(
+    rosbags: Any, camera_bag: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m tracker run rec --topic T --ros-out`: frames from the bag, tracks back out as
+    Detection2DArray messages stamped like the images."""
+    from rosbags.highlevel import AnyReader
+
+    from tracker import __main__ as cli
+
+    monkeypatch.setattr(cli, "_detector", lambda args: _BoxDetector())
+    rc = cli.main(
+        [
+            "run", str(camera_bag), "--topic", "/camera/image_raw", "--ros-out", "--no-reid",
+            "--config", "bytetrack", "--out", str(tmp_path), "--no-progress", "--no-video",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    with AnyReader([tmp_path / "rec_tracks.mcap"]) as reader:
+        msgs = [
+            detection2d_array_to_arrays(reader.deserialize(raw, c.msgtype)) for c, _, raw in reader.messages()
+        ]
+    assert [m.stamp_ns for m in msgs] == [_stamp_ns(k) for k in range(N_FRAMES)]
+    assert {m.ids for m in msgs[-3:]} == {("1",)}

@@ -147,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
         show=args.show,
         progress=not args.no_progress,
         max_frames=args.max_frames,
+        topic=args.topic,
+        ros_out=args.ros_out,
     )
     print(summary.format())
     if summary.signal:
@@ -333,6 +335,16 @@ def _add_run(sub: Any) -> None:
         type=_positive_int,
         metavar="N",
         help="ONNX Runtime threads per model (default: chosen by measurement, see README)",
+    )
+    r.add_argument(
+        "--topic",
+        help="image topic when SOURCE is a ROS 2 bag (.mcap, .db3 or a bag folder; default: its "
+        "only image topic)",
+    )
+    r.add_argument(
+        "--ros-out",
+        action="store_true",
+        help="also write OUT/<name>_tracks.mcap: vision_msgs/Detection2DArray per frame (ros extra)",
     )
     r.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     r.add_argument(

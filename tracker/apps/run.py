@@ -45,6 +45,7 @@ from ..pipeline import (
     JsonlSink,
     MotTxtSink,
     Progress,
+    RosTracksSink,
     SingleCamera,
     Sink,
     StageClock,
@@ -257,6 +258,8 @@ def run_video(
     *,
     extra_sinks: Sequence[Sink] = (),
     stop: GracefulStop | None = None,
+    topic: str | None = None,
+    ros_out: bool = False,
 ) -> RunSummary:
     """Detect and track every frame of ``source`` and write the results as frames complete.
 
@@ -277,6 +280,9 @@ def run_video(
         extra_sinks: more sinks that receive every frame (closed at the end, like the others).
         stop: the :class:`~tracker.signals.GracefulStop` to obey; by default one is installed for the
             run (SIGINT/SIGTERM/SIGHUP finish the frame, then stop).
+        topic: image topic when ``source`` is a ROS 2 bag (default: its only image topic).
+        ros_out: also write ``<name>_tracks.mcap``: ROS 2 ``vision_msgs/Detection2DArray`` messages
+            (needs the ``ros`` extra).
 
     Returns:
         A :class:`RunSummary` (also written to ``<name>_summary.json``); after a signal its
@@ -300,9 +306,9 @@ def run_video(
         raise ValueError(f"{out}: --out exists and is not a folder")
     args = (detector, cfg, embedder, out, write_video, show, progress, max_frames, list(extra_sinks))
     if isinstance(source, FrameSource):
-        return _run(source, *args, stop=stop)
-    with open_source(source) as src:
-        return _run(src, *args, stop=stop)
+        return _run(source, *args, stop=stop, ros_out=ros_out)
+    with open_source(source, topic=topic) as src:
+        return _run(src, *args, stop=stop, ros_out=ros_out)
 
 
 def _run(
@@ -318,6 +324,7 @@ def _run(
     extra_sinks: list[Sink],
     *,
     stop: GracefulStop | None,
+    ros_out: bool = False,
 ) -> RunSummary:
     frame_rate = src.fps if src.fps is not None else DEFAULT_FPS
     if src.fps is None:
@@ -335,6 +342,8 @@ def _run(
     }
     if not write_video:
         del paths["video"]
+    if ros_out:
+        paths["ros"] = out / f"{src.name}_tracks.mcap"
     summary = RunSummary(
         source=src.spec,
         name=src.name,
@@ -355,6 +364,8 @@ def _run(
             out / f"{src.name}.tracks.npz", src.name, source=src.spec, model=model_name(embedder)
         )
         sinks.append(gallery)
+        if ros_out:
+            sinks.append(RosTracksSink(paths["ros"], src, frame_rate))
         if show:
             sinks.append(WindowSink(src.name, _Window(f"tracker: {src.name}"), user_stop))
         sinks.extend(extra_sinks)

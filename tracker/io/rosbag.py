@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from ..types import Tracks
 from ._closing import Closing
+from .frame_source import DEFAULT_FPS, FrameSource, _safe_name
 from .ros import (
     COMPRESSED_IMAGE_TYPE,
     DETECTION2D_ARRAY_TYPE,
@@ -37,7 +38,6 @@ from .ros import (
     stamp_to_ns,
     tracks_to_detection2d_array,
 )
-from .sources import DEFAULT_FPS, FrameSource, _safe_name
 
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore

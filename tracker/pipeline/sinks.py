@@ -43,6 +43,7 @@ __all__ = [
     "GallerySink",
     "JsonlSink",
     "MotTxtSink",
+    "RosTracksSink",
     "Sink",
     "VideoSink",
     "WindowSink",
@@ -162,6 +163,27 @@ class JsonlSink(_TextSink):
     def write(self, result: FrameResult) -> None:
         record = {"frame": int(result.frame_index), "tracks": tracks_to_records(result.tracks, self.decimals)}
         self._write_lines(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+class RosTracksSink:
+    """Tracks as ROS 2 ``vision_msgs/Detection2DArray`` messages, one per frame, into an MCAP file or a
+    bag folder (:class:`~tracker.io.rosbag.RosbagTracksWriter`; needs ``pip install "tracker[ros]"``).
+    Stamps are the source's (a bag's header stamps) when it has them, else ``(frame - 1) / fps``."""
+
+    def __init__(self, path: str | Path, source: object, fps: float) -> None:
+        from ..io.rosbag import RosbagTracksWriter
+
+        self.path = Path(path)
+        self._stamp = getattr(source, "stamp_ns", None)
+        frame_id = getattr(source, "frame_id", None) or "camera"
+        self._writer = RosbagTracksWriter(self.path, fps=fps, frame_id=frame_id)
+
+    def write(self, result: FrameResult) -> None:
+        stamp = self._stamp(result.frame_index) if callable(self._stamp) else None
+        self._writer.write(result.frame_index, result.tracks, stamp_ns=stamp)
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 class CollectSink:

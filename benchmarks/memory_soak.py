@@ -125,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"frames": summary.frames, "track_ids": summary.unique_tracks, "rss_mib": probe.rss,
-                 "spread_mib": spread}, indent=1
+                {
+                    "frames": summary.frames,
+                    "track_ids": summary.unique_tracks,
+                    "rss_mib": probe.rss,
+                    "spread_mib": spread,
+                },
+                indent=1,
             )
             + "\n"
         )

@@ -167,7 +167,7 @@ class AnnotatedVideoWriter(Closing):
             raise ValueError(f"{self.path}: fourcc must have 4 characters, got {fourcc!r}")
         self.fps = float(fps)
         self._av = _pyav() if (explicit is None and self.path.suffix.lower() in H264_SUFFIXES) else None
-        if self._av is None and self.path.suffix.lower() in H264_SUFFIXES:
+        if explicit is None and self._av is None and self.path.suffix.lower() in H264_SUFFIXES:
             log.warning(
                 "%s: PyAV is not installed, writing MPEG-4 Part 2 (mp4v), which browsers do not play; "
                 'pip install "tracker[video]" for H.264',

@@ -494,3 +494,37 @@ def test_evaluation_prints_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["", "\n \n"])
+def test_empty_results_file_scores_as_all_misses(tmp_path: Path, text: str) -> None:
+    """A tracker that reported nothing: MOTA 0, IDF1 0, HOTA 0, FN = every target box (issue 12)."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text(text)
+    gt = read_ground_truth(MM_DATA / "TUD-Campus" / "gt.txt")
+    n_targets = sum(int((f.consider & (f.classes == 1)).sum()) for f in gt.frames.values())
+    assert n_targets == 359
+    s = evaluate({"TUD-Campus": (gt, read_results(empty))}).sequences["TUD-Campus"]
+    assert (s.mota, s.idf1, s.hota, s.deta, s.recall) == (0.0, 0.0, 0.0, 0.0, 0.0)
+    assert (s.num_misses, s.num_objects, s.num_false_positives, s.num_switches) == (
+        n_targets,
+        n_targets,
+        0,
+        0,
+    )
+    assert s.num_unique_objects == 8 and s.mostly_lost == 8 and s.num_predictions == 0
+    assert math.isnan(s.precision)  # no tracker boxes: precision undefined, as motmetrics says
+
+
+def test_empty_ground_truth_and_both_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    res = read_results(MM_DATA / "TUD-Campus" / "test.txt")
+    s = evaluate({"s": (read_ground_truth(empty), res)}).sequences["s"]
+    n_boxes = sum(len(f.ids) for f in res.frames.values())
+    assert s.num_false_positives == n_boxes and s.num_objects == 0 and s.num_misses == 0
+    assert s.mota == -math.inf and s.hota == 0.0  # motmetrics / trackeval conventions without targets
+    both = evaluate({"s": (read_ground_truth(empty), read_results(empty))}, num_frames={"s": 5})
+    b = both.sequences["s"]
+    assert b.num_frames == 5 and b.num_objects == b.num_false_positives == 0
+    assert math.isnan(b.mota) and b.hota == 0.0

@@ -134,5 +134,6 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"{bad}: 'meta' is not a JSON object")
     for key, kind in META_KEYS.items():
         if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
-            raise ValueError(f"{bad}: meta.{key} missing or not a {kind.__name__}")
+            what = "an object" if kind is dict else "an integer"
+            raise ValueError(f"{bad}: meta.{key} is missing or not {what}")
     return state, meta

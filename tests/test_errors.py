@@ -268,3 +268,43 @@ def test_checkpoints_that_are_not_torch_files(tmp_path: Path, capsys: pytest.Cap
     )
     assert main(["reid", "export", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "m.onnx")]) == 2
     assert _error_line(capsys) == f"error: {tmp_path}: is a folder, expected a checkpoint file"
+
+
+# ---------------------------------------------------------------------------------------------------
+# ONNX ReID models that output NaN
+
+
+def _nan_model(path: Path) -> Path:
+    """``log(x)`` of the normalised crop: NaN for every dark pixel, already on the blank probe crop."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Log", ["x"], ["l"]), helper.make_node("Flatten", ["l"], ["y"], axis=1)],
+        "nan",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 96])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_nan_reid_model_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = _nan_model(tmp_path / "nan.onnx")
+    expected = (
+        f"error: {model}: the model outputs non-finite values (NaN or inf) for a blank crop; the file is "
+        "broken or does not fit its preprocessing"
+    )
+    data = _market(tmp_path / "market")
+    assert main(["reid", "eval", "--model", str(model), "--data", str(data), "--protocol", "market"]) == 2
+    assert _error_line(capsys) == expected
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    assert cv2.imwrite(str(frames / "0001.jpg"), np.zeros((48, 64, 3), np.uint8))
+    dets = tmp_path / "det.txt"
+    dets.write_text("1,-1,2,2,20,40,0.9\n")
+    run = ["run", str(frames), "--dets", str(dets), "--reid", str(model), "--no-video", "--no-progress"]
+    assert main([*run, "--out", str(tmp_path / "out")]) == 2
+    assert _error_line(capsys) == expected

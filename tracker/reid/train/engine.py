@@ -10,9 +10,9 @@ A run writes to ``out_dir``:
   "SIGTERM"``, ``"at_batch"``) or a resumed run finished (``"resumed_at_batch"``).
 
 :func:`train` is a sequence of named steps: :func:`_training_samples` (what to learn from),
-:func:`_initial_state` (model, optimiser, resume point), then per epoch :func:`_epoch_loader`,
-:func:`_run_epoch` (which calls :func:`_train_batch` per batch) and :func:`_end_epoch` (checkpoint and
-log line).
+:func:`_initial_state` (model, optimiser, resume point), then :func:`_train_epochs`, per epoch
+:func:`_epoch_loader`, :func:`_run_epoch` (which calls :func:`_train_batch` per batch) and
+:func:`_end_epoch` (checkpoint and log line).
 
 Signals: SIGINT, SIGTERM and SIGHUP (:class:`tracker.signals.GracefulStop`) finish the batch in hand,
 write ``last.pt`` with the position inside the epoch (``meta["batch"]``) and the log line, log
@@ -28,6 +28,7 @@ written with ``torch.save`` and read tensor-only (:mod:`tracker.reid.train.check
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -524,26 +525,24 @@ def train(
         :class:`TrainResult`; after a signal, ``stopped`` and ``exit_status`` say which (module
         docstring).
     """
-    if stop is None:
-        with GracefulStop() as own:
-            return train(
-                cfg,
-                data_root,
-                out_dir,
-                resume=resume,
-                progress=progress,
-                samples=samples,
-                num_classes=num_classes,
-                stop=own,
-            )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    train_samples, n_cls = _training_samples(cfg, data_root, samples, num_classes)
-    ckpt_path = out / CHECKPOINT_NAME
-    state = _initial_state(cfg, train_samples, n_cls, ckpt_path, resume)
+    with contextlib.ExitStack() as stack:
+        if stop is None:
+            stop = stack.enter_context(GracefulStop())
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        train_samples, n_cls = _training_samples(cfg, data_root, samples, num_classes)
+        state = _initial_state(cfg, train_samples, n_cls, out / CHECKPOINT_NAME, resume)
+        return _train_epochs(state, cfg, out, stop, progress)
+
+
+def _train_epochs(
+    state: _TrainState, cfg: ReidTrainConfig, out: Path, stop: GracefulStop, progress: bool
+) -> TrainResult:
+    """Steps 3-5 for every epoch from the start position to ``cfg.optim.epochs``, or until a stop."""
     d = cfg.data
-    sampler = RandomIdentitySampler([s.pid for s in train_samples], d.p, d.k, cfg.seed)
-    dataset = ImageDataset(train_samples, cfg.model.input_size)
+    sampler = RandomIdentitySampler([s.pid for s in state.samples], d.p, d.k, cfg.seed)
+    dataset = ImageDataset(state.samples, cfg.model.input_size)
+    ckpt_path = out / CHECKPOINT_NAME
     entries: list[dict[str, Any]] = []
     epoch, skip = state.start_epoch, state.start_batch
     try:
@@ -573,7 +572,9 @@ def train(
             signal.Signals(now.signum).name,
             ckpt_path,
         )
-        return TrainResult(entries, ckpt_path, n_cls, stop.signal_name, exit_status_for(now.signum))
+        return TrainResult(
+            entries, ckpt_path, state.num_classes, stop.signal_name, exit_status_for(now.signum)
+        )
     if stop.requested:
         logger.warning(
             "stopped by %s: %s holds the state after %d epoch(s) and %d batch(es) of the next; "
@@ -583,7 +584,7 @@ def train(
             epoch,
             skip,
         )
-    return TrainResult(entries, ckpt_path, n_cls, stop.signal_name, stop.exit_status(0))
+    return TrainResult(entries, ckpt_path, state.num_classes, stop.signal_name, stop.exit_status(0))
 
 
 def set_threads(n: int | None) -> None:

@@ -399,3 +399,103 @@ def test_normalize_writes_either_layout_with_the_spec_arithmetic(order: str) -> 
     np.testing.assert_allclose(nchw, expected.transpose(0, 3, 1, 2), atol=1e-5)
     with pytest.raises(ValueError, match="layout"):
         spec.normalize(crops, "CHW")
+
+
+# ---------------------------------------------------------------- broken model outputs (issue 12)
+def _graph_model(
+    onnx: ModuleType, path: Path, ops: Sequence[tuple[str, float | None]], dim: int | str
+) -> Path:
+    """``x [N,3,4,2] -> op_1 -> ... -> Flatten -> y [N,dim]``; an op with a number is ``Mul`` by it."""
+    from onnx import TensorProto, helper
+
+    nodes, inits, cur = [], [], "x"
+    for i, (op, value) in enumerate(ops):
+        out = f"t{i}"
+        if op == "Mul":
+            inits.append(helper.make_tensor(f"c{i}", TensorProto.FLOAT, [], [float(value or 0.0)]))
+            nodes.append(helper.make_node("Mul", [cur, f"c{i}"], [out]))
+        else:
+            nodes.append(helper.make_node(op, [cur], [out]))
+        cur = out
+    nodes.append(helper.make_node("Flatten", [cur], ["y"], axis=1))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", dim])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_model_outputting_nan_is_a_value_error_naming_the_file(onnx_mod: ModuleType, tmp_path: Path) -> None:
+    # log(x) of ImageNet-normalised pixels: NaN already on the blank probe crop -> refused at load
+    at_load = _graph_model(onnx_mod, tmp_path / "nan_at_load.onnx", [("Log", None)], "D")
+    with pytest.raises(
+        ValueError, match=rf"^{at_load}: the model outputs non-finite values \(NaN or inf\) for a blank crop"
+    ):
+        OnnxEmbedder(at_load, spec=IMAGENET_SPEC)
+    # log(-x): finite for black crops (x < 0), NaN for bright ones -> refused when embedding, naming box 1
+    later = _graph_model(onnx_mod, tmp_path / "nan_later.onnx", [("Neg", None), ("Log", None)], "D")
+    emb = OnnxEmbedder(later, spec=IMAGENET_SPEC)
+    img = _constant_image((0, 0, 0))
+    img[:, 35:] = 255
+    assert np.isfinite(emb.embed(img, np.array([[0, 0, 30, 50]], np.float32))).all()
+    with pytest.raises(
+        ValueError,
+        match=rf"^{later}: the model output non-finite values \(NaN or inf\) for box 1 \[40.0, 0.0, 70.0, 50.0\] \(1 of 2 boxes\)",
+    ):
+        emb.embed(img, np.array([[0, 0, 30, 50], [40, 0, 70, 50]], np.float32))
+
+
+def test_model_output_type_checked_at_load(onnx_mod: ModuleType, tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["x"], ["f"], axis=1),
+            helper.make_node("Cast", ["f"], ["y"], to=TensorProto.INT64),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 24])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "ints.onnx"
+    onnx_mod.save(model, str(path))
+    with pytest.raises(
+        ValueError, match=rf"^{path}: output 'y' has element type tensor\(int64\); expected a float"
+    ):
+        OnnxEmbedder(path, spec=IMAGENET_SPEC)
+
+
+def test_huge_model_outputs_normalise_to_the_same_direction(onnx_mod: ModuleType, tmp_path: Path) -> None:
+    """Issue 12: outputs around 1e30 overflowed the float32 norm and came back as zero vectors."""
+    plain = OnnxEmbedder(
+        _graph_model(onnx_mod, tmp_path / "plain.onnx", [("Identity", None)], "D"), spec=IMAGENET_SPEC
+    )
+    huge = OnnxEmbedder(
+        _graph_model(onnx_mod, tmp_path / "huge.onnx", [("Mul", 1e30)], "D"), spec=IMAGENET_SPEC
+    )
+    img = _constant_image((10, 120, 250))
+    boxes = np.array([[0, 0, 10, 10], [5, 5, 60, 40]], np.float32)
+    a, b = plain.embed(img, boxes), huge.embed(img, boxes)
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
+
+def test_l2_normalize_rows() -> None:
+    from tracker.reid import l2_normalize
+
+    out = l2_normalize(np.array([[3e38, 3e38], [1e300, -1e300], [0, 0], [3, 4]]))
+    s = np.sqrt(0.5)
+    np.testing.assert_allclose(out, [[s, s], [s, -s], [0, 0], [0.6, 0.8]], rtol=1e-6)
+    assert out.dtype == np.float32 and l2_normalize(np.zeros((0, 5))).shape == (0, 5)
+    with pytest.raises(ValueError, match=r"^embeddings: row 1 has non-finite values \(NaN or inf\)"):
+        l2_normalize(np.array([[1.0, 0.0], [np.inf, 1.0]]))
+    with pytest.raises(ValueError, match="expected float"):
+        l2_normalize(np.ones(3))

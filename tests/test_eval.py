@@ -197,6 +197,37 @@ def test_box_iou() -> None:
     assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
 
 
+def _old_box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The scorer's own IoU before it used tracker.geometry (areas clipped at 0, 0 where no union)."""
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=(inter > 0) & (union > 0))
+    return out
+
+
+@pytest.mark.parametrize("n", [7, 90])  # 90 x 90 pairs take geometry's sweep path
+def test_box_iou_is_geometry_iou_and_equals_the_old_scorer_iou(n: int) -> None:
+    """One IoU in the package (issue 11 item 4): the scorer's box_iou is tracker.geometry.iou_matrix,
+    and on result-file boxes (float32 from 2-decimal text, some with w <= 0 or h <= 0) it gives the
+    values the scorer's own formula gave."""
+    from tracker.geometry import SPARSE_IOU_MIN_PAIRS, iou_matrix
+
+    rng = np.random.default_rng(n)
+    xy = rng.uniform(0, 200, (2, n, 2)).round(2)
+    wh = rng.uniform(-5, 60, (2, n, 2)).round(2)  # about 8 % of the sides are <= 0
+    wh[:, :3] = [[0, 10], [-3, 4], [5, 0]]
+    a, b = (np.concatenate([xy[i], xy[i] + wh[i]], 1).astype(np.float32).astype(np.float64) for i in (0, 1))
+    assert (n * n >= SPARSE_IOU_MIN_PAIRS) == (n == 90)
+    got = box_iou(a, b)
+    np.testing.assert_array_equal(got, iou_matrix(a, b))
+    np.testing.assert_allclose(got, _old_box_iou(a, b), rtol=1e-12, atol=0)
+
+
 # ---------------------------------------------------------------------------------------------------
 # HOTA
 
@@ -463,3 +494,37 @@ def test_evaluation_prints_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["", "\n \n"])
+def test_empty_results_file_scores_as_all_misses(tmp_path: Path, text: str) -> None:
+    """A tracker that reported nothing: MOTA 0, IDF1 0, HOTA 0, FN = every target box (issue 12)."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text(text)
+    gt = read_ground_truth(MM_DATA / "TUD-Campus" / "gt.txt")
+    n_targets = sum(int((f.consider & (f.classes == 1)).sum()) for f in gt.frames.values())
+    assert n_targets == 359
+    s = evaluate({"TUD-Campus": (gt, read_results(empty))}).sequences["TUD-Campus"]
+    assert (s.mota, s.idf1, s.hota, s.deta, s.recall) == (0.0, 0.0, 0.0, 0.0, 0.0)
+    assert (s.num_misses, s.num_objects, s.num_false_positives, s.num_switches) == (
+        n_targets,
+        n_targets,
+        0,
+        0,
+    )
+    assert s.num_unique_objects == 8 and s.mostly_lost == 8 and s.num_predictions == 0
+    assert math.isnan(s.precision)  # no tracker boxes: precision undefined, as motmetrics says
+
+
+def test_empty_ground_truth_and_both_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    res = read_results(MM_DATA / "TUD-Campus" / "test.txt")
+    s = evaluate({"s": (read_ground_truth(empty), res)}).sequences["s"]
+    n_boxes = sum(len(f.ids) for f in res.frames.values())
+    assert s.num_false_positives == n_boxes and s.num_objects == 0 and s.num_misses == 0
+    assert s.mota == -math.inf and s.hota == 0.0  # motmetrics / trackeval conventions without targets
+    both = evaluate({"s": (read_ground_truth(empty), read_results(empty))}, num_frames={"s": 5})
+    b = both.sequences["s"]
+    assert b.num_frames == 5 and b.num_objects == b.num_false_positives == 0
+    assert math.isnan(b.mota) and b.hota == 0.0

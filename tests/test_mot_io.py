@@ -272,6 +272,71 @@ def test_read_results_rejects_duplicate_ids(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
+# empty files and malformed rows, for every parser
+
+_READERS = [read_detections, read_ground_truth, read_results]
+
+
+@pytest.mark.parametrize("reader", _READERS)
+@pytest.mark.parametrize("text", ["", "\n\n", "  \t\n \n", "\ufeff"])
+def test_empty_and_whitespace_files_have_no_rows(tmp_path: Path, reader: object, text: str) -> None:
+    """An empty det.txt is a sequence without detections, an empty gt.txt one without targets, an empty
+    results file a tracker that reported nothing (issue 12: all three used to fail inside zip())."""
+    path = _write(tmp_path / "f.txt", text)
+    data = reader(path)  # type: ignore[operator]
+    assert dict(data.frames) == {} and data.last_frame == 0
+    assert len(data[1].boxes) == 0 and data[1].boxes.shape == (0, 4)
+
+
+def test_empty_det_file_gives_empty_tracker_detections(tmp_path: Path) -> None:
+    det = read_detections(_write(tmp_path / "det.txt", ""))
+    assert det.num_detections == 0 and det.score_range == (0.0, 1.0)
+    d = det.detections(1)
+    assert len(d) == 0 and d.boxes.shape == (0, 4)
+
+
+@pytest.mark.parametrize("reader", _READERS)
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("1,1,1,2,3,4,1,1,1\n2,2,1,2,x3,4,1,1,1\n", 2, "non-numeric value 'x3' in column 5"),
+        ("1,1,1,2,3,4,1\n2,2,1,2,,4,1\n", 2, "non-numeric value '' in column 5"),
+        ("1,1,1,2,3,4\n", 1, "has 6 columns, expected 7 to 10"),
+        ("1,1,1,2,3,4,1\n2,2,1,2,3\n", 2, "has 5 columns, expected 7 to 10"),
+        ("1,1,1,2,3,4,1\n2,2,1,2,NaN,4,1\n", 2, "non-finite value nan in column 5"),
+        ("1,1,1,2,3,4,1\n2,2,1,2,3,4,inf\n", 2, "non-finite value inf in column 7"),
+        ("1,1,1,2,3,4,1\n2,2,1,2,3,4,1,1\n", 2, "row has 8 columns but the rows before have 7"),
+        ("1e20,1,1,2,3,4,1\n", 1, "frame 1e\\+20 is not an integer >= 1 of at most 2\\*\\*53"),
+        ("nan,1,1,2,3,4,1\n", 1, "non-finite value nan in column 1"),
+    ],
+)
+def test_malformed_rows_name_file_and_line_in_every_parser(
+    tmp_path: Path, reader: object, text: str, line: int, message: str
+) -> None:
+    path = _write(tmp_path / "f.txt", text)
+    with pytest.raises(ValueError, match=rf"^{path}:{line}: .*{message}"):
+        reader(path)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("reader", _READERS)
+def test_fractional_ids_and_bad_files_are_named(tmp_path: Path, reader: object) -> None:
+    path = _write(tmp_path / "f.txt", "1,1,1,2,3,4,1\n2,1.5,1,2,3,4,1\n")
+    if reader is not read_detections:  # det.txt ignores column 2 (always -1)
+        with pytest.raises(ValueError, match=rf"^{path}:2: id 1.5 is not an integer"):
+            reader(path)  # type: ignore[operator]
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"1,1,1,2,3,4,1\n\xff\xfe\x00garbage\n")
+    with pytest.raises(ValueError, match=rf"^{binary}:2: not UTF-8 text \(byte 0xff\)"):
+        reader(binary)  # type: ignore[operator]
+    folder = tmp_path / "dir.txt"
+    folder.mkdir()
+    with pytest.raises(ValueError, match=rf"^{folder}: is a folder"):
+        reader(folder)  # type: ignore[operator]
+    with pytest.raises(FileNotFoundError, match=rf"^{tmp_path / 'none.txt'}: .* file not found"):
+        reader(tmp_path / "none.txt")  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------------------------------------------
 # the real files in ../shared/data
 
 

@@ -576,3 +576,169 @@ def test_export_cli_meta_must_be_key_value(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="KEY=VALUE"):
         export_main(args)
     assert not (tmp_path / "m.onnx").exists()
+
+
+# ----------------------------------------------------------------------------- signals (issue 12)
+
+
+def _stoppable_config(epochs: int) -> ReidTrainConfig:
+    """The tiny config with 9 batches per epoch (p=2 x k=2 over 6 identities of 6 images) and no
+    random augmentation, so that a run stopped mid-epoch and resumed must equal an uninterrupted one."""
+    cfg = _tiny_config(epochs)
+    return dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, p=2, k=2),
+        augment=dataclasses.replace(cfg.augment, flip_p=0.0, pad=0, erase_p=0.0),
+    )
+
+
+def test_stop_finishes_the_batch_and_resume_continues_mid_epoch(
+    tiny_samples: list[Sample], tmp_path: Path
+) -> None:
+    import signal
+
+    from tracker.signals import GracefulStop
+
+    full = train(_stoppable_config(2), None, tmp_path / "full", samples=tiny_samples, progress=False)
+    assert [e["batches"] for e in full.epochs] == [9, 9] and full.exit_status == 0 and full.stopped is None
+
+    part = tmp_path / "part"
+    stop = GracefulStop()
+    stop.request(signal.SIGTERM)  # as if SIGTERM came during the first batch
+    res = train(_stoppable_config(2), None, part, samples=tiny_samples, progress=False, stop=stop)
+    assert (res.stopped, res.exit_status) == ("SIGTERM", 143)
+    assert len(res.epochs) == 1 and res.epochs[0]["stopped"] == "SIGTERM"
+    assert res.epochs[0]["at_batch"] == 1 and res.epochs[0]["batches"] == 1
+    _, meta = load_checkpoint(part / "last.pt")
+    assert (meta["epoch"], meta["batch"]) == (0, 1)
+    assert json.loads((part / "log.jsonl").read_text().splitlines()[-1])["stopped"] == "SIGTERM"
+
+    rest = train(_stoppable_config(2), None, part, samples=tiny_samples, progress=False, resume=True)
+    assert rest.exit_status == 0 and [(e["epoch"], e["batches"]) for e in rest.epochs] == [(1, 8), (2, 9)]
+    assert rest.epochs[0]["resumed_at_batch"] == 1
+    state, meta = load_checkpoint(part / "last.pt")
+    assert (meta["epoch"], meta["batch"]) == (2, 0)
+    full_state, _ = load_checkpoint(full.checkpoint)
+    for k, v in full_state["model"].items():  # same batches, same order, same optimiser state
+        torch.testing.assert_close(state["model"][k], v, rtol=1e-5, atol=1e-6, msg=k)
+    assert rest.epochs[1]["loss"] == pytest.approx(full.epochs[1]["loss"], rel=1e-4)
+
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGHUP, 129)):
+        stop = GracefulStop()
+        stop.request(sig)
+        r = train(
+            _stoppable_config(1), None, tmp_path / sig.name, samples=tiny_samples, progress=False, stop=stop
+        )
+        assert (r.stopped, r.exit_status) == (sig.name, status)
+
+
+def test_second_signal_stops_at_once_and_keeps_the_last_checkpoint(
+    tiny_samples: list[Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two real SIGTERMs in the 3rd batch of epoch 2: the batch is dropped, last.pt stays the one of
+    epoch 1 (whole, no temporary file left) and the status is 143; the handlers are restored."""
+    import signal
+
+    from tracker.reid.train import engine
+
+    calls = []
+    original = engine._train_batch
+
+    def batch_then_signals(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 9 + 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_train_batch", batch_then_signals)
+    before = signal.getsignal(signal.SIGTERM)
+    res = train(_stoppable_config(3), None, tmp_path, samples=tiny_samples, progress=False)
+    assert (res.stopped, res.exit_status) == ("SIGTERM", 143)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert [e["epoch"] for e in res.epochs] == [1]
+    _, meta = load_checkpoint(tmp_path / "last.pt")
+    assert (meta["epoch"], meta["batch"]) == (1, 0)
+    assert not (tmp_path / "last.tmp").exists()
+
+
+def _market_from(samples: list[Sample], root: Path) -> Path:
+    """The tiny samples as a Market-1501 folder (for the command line)."""
+    for split in ("bounding_box_train", "query", "bounding_box_test"):
+        (root / split).mkdir(parents=True)
+    for j, s in enumerate(samples):
+        img = cv2.imread(s.path)
+        name = f"{s.pid + 1:04d}_c{s.camid + 1}s1_{j:06d}_01.jpg"
+        cv2.imwrite(str(root / "bounding_box_train" / name), img)
+    cv2.imwrite(str(root / "query" / "0099_c1s1_000001_01.jpg"), img)
+    cv2.imwrite(str(root / "bounding_box_test" / "0099_c2s1_000002_01.jpg"), img)
+    return root
+
+
+_TRAIN_WITH_BATCH_LOG = (
+    "import logging, sys\n"
+    "logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')\n"
+    "logging.getLogger('tracker.reid.train.engine').setLevel(logging.DEBUG)\n"
+    "from tracker.__main__ import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_sigterm_to_reid_train_process_group(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    """The command line, a real SIGTERM to the whole process group (as Ctrl-C or systemd send it) after
+    the first batch, with a DataLoader worker: exit status 143, 'stopped' logged, a loadable last.pt
+    that --resume continues from."""
+    import signal
+    import subprocess
+    import sys
+
+    from tracker.__main__ import main
+
+    data = _market_from(tiny_samples, tmp_path / "market")
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "name: tiny\nseed: 0\n"
+        "model: {arch: mobilenetv2, input_size: [32, 16], embedding_dim: 16, width_mult: 0.25}\n"
+        "data: {datasets: [market1501], p: 2, k: 2, num_workers: 1}\n"
+        "augment: {flip_p: 0.5, pad: 2, erase_p: 0.0}\n"
+        "loss: {triplet_weight: 0.0}\n"
+        "optim: {lr: 0.01, weight_decay: 0.0, epochs: 200, warmup_epochs: 0, milestones: []}\n"
+    )
+    out = tmp_path / "run"
+    args = ["reid", "train", "--config", str(cfg), "--data", str(data), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-c", _TRAIN_WITH_BATCH_LOG, *args],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "batch 1/" in line:
+                os.killpg(proc.pid, signal.SIGTERM)
+                break
+        else:
+            pytest.fail("training ended before its first batch:\n" + "".join(seen))
+        _, rest = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = "".join(seen) + rest
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    _, meta = load_checkpoint(out / "last.pt")
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["stopped"] == "SIGTERM" and log[-1]["at_batch"] == meta["batch"] >= 1
+    assert meta["epoch"] == log[-1]["epoch"] - 1 < 200
+
+    # --resume continues with the next batch of that epoch and finishes it
+    assert main([*args, "--resume", "--epochs", str(meta["epoch"] + 1)]) == 0
+    _, after = load_checkpoint(out / "last.pt")
+    assert (after["epoch"], after["batch"]) == (meta["epoch"] + 1, 0)
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert last["resumed_at_batch"] == meta["batch"] and "stopped" not in last

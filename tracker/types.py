@@ -57,19 +57,98 @@ def xyxy_to_xywh(boxes: ArrayLike) -> NDArray[np.float32]:
     return b
 
 
-def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int) -> NDArray[Any]:
+def _why_not_numeric(value: object, exc: Exception) -> str:
+    """Why ``value`` (a list of rows) is not a numeric array: the first row that is text, is not
+    numbers, or has another shape than row 0 (a ragged list); else ``exc``'s own words."""
+    if isinstance(value, (list, tuple)):
+        first: tuple[int, ...] | None = None
+        for i, row in enumerate(value):
+            try:
+                r = np.asarray(row)
+                if r.dtype.kind in "USV":
+                    return f"row {i} holds text ({row!r:.60})"
+                r = r.astype(np.float64)
+            except (TypeError, ValueError, OverflowError) as row_exc:
+                return f"row {i} is not numbers ({row!r:.60}: {row_exc})"
+            if first is None:
+                first = r.shape
+            elif r.shape != first:
+                return f"ragged rows: row {i} has shape {list(r.shape)}, row 0 has {list(first)}"
+    return f"not a numeric array ({exc})"
+
+
+def _numeric(name: str, value: object, expected: str) -> NDArray[Any]:
+    """``value`` as an array of bool, integer or float dtype, or :class:`ValueError` naming ``name``,
+    what was ``expected`` and (for a list of rows) the first bad row. Text is never read as numbers."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}: expected {expected}, got {type(value).__name__} {value!r:.60}")
     try:
-        arr: NDArray[Any] = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: cannot convert to {np.dtype(dtype).name} array ({exc})") from None
-    if arr.ndim != ndim:
-        raise ValueError(f"{name}: expected {ndim}-D array, got shape {arr.shape}")
+        arr: NDArray[Any] = np.asarray(value)
+        if arr.dtype.kind in "USV":
+            raise ValueError("text")
+        if arr.dtype.kind == "O":
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name}: {_why_not_numeric(value, exc)}; expected {expected}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: element type {arr.dtype} is not real numbers; expected {expected}")
     return arr
+
+
+def _as_array(name: str, value: ArrayLike, dtype: type, ndim: int, expected: str = "") -> NDArray[Any]:
+    """``value`` as a ``dtype`` array of ``ndim`` dimensions; float values beyond the range of a float32
+    field become ``inf`` (rejected by the callers' finiteness checks, which name the row)."""
+    expected = expected or f"{np.dtype(dtype).name} {ndim}-D array"
+    raw = _numeric(name, value, expected)
+    if raw.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim}-D array ({expected}), got shape {raw.shape}")
+    if np.dtype(dtype).kind == "i":
+        return _as_int64(name, raw)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return raw.astype(dtype, copy=False)
+
+
+def _as_int64(name: str, raw: NDArray[Any]) -> NDArray[np.int64]:
+    """Integer-valued ``raw`` as ``int64``; a fractional, non-finite or out-of-range value is an error
+    naming its row (never silently truncated)."""
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.round(raw)) | (np.abs(raw) >= 2.0**63)
+        if bad.any():
+            i = int(np.argwhere(bad)[0][0])
+            raise ValueError(f"{name}: row {i} is {raw[i]}, not an integer in the int64 range")
+    elif raw.dtype.kind == "u" and raw.size and int(raw.max()) > np.iinfo(np.int64).max:
+        i = int(np.argmax(raw > np.iinfo(np.int64).max))
+        raise ValueError(f"{name}: row {i} is {raw[i]}, beyond the int64 range")
+    return raw.astype(np.int64)
 
 
 def _is_empty_list(value: ArrayLike) -> bool:
     """``[]`` or an empty 1-D array: accepted as "no boxes"; any other empty shape must be ``[0,4]``."""
-    return np.ndim(value) == 1 and np.size(value) == 0
+    return isinstance(value, (list, tuple, np.ndarray)) and len(value) == 0 and np.ndim(value) == 1
+
+
+def _unit_embeddings(embeddings: ArrayLike, n: int) -> NDArray[np.float32]:
+    """``float[N,D]`` embeddings of ``n`` boxes, checked and L2-normalised -> read-only ``float32[N,D]``.
+
+    Normalised in float64 after dividing each row by its largest magnitude, so that huge (even
+    beyond-float32) finite values keep their direction instead of overflowing to zeros."""
+    e64 = _as_array("embeddings", embeddings, np.float64, 2, "float32[N,D]")
+    if len(e64) != n:
+        raise ValueError(f"embeddings: {len(e64)} embeddings for {n} boxes")
+    if n and e64.shape[1] == 0:
+        raise ValueError("embeddings: dimension is 0")
+    bad = ~np.isfinite(e64).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"embeddings: row {i} has non-finite values (NaN or inf)")
+    scale = np.abs(e64).max(axis=1, keepdims=True) if e64.size else np.ones((n, 1))
+    if n and (scale <= 0).any():
+        raise ValueError(f"embeddings: row {int(np.argmax(scale[:, 0] <= 0))} is all zeros")
+    unit = e64 / np.maximum(scale, np.finfo(np.float64).tiny)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    e = unit.astype(np.float32)
+    e.setflags(write=False)
+    return e
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,20 +181,29 @@ class Detections:
         b = (
             np.zeros((0, 4), np.float32)
             if _is_empty_list(boxes)
-            else _as_array("boxes", boxes, np.float32, 2)
+            else _as_array("boxes", boxes, np.float32, 2, "float32[N,4] xyxy pixels")
         )
         if b.shape[1] != 4:
             raise ValueError(f"boxes: expected shape [N,4] (xyxy), got {b.shape}")
         n = len(b)
-        s = np.ones(n, np.float32) if scores is None else _as_array("scores", scores, np.float32, 1)
-        c = np.zeros(n, np.int64) if class_ids is None else _as_array("class_ids", class_ids, np.int64, 1)
+        s = (
+            np.ones(n, np.float32)
+            if scores is None
+            else _as_array("scores", scores, np.float32, 1, "float32[N] in [0, 1]")
+        )
+        c = (
+            np.zeros(n, np.int64)
+            if class_ids is None
+            else _as_array("class_ids", class_ids, np.int64, 1, "int64[N]")
+        )
         if len(s) != n:
             raise ValueError(f"scores: {len(s)} scores for {n} boxes")
         if len(c) != n:
             raise ValueError(f"class_ids: {len(c)} class ids for {n} boxes")
         bad = ~np.isfinite(b).all(axis=1)
         if bad.any():
-            raise ValueError(f"boxes: non-finite coordinates in row {int(np.argmax(bad))}: {b[bad][0]}")
+            i = int(np.argmax(bad))
+            raise ValueError(f"boxes: non-finite (or beyond float32) coordinates in row {i}: {b[i]}")
         bad = (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])
         if bad.any():
             i = int(np.argmax(bad))
@@ -124,20 +212,7 @@ class Detections:
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(f"scores: row {i} is {s[i]}, outside [0, 1]")
-        e: NDArray[np.float32] | None = None
-        if embeddings is not None:
-            e = _as_array("embeddings", embeddings, np.float32, 2)
-            if len(e) != n:
-                raise ValueError(f"embeddings: {len(e)} embeddings for {n} boxes")
-            if n and e.shape[1] == 0:
-                raise ValueError("embeddings: dimension is 0")
-            if not np.isfinite(e).all():
-                raise ValueError("embeddings: non-finite values")
-            norms = np.linalg.norm(e, axis=1, keepdims=True)
-            if n and (norms <= 0).any():
-                raise ValueError(f"embeddings: row {int(np.argmax(norms[:, 0] <= 0))} is all zeros")
-            e = (e / np.maximum(norms, 1e-12)).astype(np.float32)
-            e.setflags(write=False)
+        e = None if embeddings is None else _unit_embeddings(embeddings, n)
         object.__setattr__(self, "boxes", np.array(b, np.float32))
         object.__setattr__(self, "scores", np.array(s, np.float32))
         object.__setattr__(self, "class_ids", np.array(c, np.int64))

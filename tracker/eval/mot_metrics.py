@@ -33,6 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from tracker.eval._compat import import_motmetrics
 from tracker.eval.hota import HotaScores, combine_hota, hota_sequence
+from tracker.geometry import iou_matrix
 from tracker.io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame
 
 __all__ = [
@@ -64,26 +65,19 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
-    """Pairwise IoU.
+    """Pairwise IoU, computed by the package's one IoU, :func:`tracker.geometry.iou_matrix`.
 
     Args:
         a: ``float[N,4]`` xyxy pixels.
         b: ``float[M,4]`` xyxy pixels.
 
     Returns:
-        ``float64[N,M]``; 0 where boxes do not overlap or a box has no area.
+        ``float64[N,M]``; 0 where boxes do not overlap or a box has no area (results files may hold
+        boxes with ``w <= 0`` or ``h <= 0``: they overlap nothing).
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    out = np.zeros_like(inter)
-    np.divide(inter, union, out=out, where=(inter > 0) & (union > 0))
-    return out
+    a64 = np.asarray(a, np.float64).reshape(-1, 4)
+    b64 = np.asarray(b, np.float64).reshape(-1, 4)
+    return iou_matrix(a64, b64)
 
 
 class PreparedFrame(NamedTuple):

@@ -4,7 +4,12 @@ All readers return per-frame arrays keyed by the 1-based frame number used in th
 converted from the file's ``left, top, width, height`` to the package convention ``float32[N,4]``
 xyxy pixels. Files are read as comma (or whitespace) separated numbers; empty lines are skipped and
 rows may come in any order (MOT17's public ``det.txt`` is not sorted by frame). Within a frame the file
-order of the rows is kept. A malformed row raises :class:`ValueError` as ``"{path}:{lineno}: ..."``.
+order of the rows is kept. A malformed row raises :class:`ValueError` as ``"{path}:{lineno}: ..."``
+(also a file that is not UTF-8 text; a folder or an unreadable file is a :class:`ValueError` naming the
+path, a missing one a :class:`FileNotFoundError`).
+
+An empty or whitespace-only file is valid: a ``det.txt`` without detections, a ``gt.txt`` without
+targets, a results file of a tracker that reported nothing (it scores as all misses).
 
 Column layouts (1-based column numbers as in the MOTChallenge papers):
 
@@ -57,6 +62,9 @@ ScoreNorm = Literal["auto", "none", "minmax"]
 """Detection score normalisation, see :func:`normalise_scores`."""
 
 _SPLIT = re.compile(r"\s*,\s*|\s+")
+
+_MAX_INTEGRAL = 2.0**53
+"""Largest frame number / id accepted: beyond it a float64 column no longer holds every integer."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -182,9 +190,7 @@ def _read_table(path: Path, min_cols: int, max_cols: int, what: str) -> tuple[ND
     must be finite numbers. Comma-separated files take a fast path (``np.loadtxt``); anything it rejects
     is re-parsed line by line, which either reads it (whitespace-separated) or names the bad line.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {what} file not found")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = _read_lines(path, what)
     numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
     linenos = np.array([i for i, _ in numbered], dtype=np.int64)
     if not numbered:
@@ -205,6 +211,26 @@ def _read_table(path: Path, min_cols: int, max_cols: int, what: str) -> tuple[ND
         i, j = np.argwhere(~finite)[0]
         raise ValueError(f"{path}:{linenos[i]}: non-finite value {table[i, j]} in column {j + 1}")
     return table, linenos
+
+
+def _read_lines(path: Path, what: str) -> list[str]:
+    """The lines of a text file (UTF-8, optional BOM); every failure is an error naming the file."""
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, expected a {what} file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} file not found")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        lineno = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"{path}:{lineno}: not UTF-8 text (byte 0x{data[exc.start]:02x}); is this a {what} file?"
+        ) from None
+    return text.splitlines()
 
 
 def _parse_rows(
@@ -246,12 +272,14 @@ def _check_integral(
     path: Path, table: NDArray[np.float64], linenos: NDArray, col: int, name: str, minimum: int | None = None
 ) -> NDArray[np.int64]:
     values = table[:, col]
-    bad = values != np.round(values)
+    bad = (values != np.round(values)) | (np.abs(values) > _MAX_INTEGRAL)
     if minimum is not None:
         bad |= values < minimum
     if bad.any():
         i = int(np.argmax(bad))
         req = "an integer" if minimum is None else f"an integer >= {minimum}"
+        if abs(values[i]) > _MAX_INTEGRAL:
+            req += " of at most 2**53"
         raise ValueError(f"{path}:{linenos[i]}: {name} {values[i]:g} is not {req}")
     return values.astype(np.int64)
 
@@ -271,7 +299,10 @@ def _boxes(path: Path, table: NDArray[np.float64], linenos: NDArray, positive: b
 
 
 def _group(frames: NDArray[np.int64]) -> Iterator[tuple[int, NDArray[np.int64]]]:
-    """``(frame, row indices in file order)`` for each distinct frame, frames ascending."""
+    """``(frame, row indices in file order)`` for each distinct frame, frames ascending; nothing for a
+    file without rows (an empty file is a valid sequence with no rows)."""
+    if len(frames) == 0:
+        return
     order = np.argsort(frames, kind="stable")
     uniq, starts = np.unique(frames[order], return_index=True)
     for t, rows in zip(uniq.tolist(), np.split(order, starts[1:]), strict=True):

@@ -22,14 +22,31 @@ __all__ = ["Embedder", "OnnxEmbedder", "l2_normalize"]
 
 logger = logging.getLogger(__name__)
 
-_NORM_EPS = 1e-12
+_FLOAT_OUTPUTS = frozenset({"tensor(float)", "tensor(float16)", "tensor(double)"})
+"""ONNX element types accepted for the embedding output."""
 
 
 def l2_normalize(x: NDArray[np.floating]) -> NDArray[np.float32]:
-    """Rows of ``float[N,D]`` scaled to unit L2 norm (all-zero rows stay zero); ``float32[N,D]``."""
-    x = np.asarray(x, np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, _NORM_EPS)).astype(np.float32, copy=False)
+    """Rows of ``float[N,D]`` scaled to unit L2 norm (all-zero rows stay zero); ``float32[N,D]``.
+
+    Computed in float64 after dividing each row by its largest magnitude, so rows with huge values
+    (up to the float64 maximum) keep their direction instead of overflowing to zeros.
+
+    Raises:
+        ValueError: ``x`` is not 2-D, or a row holds NaN or inf (the message names the row).
+    """
+    a = np.asarray(x, np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"embeddings: expected float[N,D], got shape {a.shape}")
+    bad = ~np.isfinite(a).all(axis=1)
+    if bad.any():
+        raise ValueError(f"embeddings: row {int(np.argmax(bad))} has non-finite values (NaN or inf)")
+    if a.size == 0:
+        return a.astype(np.float32)
+    scale = np.abs(a).max(axis=1, keepdims=True)
+    unit = a / np.where(scale > 0, scale, 1.0)
+    norms = np.linalg.norm(unit, axis=1, keepdims=True)
+    return (unit / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def _check_image(image: object) -> NDArray[np.uint8]:
@@ -86,8 +103,9 @@ class OnnxEmbedder:
     Raises:
         FileNotFoundError: no file at ``model_path``.
         ValueError: the file is not a usable ONNX ReID model (wrong input rank, no channel dimension of
-            3, dynamic height/width without ``spec.input_size``, output not ``[N,D]``...); the message
-            names the file and the shape seen. Also for invalid arguments.
+            3, dynamic height/width without ``spec.input_size``, output not a float ``[N,D]``, or a probe
+            run on a blank crop that returns another shape than declared or NaN/inf); the message names
+            the file and the shape seen. Also for invalid arguments.
     """
 
     def __init__(
@@ -122,6 +140,10 @@ class OnnxEmbedder:
             raise ValueError(
                 f"{self.model_path}: output {out.name!r} has shape {shape}; expected rank 2 [N,D]"
             )
+        if out.type not in _FLOAT_OUTPUTS:
+            raise ValueError(
+                f"{self.model_path}: output {out.name!r} has element type {out.type}; expected a float tensor"
+            )
         if len(outputs) > 1:
             logger.debug("%s: %d outputs, using the first (%s)", self.model_path.name, len(outputs), out.name)
         if self._input.batch is not None and out.shape[0] not in (None, self._input.batch):
@@ -131,7 +153,7 @@ class OnnxEmbedder:
         self._output_name = out.name
         self.batch_size = batch_size
         self.crop_pad = float(crop_pad)
-        self._dim = out.shape[1] if out.shape[1] is not None else self._probe_dim()
+        self._dim = self._probe_dim(out.shape[1])
         logger.info(
             "ReID model %s: %s input %s, batch %s, %dx%d, %d-d embeddings",
             self.model_path.name,
@@ -164,10 +186,24 @@ class OnnxEmbedder:
             )
         return (h, w)
 
-    def _probe_dim(self) -> int:
+    def _probe_dim(self, declared: int | None) -> int:
+        """Run the model once on a blank crop: the output must be ``[n, D]`` with ``D >= 1`` equal to
+        the declared ``D`` (when fixed) and finite; returns ``D``."""
         n = self._input.batch or 1
         dummy = np.zeros((n, self._size[0], self._size[1], 3), np.uint8)
-        return int(self._run(dummy).shape[1])
+        y = self._run(dummy)
+        dim = int(y.shape[1])
+        if dim < 1 or (declared is not None and dim != declared):
+            raise ValueError(
+                f"{self.model_path}: output {self._output_name!r} declares {declared if declared else '?'} "
+                f"dimensions but the model returned shape {list(y.shape)} for a blank crop"
+            )
+        if not np.isfinite(y).all():
+            raise ValueError(
+                f"{self.model_path}: the model outputs non-finite values (NaN or inf) for a blank crop; "
+                "the file is broken or does not fit its preprocessing"
+            )
+        return dim
 
     # ------------------------------------------------------------------ properties
     @property
@@ -202,18 +238,19 @@ class OnnxEmbedder:
         )
 
     # ------------------------------------------------------------------ inference
-    def _run(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
-        """``uint8[B,h,w,3]`` BGR crops (B = one model call) -> raw ``float32[B,D]`` outputs."""
+    def _run(self, crops: NDArray[np.uint8]) -> NDArray[np.float64]:
+        """``uint8[B,h,w,3]`` BGR crops (B = one model call) -> raw ``float64[B,D]`` outputs (float64 so
+        that no finite output of a float64 model overflows here)."""
         x = self.spec.normalize(crops, self._input.layout)
         x = x.astype(self._input.dtype, copy=False)
         (y,) = self._session.run([self._output_name], {self._input.name: x})
         y = np.asarray(y)
         if y.ndim != 2 or y.shape[0] != len(crops):
-            raise RuntimeError(
+            raise ValueError(
                 f"{self.model_path}: model returned shape {list(y.shape)} for {len(crops)} crops; "
                 "expected [N,D]"
             )
-        return y.astype(np.float32, copy=False)
+        return y.astype(np.float64, copy=False)
 
     def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
         """Embed the image regions under ``boxes``.
@@ -227,8 +264,9 @@ class OnnxEmbedder:
             ``float32[N,D]`` L2-normalised embeddings (``float32[0,D]`` for ``N = 0``).
 
         Raises:
-            ValueError: ``image`` is not ``uint8[H,W,3]`` or ``boxes`` is not a finite ``[N,4]`` array.
-            RuntimeError: the model returns an unexpected shape or non-finite values.
+            ValueError: ``image`` is not ``uint8[H,W,3]`` or ``boxes`` is not a finite ``[N,4]`` array;
+                or the model returns another shape than ``[N,D]`` or non-finite values (NaN/inf) — the
+                message names the model file and the first bad box.
         """
         img = _check_image(image)
         b = _check_boxes(boxes)
@@ -237,7 +275,7 @@ class OnnxEmbedder:
             return np.zeros((0, self._dim), np.float32)
         crops = crop_and_resize(img, b, self._size, self.spec.interpolation, self.crop_pad)
         chunk = self._input.batch or self.batch_size
-        out = np.empty((n, self._dim), np.float32)
+        out = np.empty((n, self._dim), np.float64)
         for start in range(0, n, chunk):
             part = crops[start : start + chunk]
             k = len(part)
@@ -245,10 +283,16 @@ class OnnxEmbedder:
                 part = np.concatenate([part, np.zeros((chunk - k, *part.shape[1:]), np.uint8)])
             y = self._run(part)[:k]
             if y.shape[1] != self._dim:
-                raise RuntimeError(
+                raise ValueError(
                     f"{self.model_path}: model returned {y.shape[1]}-d outputs, expected {self._dim}"
                 )
             out[start : start + k] = y
-        if not np.isfinite(out).all():
-            raise RuntimeError(f"{self.model_path}: model returned non-finite embeddings")
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{self.model_path}: the model output non-finite values (NaN or inf) for box {i} "
+                f"{b[i].tolist()} ({int(bad.sum())} of {n} boxes); the model file is broken or does not "
+                "fit its preprocessing"
+            )
         return l2_normalize(out)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 from pathlib import Path
+
+from tracker.signals import GracefulStop, StopNow, exit_status_for
 
 __all__ = ["eval_main", "export_main", "train_main"]
 
 
 def train_main(args: argparse.Namespace) -> int:
     """``reid train --config CFG --data ROOT [--out DIR] [--resume] [--epochs N] [--pretrained FILE]
-    [--no-progress]``."""
+    [--no-progress]``. Exit status 0, or 130 / 143 / 129 after SIGINT / SIGTERM / SIGHUP (the batch in
+    hand is finished and ``last.pt`` written; ``--resume`` continues)."""
     import dataclasses
 
     from tracker.reid.train.config import load_reid_config
@@ -25,17 +30,25 @@ def train_main(args: argparse.Namespace) -> int:
     if pretrained is not None:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, pretrained=str(pretrained)))
     out = Path(getattr(args, "out", None) or f"out/reid/{cfg.name}")
-    result = train(
-        cfg,
-        args.data,
-        out,
-        resume=bool(getattr(args, "resume", False)),
-        progress=not getattr(args, "no_progress", False),
-    )
+    try:
+        with GracefulStop() as stop:
+            result = train(
+                cfg,
+                args.data,
+                out,
+                resume=bool(getattr(args, "resume", False)),
+                progress=not getattr(args, "no_progress", False),
+                stop=stop,
+            )
+    except StopNow as now:  # a second signal before the loop began (loading data, building the model)
+        print(f"stopped by {signal.Signals(now.signum).name} before training began", file=sys.stderr)
+        return exit_status_for(now.signum)
     for e in result.epochs:
         print(json.dumps(e))
     print(f"checkpoint: {result.checkpoint}  log: {out / 'log.jsonl'}")
-    return 0
+    if result.stopped:
+        print(f"stopped by {result.stopped}: --resume continues from {result.checkpoint}", file=sys.stderr)
+    return result.exit_status
 
 
 def eval_main(args: argparse.Namespace) -> int:

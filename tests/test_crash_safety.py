@@ -56,7 +56,9 @@ def _wait_for_frames(proc: subprocess.Popen[bytes], jsonl: Path, timeout: float 
         if jsonl.is_file() and jsonl.stat().st_size > 0:
             return
         if proc.poll() is not None:
-            pytest.fail(f"run ended before it was killed: {proc.stderr.read().decode() if proc.stderr else ''}")
+            pytest.fail(
+                f"run ended before it was killed: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         time.sleep(0.05)
     proc.kill()
     pytest.fail("run wrote no frame in time")

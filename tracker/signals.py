@@ -85,7 +85,7 @@ class GracefulStop:
             raise StopNow(signum)
         self.request(signum)
         log.warning(
-            "%s: finishing the current frame, then writing every output (signal again to stop now)",
+            "%s: finishing the current frame (or batch), then writing every output (signal again to stop now)",
             signal.Signals(signum).name,
         )
 

@@ -4,7 +4,11 @@ PETS09-S2L1 (data test)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import random
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,18 @@ from tracker.multicam import (
 )
 
 D = 8
+
+
+@functools.cache
+def harness() -> types.ModuleType:
+    """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
+    spec = importlib.util.spec_from_file_location("multicam_harness", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def unit(i: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -353,7 +369,8 @@ def test_multi_camera_tracker_end_to_end_handoff() -> None:
 # -------------------------------------------------------------------------------- data
 @pytest.mark.data
 def test_virtual_split_of_pets(data_root: Path) -> None:
-    from tracker.multicam.virtual import build_virtual_sequence, true_transitions
+    h = harness()
+    build_virtual_sequence, true_transitions = h.build_virtual_sequence, h.true_transitions
 
     seq = data_root / "MOT15" / "train" / "PETS09-S2L1"
     vs = build_virtual_sequence(seq)

@@ -96,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_cameras(args: argparse.Namespace, config: object, detector: object, embedder: object) -> int:
-    from .apps.multicam_run import load_camera_setup, run_cameras, setup_from_sources
+    from .apps.multicam_run import run_cameras
+    from .multicam.setup import load_camera_setup, setup_from_sources
 
     if len(args.source) == 1:
         setup = load_camera_setup(args.source[0])

@@ -349,9 +349,10 @@ def run_multicam_benchmark(
     per-camera MOTA/IDF1, cross-camera MOTA/IDF1 and handoff accuracy. Writes the run's outputs and
     ``summary.json`` to ``out_dir``.
     """
+    from ..eval.multicam import score_multicam
     from ..io.mot import read_results
-    from ..multicam.layout import load_camera_truth, score_multicam
-    from .multicam_run import load_camera_setup, run_cameras
+    from ..multicam.setup import load_camera_setup, load_camera_truth
+    from .multicam_run import run_cameras
 
     data = Path(data_dir)
     setup = load_camera_setup(data / "cameras.yaml")

@@ -40,7 +40,7 @@ from ..core.tracker import Tracker
 from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.writers import AnnotatedVideoWriter, JsonlWriter
-from ..multicam.search import GalleryBuilder
+from ..reid.gallery import GalleryBuilder
 from ..types import Detections, Detector
 from ..viz.draw import TrailBuffer, draw_tracks
 

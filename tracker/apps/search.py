@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..multicam.search import Gallery, SearchHit, draw_hits, search
+from ..reid.gallery import Gallery, SearchHit, draw_hits, search
 
 __all__ = ["collect_galleries", "embed_query", "format_hits", "load_frames", "run_search"]
 
@@ -131,7 +131,8 @@ def run_search(args: argparse.Namespace) -> int:
     galleries, sources = collect_galleries(args.targets)
     if sources:
         from ..config import load_config
-        from .multicam_run import run_cameras, setup_from_sources
+        from ..multicam.setup import setup_from_sources
+        from .multicam_run import run_cameras
 
         if args.detector is not None:
             from ..detect import OnnxDetector

@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -240,6 +241,18 @@ class GlobalIdentityManager:
     def num_global_ids(self) -> int:
         """Global ids allocated so far (provisional ones included)."""
         return self._next_gid - 1
+
+    def summary(self) -> dict[str, Any]:
+        """What the run decided with, for ``multicam_summary.json``: the linking thresholds in use,
+        and counts of global ids, decisions and links."""
+        cfg = self.config
+        return {
+            "max_appearance_distance": cfg.max_appearance_distance,
+            "split_appearance_distance": cfg.split_appearance_distance,
+            "global_ids": self.num_global_ids,
+            "decisions": len(self._decisions),
+            "links": sum(d.linked_from is not None for d in self._decisions),
+        }
 
     def summaries(self) -> list[TrackletSummary]:
         """Summaries of the tracklets still held (ended ones are dropped after the time window)."""

@@ -14,19 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from ..reid.gallery import observation_weights
+
 __all__ = ["Tracklet", "TrackletSummary", "observation_weights", "summarize_embeddings"]
-
-
-def observation_weights(scores: NDArray[np.floating], boxes: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Weights ``float64[K]`` of observations: ``score * sqrt(box area)``.
-
-    Args:
-        scores: ``float[K]`` detection scores in ``[0, 1]``.
-        boxes: ``float[K,4]`` xyxy pixels.
-    """
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    return np.asarray(scores, np.float64).reshape(-1) * np.sqrt(area)
 
 
 def summarize_embeddings(

@@ -297,10 +297,16 @@ def run_mode(
     config: MultiCamConfig,
     tracker_config: str = "default",
 ) -> ModeRun:
-    """Run :class:`MultiCameraTracker` over the views (LEFT then RIGHT each frame).
+    """Run :class:`MultiCameraTracker` over the views (left to right each frame).
 
     ``mode``: ``"full"`` uses ``config``; ``"appearance_only"`` uses it with ``time_gating=False``;
     ``"no_link"`` ignores the manager: global id = (view index, local id).
+
+    The detections carry the cached embeddings of every box; a camera's :class:`~tracker.Tracker` uses
+    given embeddings as they are (its policy for detections that come with embeddings, e.g. from a JDE
+    detector). ``run`` / ``bench`` instead give the tracker an embedder, which it applies to detections
+    with ``score >= association.high_score`` only; the harness does not reproduce that (it would need
+    the frames in the trackers), so its figures can differ slightly from ``bench`` on an exported cut.
     """
     if mode not in ("full", "no_link", "appearance_only"):
         raise ValueError(f"mode must be 'full', 'no_link' or 'appearance_only', got {mode!r}")
@@ -608,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated modes to run (default %(default)s)",
     )
     p.add_argument("--no-search", action="store_true", help="skip the person-search scores")
+
     args = p.parse_args(argv)
 
     from tracker.multicam import load_multicam_config

@@ -108,6 +108,8 @@ class Tracklet:
     """Trailing observations whose embeddings deviate from the reference (held out of it)."""
     streak_start: int = 0
     """Index of the first observation of the current deviating streak."""
+    released: bool = False
+    """The manager no longer needs the observations (see :meth:`release`)."""
 
     def reference(self) -> NDArray[np.float64] | None:
         """Unit-length running appearance ``float64[D]`` of the non-deviating observations, or None."""
@@ -147,10 +149,26 @@ class Tracklet:
         self.embeddings.append(None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
 
     def release(self) -> None:
-        """Drop the per-observation boxes and embeddings (the tracklet is forgotten; times stay)."""
+        """Drop the observations (the tracklet can no longer be a candidate); only the first and last
+        timestamps stay (for :attr:`first_t` / :attr:`last_t`)."""
         self.boxes.clear()
         self.scores.clear()
         self.embeddings.clear()
+        self.times[1:-1] = []
+        self.ref_sum = None
+        self.released = True
+
+    def end_distance(self, n: int) -> float | None:
+        """Cosine distance between the summaries of the first ``n`` and the last ``n`` observations
+        that have embeddings (``None`` with fewer than ``2 n``): a same-person distance across time."""
+        idx = [i for i, e in enumerate(self.embeddings) if e is not None]
+        if len(idx) < 2 * n:
+            return None
+        sums = []
+        for part in (idx[:n], idx[-n:]):
+            w = observation_weights(np.asarray(self.scores)[part], np.stack([self.boxes[i] for i in part]))
+            sums.append(summarize_embeddings(np.stack([self.embeddings[i] for i in part]), w))  # type: ignore[misc]
+        return float(np.clip(1.0 - float(sums[0] @ sums[1]), 0.0, 2.0))
 
     @property
     def first_t(self) -> float:

@@ -130,7 +130,7 @@ class CalibrationSettings:
     bounds: tuple[float, float]
     link_fixed: float
     split_fixed: float | None
-    recompute_every: int = 16
+    recompute_every: int = 100
     """A camera's split threshold is recomputed every this many new samples of that camera."""
 
 

@@ -9,7 +9,7 @@ uses this so that its decisions do not depend on how frames of different cameras
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,6 +110,9 @@ class Tracklet:
     """Index of the first observation of the current deviating streak."""
     released: bool = False
     """The manager no longer needs the observations (see :meth:`release`)."""
+    _summary_memo: tuple[int, TrackletSummary] | None = field(default=None, repr=False)
+    """The latest summary and its observation count (a prefix of the observations never changes:
+    they are only appended to or cut at the end, so it stays valid for that count)."""
 
     def reference(self) -> NDArray[np.float64] | None:
         """Unit-length running appearance ``float64[D]`` of the non-deviating observations, or None."""
@@ -156,6 +159,7 @@ class Tracklet:
         self.embeddings.clear()
         self.times[1:-1] = []
         self.ref_sum = None
+        self._summary_memo = None
         self.released = True
 
     def end_distance(self, n: int) -> float | None:
@@ -191,13 +195,18 @@ class Tracklet:
         k = len(self.times) if as_of is None else self.count_until(as_of)
         if k == 0:
             return None
+        memo = self._summary_memo
+        if memo is not None and memo[0] == k:
+            return (
+                memo[1] if memo[1].global_id == self.global_id else replace(memo[1], global_id=self.global_id)
+            )
         embs = [(i, e) for i, e in enumerate(self.embeddings[:k]) if e is not None]
         emb: NDArray[np.float32] | None = None
         if embs:
             idx = np.array([i for i, _ in embs])
             w = observation_weights(np.asarray(self.scores)[idx], np.stack(self.boxes)[idx])
             emb = summarize_embeddings(np.stack([e for _, e in embs]), w)
-        return TrackletSummary(
+        out = TrackletSummary(
             camera=self.camera,
             local_id=self.local_id,
             global_id=self.global_id,
@@ -209,3 +218,5 @@ class Tracklet:
             last_box=self.boxes[k - 1].copy(),
             first_box=self.boxes[0].copy(),
         )
+        self._summary_memo = (k, out)
+        return out

@@ -4,11 +4,20 @@ PETS09-S2L1 (data test)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
+import math
 import random
+import sys
+import types
+from collections import deque
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker import Detections
 from tracker.multicam import (
@@ -21,6 +30,18 @@ from tracker.multicam import (
 )
 
 D = 8
+
+
+@functools.cache
+def harness() -> types.ModuleType:
+    """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
+    spec = importlib.util.spec_from_file_location("multicam_harness", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def unit(i: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -353,7 +374,8 @@ def test_multi_camera_tracker_end_to_end_handoff() -> None:
 # -------------------------------------------------------------------------------- data
 @pytest.mark.data
 def test_virtual_split_of_pets(data_root: Path) -> None:
-    from tracker.multicam.virtual import build_virtual_sequence, true_transitions
+    h = harness()
+    build_virtual_sequence, true_transitions = h.build_virtual_sequence, h.true_transitions
 
     seq = data_root / "MOT15" / "train" / "PETS09-S2L1"
     vs = build_virtual_sequence(seq)
@@ -371,3 +393,366 @@ def test_virtual_split_of_pets(data_root: Path) -> None:
     trs = true_transitions(vs)
     assert len(trs) > 10
     assert all(t.to_start > t.from_end and t.from_view != t.to_view for t in trs)
+
+
+# -------------------------------------------------------------------------------- safety
+def _walk(
+    m: GlobalIdentityManager,
+    appearances: np.ndarray,
+    *,
+    cams: tuple[str, ...] = ("a", "b"),
+    visible: float = 3.0,
+    travel: float = 1.0,
+    arrival: float = 1.0,
+    noise: float = 0.02,
+    view_change: float = 0.0,
+    fps: float = 10.0,
+    seed: int = 0,
+) -> dict[tuple[str, int], int]:
+    """People walk through ``cams`` in order (``visible`` s in each, ``travel`` s between), one new
+    person every ``arrival`` s with appearance ``appearances[i]`` (``float[P,D]``) plus, per camera, a fixed random change of
+    norm ~``view_change`` (another viewpoint), plus per-frame noise. Returns
+    ``(camera, local id) -> person``."""
+    rng = np.random.default_rng(seed)
+    n, d = appearances.shape
+    span = visible + travel
+    views = view_change * rng.normal(size=(len(cams), n, d)) / np.sqrt(d)
+    person_of: dict[tuple[str, int], int] = {}
+    local = {(c, i): 100 * ci + i + 1 for ci, c in enumerate(cams) for i in range(n)}
+    end = (n - 1) * arrival + len(cams) * span
+    for k in range(round(end * fps) + 1):
+        t = k / fps
+        for ci, cam in enumerate(cams):
+            ids, boxes, embs = [], [], []
+            for i in range(n):
+                dt = t - i * arrival - ci * span
+                if 0 <= dt < visible:
+                    x = 10 + 300 * dt / visible
+                    ids.append(local[(cam, i)])
+                    boxes.append([x, 20.0 * i, x + 40, 20.0 * i + 100])
+                    e = appearances[i] + views[ci, i] + rng.normal(0, noise, d)
+                    embs.append(e / np.linalg.norm(e))
+                    person_of[(cam, local[(cam, i)])] = i
+            m.observe(
+                cam,
+                t,
+                ids,
+                np.array(boxes, np.float32).reshape(-1, 4),
+                [0.9] * len(ids),
+                np.array(embs, np.float32).reshape(len(ids), d) if ids else None,
+            )
+    m.flush()
+    return person_of
+
+
+def _concurrent_conflicts(m: GlobalIdentityManager, log: list[tuple[str, float, list[int]]]) -> int:
+    """(time, global id) pairs reported by two different cameras at the same time (final ids)."""
+    seen: dict[tuple[float, int], set[str]] = {}
+    for cam, t, ids in log:
+        for lid in ids:
+            gid = m.global_id_at(cam, lid, t)
+            seen.setdefault((t, int(gid)), set()).add(cam)  # type: ignore[arg-type]
+    return sum(len(c) > 1 for c in seen.values())
+
+
+@pytest.mark.parametrize("time_gating", [True, False])
+def test_concurrent_lookalikes_never_share_a_global_id(time_gating: bool) -> None:
+    """Two people who look the same are in view in a and b at the same time: never one global id,
+    even with appearance-only linking, and even when a's track is reported again after its identity
+    was handed to b (a per-camera tracker that kept the id over a short gap)."""
+    m = GlobalIdentityManager(["a", "b"], MultiCamConfig(time_gating=time_gating, calibrate=False))
+    log: list[tuple[str, float, list[int]]] = []
+
+    def frame(cam: str, t: float, ids: list[int]) -> None:
+        emb = [unit(0, 0.01, seed=int(t * 100) + lid) for lid in ids] if ids else None
+        boxes = np.array([[10.0 * lid, 10, 10.0 * lid + 40, 110] for lid in ids], np.float32).reshape(-1, 4)
+        m.observe(cam, t, ids, boxes, [0.9] * len(ids), emb)
+        log.append((cam, t, ids))
+
+    for k in range(60):
+        t = round(0.1 * k, 3)
+        # a: track 1 during [0, 1.0], unseen (0.1, 1.6), again [1.6, 3.0] (gap < split_gap_s)
+        frame("a", t, [1] if t <= 1.0 or t >= 1.6 else [])
+        # b: a look-alike, track 7 during [1.2, 5.9]; the identical twin track 8 during [0, 5.9]
+        frame("b", t, ([7] if t >= 1.2 else []) + [8])
+    m.flush()
+    assert _concurrent_conflicts(m, log) == 0
+    # b's twin (in view with a's track 1 from the start) never took a's identity
+    assert m.global_id_at("b", 8, 1.0) != m.global_id_at("a", 1, 0.5)
+
+
+def test_appearance_only_walkers_have_no_concurrent_conflicts() -> None:
+    """Many similar people walking a -> b with time gating off: ids never in two places at once."""
+    base = np.zeros((1, 16))
+    base[0, 0] = 1.0
+    apps = base + 0.15 * np.random.default_rng(3).normal(size=(12, 16))
+    apps /= np.linalg.norm(apps, axis=1, keepdims=True)
+    m = GlobalIdentityManager(["a", "b"], MultiCamConfig(time_gating=False))
+    log: list[tuple[str, float, list[int]]] = []
+    orig = m.observe
+
+    def observe(cam, t, ids, *rest):  # type: ignore[no-untyped-def]
+        log.append((cam, t, list(ids)))
+        return orig(cam, t, ids, *rest)
+
+    m.observe = observe  # type: ignore[method-assign]
+    _walk(m, apps, visible=3.0, travel=-1.0, arrival=0.7)  # travel < 0: each person is in a and b at once
+    assert _concurrent_conflicts(m, log) == 0
+
+
+def _snapshot(obj: object, depth: int = 0) -> object:
+    """A comparable picture of an object's whole state (arrays by value, objects by their fields)."""
+    if depth > 12:
+        return "..."
+    if isinstance(obj, np.ndarray):
+        return ("nd", obj.dtype.str, obj.shape, obj.tobytes())
+    if isinstance(obj, float) and math.isnan(obj):
+        return "nan"
+    if isinstance(obj, (str, int, float, bool, type(None), bytes, np.generic)):
+        return obj
+    if isinstance(obj, dict):
+        return ("dict", [(_snapshot(k, depth + 1), _snapshot(v, depth + 1)) for k, v in obj.items()])
+    if isinstance(obj, (list, tuple, deque, set, frozenset)):
+        items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else list(obj)
+        return (type(obj).__name__, [_snapshot(v, depth + 1) for v in items])
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return repr(obj)
+    skip = {"embedder", "_embedder", "_manager", "_session"}
+    return (type(obj).__name__, {k: _snapshot(v, depth + 1) for k, v in fields.items() if k not in skip})
+
+
+def _mct_state(mct: MultiCameraTracker) -> object:
+    return (_snapshot(mct.trackers), _snapshot(mct.manager))
+
+
+def test_embedding_dimension_mismatch_is_a_clear_error_before_any_change() -> None:
+    mct = MultiCameraTracker(["a", "b"], frame_rate=10)
+    box = [[10, 10, 50, 120]]
+    mct.update("a", 0.0, Detections(box, [0.9], embeddings=[[1.0] + [0.0] * 7]))
+    mct.update("b", 0.0, Detections.empty())  # b has no tracks yet, so its tracker alone would not notice
+    before = _mct_state(mct)
+    with pytest.raises(ValueError, match=r"camera 'b'.*dimension 16.*earlier frames had 8"):
+        mct.update("b", 0.1, Detections(box, [0.9], embeddings=[[1.0] + [0.0] * 15]))
+    assert _mct_state(mct) == before
+    # the camera still works afterwards, at the same timestamp
+    out = mct.update("b", 0.1, Detections(box, [0.9], embeddings=[[1.0] + [0.0] * 7]))
+    assert mct.manager.embedding_dim == 8 and len(out.ids) == len(out.local_ids)
+
+
+class _SwitchingEmbedder:
+    """Returns 8-d vectors, or ``dim``-d ones once ``dim`` is changed."""
+
+    def __init__(self) -> None:
+        self.dim = 8
+
+    def embed(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(boxes), self.dim), np.float32)
+        out[:, 0] = 1.0
+        return out
+
+
+def test_embedder_output_of_another_dimension_leaves_everything_unchanged() -> None:
+    emb = _SwitchingEmbedder()
+    mct = MultiCameraTracker(["a", "b"], frame_rate=10, embedder=emb)
+    frame = np.zeros((200, 200, 3), np.uint8)
+    for k in range(3):
+        mct.update("a", 0.1 * k, Detections([[10, 10, 50, 120]], [0.9]), frame)
+    before = _mct_state(mct)
+    emb.dim = 12
+    with pytest.raises(ValueError, match="dimension 12"):
+        mct.update("b", 0.0, Detections([[10, 10, 50, 120]], [0.9]), frame)
+    assert _mct_state(mct) == before
+    emb.dim = 8
+    mct.update("b", 0.0, Detections([[10, 10, 50, 120]], [0.9]), frame)
+
+
+def test_multi_camera_tracker_embeds_like_the_tracker() -> None:
+    """One policy: only detections with score >= association.high_score are embedded."""
+    emb = _SwitchingEmbedder()
+    calls: list[int] = []
+    orig = emb.embed
+    emb.embed = lambda image, boxes: (calls.append(len(boxes)), orig(image, boxes))[1]  # type: ignore[method-assign]
+    mct = MultiCameraTracker(["a"], frame_rate=10, embedder=emb)
+    high = mct.trackers["a"].config.association.high_score
+    frame = np.zeros((300, 300, 3), np.uint8)
+    mct.update("a", 0.0, Detections([[10, 10, 50, 120], [100, 10, 140, 120]], [0.9, high / 2]), frame)
+    assert calls == [1]
+    used = mct.trackers["a"].last_embeddings
+    assert used is not None and np.any(used[0]) and not np.any(used[1])
+
+
+_CALL = st.sampled_from(
+    ["valid", "valid", "valid", "empty", "dim16", "backwards", "nan_time", "unknown", "type"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_CALL, st.sampled_from(["a", "b"]), st.integers(0, 3)), min_size=1, max_size=12))
+def test_fuzz_update_is_atomic_on_every_error(calls: list[tuple[str, str, int]]) -> None:
+    """Random mixes of valid and invalid calls: after every raised error the trackers (all fields, id
+    allocator, frame count), the clocks and the manager are exactly as before."""
+    mct = MultiCameraTracker(["a", "b"], MultiCamConfig(min_tracklet_frames=2), frame_rate=10)
+    clock = {"a": 0.0, "b": 0.0}
+    for kind, cam, n in calls:
+        t = clock[cam] + 0.1
+        boxes = [[10 + 60 * i, 10, 50 + 60 * i, 120] for i in range(n)]
+        d = 16 if kind == "dim16" else 8
+        emb = [unit(i % D) if d == D else np.eye(d, dtype=np.float32)[i % d] for i in range(n)]
+        dets = Detections(boxes, [0.9] * n, embeddings=emb if n else None) if n else Detections.empty()
+        args: tuple[object, ...] = (cam, t, dets)
+        if kind == "backwards":
+            args = (cam, clock[cam] - 0.05, dets)
+        elif kind == "nan_time":
+            args = (cam, float("nan"), dets)
+        elif kind == "unknown":
+            args = ("zzz", t, dets)
+        elif kind == "type":
+            args = (cam, t, boxes)
+        elif kind == "empty":
+            args = (cam, t, Detections.empty())
+        before = _mct_state(mct)
+        must_fail = kind in ("nan_time", "unknown", "type") or (
+            kind == "dim16" and n > 0 and mct.manager.embedding_dim == 8
+        )
+        try:
+            mct.update(*args)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            assert _mct_state(mct) == before, (kind, cam, n)
+            continue
+        assert not must_fail, (kind, cam, n)
+        clock[cam] = float(args[1])  # type: ignore[arg-type]
+
+
+def test_memory_is_bounded_by_history_s() -> None:
+    """Released tracklets and decisions older than history_s are forgotten; recent ones are kept."""
+    apps = np.random.default_rng(1).normal(size=(60, 16))
+    apps /= np.linalg.norm(apps, axis=1, keepdims=True)
+    m = GlobalIdentityManager(
+        ["a", "b"], MultiCamConfig(time_window_s=2.0, max_decision_wait_s=1.0, history_s=10.0)
+    )
+    person_of = _walk(m, apps, visible=2.0, travel=0.5, arrival=1.0, fps=5.0)
+    held = m.summary()["held"]
+    assert m.summary()["decisions"] > 100  # every tracklet was decided ...
+    assert held["decisions"] < 40 and held["tracks"] < 40  # ... but only the last ~10 s are held
+    first = min(person_of)  # an early track: forgotten
+    assert m.global_id_at(*first, 0.0) is None and m.global_id(*first) is None
+    last = max(person_of, key=lambda k: k[1])
+    assert m.global_id(*last) is not None
+
+
+def _linking_accuracy(m: GlobalIdentityManager, person_of: dict[tuple[str, int], int]) -> float:
+    """Share of people whose a- and b-tracks carry one global id, and no two people share one."""
+    gid = {k: m.global_id(*k) for k in person_of}
+    people = sorted(set(person_of.values()))
+    ok = 0
+    for p in people:
+        ga = [g for k, g in gid.items() if k[0] == "a" and person_of[k] == p]
+        gb = [g for k, g in gid.items() if k[0] == "b" and person_of[k] == p]
+        others = {g for k, g in gid.items() if person_of[k] != p}
+        ok += int(ga == gb and ga[0] not in others)
+    return ok / len(people)
+
+
+@pytest.mark.parametrize(("spread", "view_change"), [(0.25, 0.0), (3.0, 0.7)])
+def test_calibration_adapts_the_thresholds_to_the_distance_scale(spread: float, view_change: float) -> None:
+    """Two 'models': one squeezes every distance far below the fixed 0.3 (different people at ~0.03),
+    one spreads them (different people at ~1, one person at ~0.35 between cameras). The fixed 0.3
+    fails each of them; the calibrated thresholds link both."""
+    rng = np.random.default_rng(7)
+    common = np.zeros(32)
+    common[0] = 1.0
+    apps = common + spread * rng.normal(size=(16, 32)) / np.sqrt(32)
+    apps /= np.linalg.norm(apps, axis=1, keepdims=True)
+    scores = {}
+    for calibrate in (False, True):
+        m = GlobalIdentityManager(
+            ["a", "b"], MultiCamConfig(calibrate=calibrate, split_appearance_distance=None)
+        )
+        person_of = _walk(
+            m, apps, visible=3.0, travel=1.0, arrival=0.5, noise=0.01, view_change=view_change, seed=2
+        )
+        scores[calibrate] = (_linking_accuracy(m, person_of), m.summary()["calibration"])
+    accuracy, calib = scores[True]
+    assert accuracy >= 0.9
+    assert calib["link_calibrated"] and calib["link_source"] == "tracklets"
+    med = calib["median_distance"]
+    assert med["link_same_track"] < calib["max_appearance_distance"] < med["link_concurrent_tracks"]
+    assert scores[False][0] < accuracy  # the fixed 0.3 does worse on this scale
+
+
+def test_summary_exposes_the_learned_thresholds() -> None:
+    apps = np.random.default_rng(4).normal(size=(10, 16))
+    apps /= np.linalg.norm(apps, axis=1, keepdims=True)
+    mct = MultiCameraTracker(["a", "b"], frame_rate=10)
+    _walk(mct.manager, apps, arrival=0.5)
+    s = mct.summary()
+    assert set(s) >= {"calibration", "global_ids", "decisions", "links", "conflict_splits", "held"}
+    c = s["calibration"]
+    assert isinstance(c["max_appearance_distance"], float) and set(c["split_appearance_distance"]) == {
+        "a",
+        "b",
+    }
+    json.dumps(s)  # goes into multicam_summary.json as it is
+
+
+def test_calibration_config_is_range_checked() -> None:
+    for bad in (
+        {"calibration_min_samples": 0},
+        {"calibration_window": 5, "calibration_min_samples": 10},
+        {"calibration_link_position": 1.5},
+        {"calibration_min_distance": 0.5, "calibration_max_distance": 0.2},
+        {"history_s": -1},
+    ):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            load_multicam_config(bad)
+
+
+def test_harness_parses_any_cut() -> None:
+    h = harness()
+    views = h.parse_views("a=0:240,b=284:484,c=528:768", 768)
+    assert [(v.name, v.x0, v.x1) for v in views] == [("a", 0, 240), ("b", 284, 484), ("c", 528, 768)]
+    assert h.parse_views(h.format_views(views)) == views
+    for bad in ("a=0:100", "a=0:100,a=200:300", "a=0:300,b=200:400", "a=10:5,b=20:30", "a=0:x,b=1:2"):
+        with pytest.raises(ValueError, match="--views"):
+            h.parse_views(bad, 768)
+    with pytest.raises(ValueError, match="within"):
+        h.parse_views("a=0:400,b=500:900", 768)
+    cfg = h.harness_config(views)
+    assert {(t.from_camera, t.to_camera) for t in cfg.transitions} == {
+        ("a", "b"),
+        ("b", "a"),
+        ("b", "c"),
+        ("c", "b"),
+    }
+
+
+def test_multicam_imports_point_downwards() -> None:
+    """multicam never imports apps; eval/multicam, reid/gallery and multicam/linking never import the
+    multicam tracker (or anything above it)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "tracker"
+
+    def imports(path: Path) -> set[str]:
+        pkg = ".".join(path.relative_to(root.parent).with_suffix("").parts[:-1])
+        out = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = pkg.rsplit(".", node.level - 1)[0] if node.level else ""
+                out.add(f"{base}.{node.module}" if node.level and node.module else node.module or base)
+            elif isinstance(node, ast.Import):
+                out |= {a.name for a in node.names}
+        return out
+
+    for path in (root / "multicam").glob("*.py"):
+        assert not any(m.startswith("tracker.apps") for m in imports(path)), path
+    for rel in ("eval/multicam.py", "reid/gallery.py", "multicam/linking.py", "multicam/calibration.py"):
+        bad = {
+            m
+            for m in imports(root / rel)
+            if m.startswith(("tracker.apps", "tracker.multicam.manager", "tracker.multicam.multi_tracker"))
+        }
+        assert not bad, (rel, bad)
+    assert not any(m.startswith("tracker.multicam") for m in imports(root / "eval" / "multicam.py"))
+    assert not any(m.startswith("tracker.multicam") for m in imports(root / "reid" / "gallery.py"))

@@ -4,8 +4,12 @@ path, the CLI on the same scene, hand-built scoring cases, and the PETS09 export
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import math
+import sys
+import types
 from pathlib import Path
 
 import cv2
@@ -14,11 +18,25 @@ import pytest
 
 from tracker import Detections
 from tracker.__main__ import main
-from tracker.apps.multicam_run import load_camera_setup, run_cameras, setup_from_sources
+from tracker.apps.multicam_run import run_cameras
 from tracker.apps.search import collect_galleries, embed_query, format_hits
+from tracker.eval.multicam import CameraTruth, score_multicam
 from tracker.io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame, read_results
-from tracker.multicam.layout import CameraTruth, score_multicam
-from tracker.multicam.search import Gallery, draw_hits, gallery_from_tracks, search
+from tracker.multicam.setup import load_camera_setup, load_camera_truth, setup_from_sources
+from tracker.reid.gallery import Gallery, draw_hits, gallery_from_tracks, search
+
+
+@functools.cache
+def harness() -> types.ModuleType:
+    """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
+    spec = importlib.util.spec_from_file_location("multicam_harness", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
 
 H, W = 120, 200
 RED, BLUE = (0, 0, 230), (230, 0, 0)  # BGR
@@ -295,7 +313,7 @@ def test_score_multicam_handoffs_and_cross_idf1() -> None:
 @pytest.mark.data
 def test_pets_export_layout_and_bench_scorer(data_root: Path, tmp_path: Path) -> None:
     """The exported PETS09 views are a valid layout: images cropped to the views, gt ids shared."""
-    from tracker.multicam.layout import export_virtual_views, load_camera_truth
+    export_virtual_views = harness().export_virtual_views
 
     path = export_virtual_views(data_root / "MOT15" / "train" / "PETS09-S2L1", tmp_path / "pets2")
     setup = load_camera_setup(path)
@@ -323,13 +341,9 @@ def test_pets_export_layout_and_bench_scorer(data_root: Path, tmp_path: Path) ->
 
 def test_person_search_eval_on_a_synthetic_two_view_sequence(tmp_path: Path) -> None:
     """Red walks from view a into view b, green from b into a; colour embeddings make search exact."""
-    from tracker.multicam.virtual import (
-        DEFAULT_HARNESS_CONFIG,
-        View,
-        VirtualSequence,
-        person_search_eval,
-        run_mode,
-    )
+    h = harness()
+    DEFAULT_HARNESS_CONFIG, View, VirtualSequence = h.DEFAULT_HARNESS_CONFIG, h.View, h.VirtualSequence
+    person_search_eval, run_mode = h.person_search_eval, h.run_mode
 
     green = (0, 230, 0)
     views = (View("a", 0.0, 90.0), View("b", 110.0, 200.0))

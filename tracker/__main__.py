@@ -162,7 +162,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_cameras(
     args: argparse.Namespace, sources: list[str], config: Any, detector: Any, embedder: Any
 ) -> int:
-    from .apps.multicam_run import load_camera_setup, run_cameras, setup_from_sources
+    from .apps.multicam_run import run_cameras
+    from .multicam.setup import load_camera_setup, setup_from_sources
 
     if len(sources) == 1:
         setup = load_camera_setup(sources[0])

@@ -346,7 +346,7 @@ def _json_default(o: object) -> Any:
 
 def is_multicam_dataset(data_dir: str | Path) -> bool:
     """Whether a folder is a multi-camera layout (holds ``cameras.yaml``, see
-    :mod:`tracker.multicam.layout`)."""
+    :mod:`tracker.eval.multicam`)."""
     return (Path(data_dir) / "cameras.yaml").is_file()
 
 
@@ -390,13 +390,14 @@ def run_multicam_benchmark(
 
     Runs :func:`tracker.apps.multicam_run.run_cameras` on ``DATA/cameras.yaml`` (each camera's ``dets``
     file; the ReID model ``reid`` embeds the boxes for cross-camera linking; without it nothing is
-    linked) and scores the per-camera results with :func:`tracker.multicam.layout.score_multicam`:
+    linked) and scores the per-camera results with :func:`tracker.eval.multicam.score_multicam`:
     per-camera MOTA/IDF1, cross-camera MOTA/IDF1 and handoff accuracy. Writes the run's outputs and
     ``summary.json`` to ``out_dir``.
     """
+    from ..eval.multicam import score_multicam
     from ..io.mot import read_results
-    from ..multicam.layout import load_camera_truth, score_multicam
-    from .multicam_run import load_camera_setup, run_cameras
+    from ..multicam.setup import load_camera_setup, load_camera_truth
+    from .multicam_run import run_cameras
 
     data = Path(data_dir)
     setup = load_camera_setup(data / "cameras.yaml")

@@ -9,7 +9,7 @@ frame_index=i)`` (which embeds the boxes when the config enables appearance and 
 * ``<name>.mp4``: the annotated video (boxes, ids, trails), unless ``write_video=False``;
 * ``<name>_summary.json``: :meth:`RunSummary.as_dict`;
 * ``<name>.tracks.npz``: the per-track appearance gallery for ``python -m tracker search``
-  (:class:`~tracker.multicam.search.Gallery`), when an embedder was used.
+  (:class:`~tracker.reid.gallery.Gallery`), when an embedder was used.
 
 Every output is written as frames complete (the text files are flushed at least every second), so
 memory stays flat on an endless source. A source that fails mid-stream (a corrupt frame) ends the run

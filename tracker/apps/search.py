@@ -4,7 +4,7 @@ TARGETs are galleries (``<camera>.tracks.npz`` written by ``run``, or folders ho
 videos / image folders, which are first tracked as the cameras of one multi-camera run (the
 galleries land in ``OUT/gallery``). The query image (one person, cropped) is embedded with the same
 ReID model; tracks are ranked by cosine distance between the query and each track's appearance
-summary (:func:`tracker.multicam.search.search`).
+summary (:func:`tracker.reid.gallery.search`).
 
 Writes ``OUT/search.json`` (every shown hit with its trajectory: frame and xyxy box per observation)
 and ``OUT/search_top.png`` (the query and each hit's middle-frame crop), and prints a table.
@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..multicam.search import Gallery, SearchHit, draw_hits, search
 from ..pipeline import model_name
+from ..reid.gallery import Gallery, SearchHit, draw_hits, search
 from ..types import Embedder
 
 __all__ = ["collect_galleries", "embed_query", "format_hits", "load_frames", "run_search"]
@@ -131,7 +131,8 @@ def run_search(args: argparse.Namespace) -> int:
     galleries, sources = collect_galleries(args.targets)
     if sources:
         from ..config import load_config
-        from .multicam_run import run_cameras, setup_from_sources
+        from ..multicam.setup import setup_from_sources
+        from .multicam_run import run_cameras
 
         if args.detector is not None:
             from ..detect import OnnxDetector

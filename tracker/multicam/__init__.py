@@ -6,8 +6,11 @@
 * :class:`GlobalIdentityManager`: links per-camera tracklets into global identities (Hungarian
   assignment on appearance, gated by the camera transition graph and travel times).
 * :class:`MultiCamConfig` / :func:`load_multicam_config`: the settings (YAML, unknown keys are errors).
-* :mod:`tracker.multicam.virtual`: evaluation on virtual cameras cut from one real sequence.
-* :mod:`tracker.multicam.search`: person search over stored per-track embeddings.
+* :mod:`tracker.multicam.setup`: the camera list (``cameras.yaml``) of multi-camera runs and datasets.
+* :mod:`tracker.multicam.linking`: the link costs and gates the manager decides with.
+
+Elsewhere: scoring in :mod:`tracker.eval.multicam`, track galleries and person search in
+:mod:`tracker.reid.gallery`, the PETS09 virtual-camera harness in ``benchmarks/multicam_harness.py``.
 """
 
 from .config import MultiCamConfig, Transition, load_multicam_config, multicam_config_from_dict

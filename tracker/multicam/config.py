@@ -113,6 +113,36 @@ class MultiCamConfig:
     block decisions forever)."""
     gated_cost_margin: float = 1.0
     """Gated pairs get the finite cost ``max_appearance_distance + gated_cost_margin + distance``."""
+    calibrate: bool = True
+    """Derive the linking threshold (in place of :attr:`max_appearance_distance`) and the split
+    threshold (in place of :attr:`split_appearance_distance`, unless that is ``None``) from distances
+    the run gathers itself: same-track distances within a camera vs distances between tracks visible
+    at the same time in one camera (:mod:`tracker.multicam.calibration`). The fixed values are used
+    until :attr:`calibration_min_samples` of each kind are in. False: the fixed values throughout."""
+    calibration_min_samples: int = 30
+    """Distances of each kind (same track, concurrent tracks) needed before a threshold is derived."""
+    calibration_window: int = 2000
+    """Latest distances of each kind kept for calibration (memory is bounded by this)."""
+    calibration_upper_quantile: float = 0.5
+    """Quantile of the same-track distances taken as "far for one person"."""
+    calibration_lower_quantile: float = 0.5
+    """Quantile of the concurrent-track distances taken as "close for two people"."""
+    calibration_link_position: float = 0.5
+    """Linking threshold = same-track quantile + this fraction of the gap to the concurrent-track
+    quantile (0: at the former, 1: at the latter)."""
+    calibration_split_position: float = 0.5
+    """The same for the split threshold (per-frame embedding vs the tracklet's running appearance)."""
+    calibration_min_distance: float = 0.02
+    """Smallest threshold calibration may choose (cosine distance)."""
+    calibration_max_distance: float = 1.0
+    """Largest threshold calibration may choose (cosine distance)."""
+    history_s: float | None = 600.0
+    """Ended tracklets are released (observations dropped) once they can no longer be handoff
+    candidates (``max_window_s + max_decision_wait_s`` behind every camera); released tracklets and
+    decisions older than this many seconds behind every camera are then forgotten for good
+    (:meth:`~tracker.multicam.GlobalIdentityManager.global_id_at` no longer knows them, and
+    ``decisions`` no longer lists them), so memory stays flat on an endless run. ``None``: keep them
+    for the whole run (memory grows with the number of tracks)."""
 
     def edge(self, from_camera: str, to_camera: str) -> Transition | None:
         """The transition rule for a handoff ``from_camera -> to_camera`` (a listed :class:`Transition`
@@ -161,6 +191,33 @@ def _check(cfg: MultiCamConfig, where: str) -> None:
         raise ValueError(
             f"{where}.max_appearance_distance: must be in [0, 2], got {cfg.max_appearance_distance}"
         )
+    if cfg.calibration_min_samples < 1:
+        raise ValueError(f"{where}.calibration_min_samples: must be >= 1, got {cfg.calibration_min_samples}")
+    if cfg.calibration_window < cfg.calibration_min_samples:
+        raise ValueError(
+            f"{where}.calibration_window: must be >= calibration_min_samples "
+            f"({cfg.calibration_min_samples}), got {cfg.calibration_window}"
+        )
+    for name in (
+        "calibration_upper_quantile",
+        "calibration_lower_quantile",
+        "calibration_link_position",
+        "calibration_split_position",
+    ):
+        value = getattr(cfg, name)
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            raise ValueError(f"{where}.{name}: must be in [0, 1], got {value!r}")
+    if not (
+        math.isfinite(cfg.calibration_min_distance)
+        and math.isfinite(cfg.calibration_max_distance)
+        and 0 <= cfg.calibration_min_distance <= cfg.calibration_max_distance <= 2
+    ):
+        raise ValueError(
+            f"{where}: need 0 <= calibration_min_distance <= calibration_max_distance <= 2, got "
+            f"{cfg.calibration_min_distance}, {cfg.calibration_max_distance}"
+        )
+    if cfg.history_s is not None and not (math.isfinite(cfg.history_s) and cfg.history_s >= 0):
+        raise ValueError(f"{where}.history_s: must be a finite number >= 0 or null, got {cfg.history_s!r}")
     if not (math.isfinite(cfg.gated_cost_margin) and cfg.gated_cost_margin > 0):
         raise ValueError(f"{where}.gated_cost_margin: must be > 0, got {cfg.gated_cost_margin}")
     if cfg.min_tracklet_frames < 1:

@@ -53,14 +53,24 @@ case one global id is active in two places.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linear_sum_assignment
 
+from .calibration import CalibrationRule, CalibrationSettings, CalibrationState
 from .config import MultiCamConfig, load_multicam_config
+from .linking import (
+    MISSING_EMBEDDING_DISTANCE,
+    appearance_distance,
+    intervals_overlap,
+    link_costs,
+    transition_allowed,
+)
 from .tracklets import Tracklet, TrackletSummary
 
 __all__ = ["GlobalIdentityManager", "LinkDecision"]
@@ -114,25 +124,77 @@ class GlobalIdentityManager:
     # -- public API -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget everything; global ids start from 1 again."""
+        cfg = self.config
         self._next_gid = 1
+        self._dim: int | None = None
         self._tracklets: dict[SegKey, Tracklet] = {}
         self._clock: dict[str, float] = {}
         self._pending: dict[SegKey, Tracklet] = {}
-        self._decisions: list[LinkDecision] = []
+        self._decisions: deque[LinkDecision] = deque()
+        self._num_decisions = 0
+        self._num_links = 0
+        self._num_conflict_splits = 0
         self._current: dict[Key, Tracklet] = {}
         self._history: dict[Key, list[Tracklet]] = {}
+        self._by_gid: dict[int, list[Tracklet]] = {}
+        self._released: deque[Tracklet] = deque()
+        self.calibration = CalibrationState(
+            CalibrationSettings(
+                enabled=cfg.calibrate,
+                min_samples=cfg.calibration_min_samples,
+                window=cfg.calibration_window,
+                link_rule=CalibrationRule(
+                    cfg.calibration_upper_quantile,
+                    cfg.calibration_lower_quantile,
+                    cfg.calibration_link_position,
+                ),
+                split_rule=CalibrationRule(
+                    cfg.calibration_upper_quantile,
+                    cfg.calibration_lower_quantile,
+                    cfg.calibration_split_position,
+                ),
+                bounds=(cfg.calibration_min_distance, cfg.calibration_max_distance),
+                link_fixed=cfg.max_appearance_distance,
+                split_fixed=cfg.split_appearance_distance,
+            )
+        )
 
     def check_frame(self, camera: str, timestamp: float) -> None:
         """Raise ``ValueError`` for an unknown camera or a timestamp that does not increase per camera."""
         if camera not in self.cameras:
             raise ValueError(f"unknown camera id {camera!r}; known cameras: {list(self.cameras)}")
-        if not isinstance(timestamp, (int, float, np.integer, np.floating)) or not math.isfinite(timestamp):
+        if (
+            isinstance(timestamp, bool)
+            or not isinstance(timestamp, (int, float, np.integer, np.floating))
+            or not math.isfinite(timestamp)
+        ):
             raise ValueError(f"camera {camera!r}: timestamp must be a finite number, got {timestamp!r}")
         last = self._clock.get(camera)
         if last is not None and timestamp <= last:
             raise ValueError(
                 f"camera {camera!r}: timestamp {timestamp} does not increase (previous frame was at {last})"
             )
+
+    def check_embeddings(self, camera: str, embeddings: NDArray[np.floating]) -> None:
+        """Raise ``ValueError`` unless ``embeddings`` (``float[M,D]``) are finite and ``D`` matches the
+        dimension every earlier embedding of every camera had (``D == 0`` means "no embeddings")."""
+        e = np.asarray(embeddings)
+        if e.ndim != 2:
+            raise ValueError(f"camera {camera!r}: embeddings must be 2-D [M, D], got shape {e.shape}")
+        if e.shape[1] == 0 or len(e) == 0:
+            return
+        if self._dim is not None and e.shape[1] != self._dim:
+            raise ValueError(
+                f"camera {camera!r}: embeddings have dimension {e.shape[1]}, but earlier frames had "
+                f"{self._dim} (every camera must use the same appearance model)"
+            )
+        if not np.isfinite(e).all():
+            raise ValueError(f"camera {camera!r}: embeddings contain NaN or inf")
+
+    @property
+    def embedding_dim(self) -> int | None:
+        """The embedding dimension of the run (fixed by the first embeddings seen), or ``None``."""
+        return self._dim
 
     def observe(
         self,
@@ -152,14 +214,16 @@ class GlobalIdentityManager:
             boxes: ``float32[M,4]`` xyxy pixels.
             scores: ``float32[M]`` detection scores in ``[0, 1]``.
             embeddings: ``float32[M,D]`` appearance vectors, or ``None``; rows of zeros mean "none".
+                ``D`` must be the same for every camera and frame.
 
         Returns:
             ``(global_ids int64[M], provisional bool[M])``: provisional ids may still change once (to
             an earlier identity) when the tracklet's identity is decided.
 
         Raises:
-            ValueError: unknown camera, timestamp not increasing for this camera, or inconsistent
-                shapes; the state is then unchanged.
+            ValueError: unknown camera, timestamp not increasing for this camera, inconsistent shapes,
+                embeddings of another dimension than earlier ones, or non-finite values; the state is
+                then unchanged.
         """
         self.check_frame(camera, timestamp)
         ids = np.asarray(local_ids, np.int64).reshape(-1)
@@ -172,28 +236,42 @@ class GlobalIdentityManager:
             )
         if len(np.unique(ids)) != m:
             raise ValueError(f"camera {camera!r}: repeated local id in {ids.tolist()}")
+        if not (np.isfinite(b).all() and np.isfinite(s).all()):
+            raise ValueError(f"camera {camera!r}: boxes or scores contain NaN or inf")
         e: NDArray[np.float32] | None = None
         if embeddings is not None and m:
             e = np.asarray(embeddings, np.float32)
             if e.ndim != 2 or len(e) != m:
                 raise ValueError(f"camera {camera!r}: embeddings shape {e.shape} for {m} tracks")
+            self.check_embeddings(camera, e)
+            if e.shape[1] == 0:
+                e = None
         # ---- validation done: state changes from here on ----
         t = float(timestamp)
         self._clock[camera] = t
+        if e is not None and self._dim is None:
+            self._dim = int(e.shape[1])
+        frame_tracklets: list[Tracklet] = []
         for i, lid in enumerate(ids.tolist()):
             key = (camera, lid)
             tr = self._current.get(key)
             gap = self.config.split_gap_s
-            if tr is None or (gap is not None and t - tr.last_t > gap):
-                seg = 0 if tr is None else tr.segment + 1
-                tr = Tracklet(camera, lid, self._allocate(), segment=seg)
-                self._tracklets[(camera, lid, seg)] = tr
-                self._pending[(camera, lid, seg)] = tr
-                self._current[key] = tr
-                self._history.setdefault(key, []).append(tr)
+            if (
+                tr is None
+                or tr.released
+                or (gap is not None and t - tr.last_t > gap)
+                or self._would_conflict(tr, t)
+            ):
+                if tr is not None and not tr.released and self._would_conflict(tr, t):
+                    self._num_conflict_splits += 1
+                tr = self._start_segment(camera, lid, 0 if tr is None else tr.segment + 1)
             emb = None if e is None or not np.any(e[i]) else e[i]
             tr.add(t, b[i], float(s[i]), emb)
             self._check_split(tr)
+            tr = self._current[key]
+            self._sample_link_positive(tr)
+            frame_tracklets.append(tr)
+        self._sample_split_negatives(frame_tracklets)
         self._decide_ready(force=False)
         self._prune()
         out = np.array([self._current[(camera, lid)].global_id for lid in ids.tolist()], np.int64)
@@ -209,13 +287,15 @@ class GlobalIdentityManager:
         self._decide_ready(force=True)
 
     def global_id(self, camera: str, local_id: int) -> int | None:
-        """The current global id of ``(camera, local_id)``, or ``None`` if that track was never seen."""
+        """The current global id of ``(camera, local_id)``, or ``None`` if that track was never seen
+        (or was forgotten, see :attr:`~tracker.multicam.MultiCamConfig.history_s`)."""
         tr = self._current.get((camera, int(local_id)))
         return None if tr is None else tr.global_id
 
     def global_id_at(self, camera: str, local_id: int, timestamp: float) -> int | None:
         """Global id of ``(camera, local_id)`` at ``timestamp`` (local tracks re-acquired after
-        ``split_gap_s`` are separate tracklets that may carry different global ids)."""
+        ``split_gap_s`` are separate tracklets that may carry different global ids); ``None`` if the
+        track was never seen or was forgotten (:attr:`~tracker.multicam.MultiCamConfig.history_s`)."""
         segs = self._history.get((camera, int(local_id)))
         if not segs:
             return None
@@ -223,7 +303,7 @@ class GlobalIdentityManager:
         return segs[k].global_id
 
     def mapping(self) -> dict[Key, int]:
-        """Every ``(camera, local id)`` ever seen -> its current global id (final once decided)."""
+        """Every ``(camera, local id)`` seen (and not forgotten) -> its current global id."""
         return {k: tr.global_id for k, tr in self._current.items()}
 
     def is_decided(self, camera: str, local_id: int) -> bool:
@@ -233,13 +313,31 @@ class GlobalIdentityManager:
 
     @property
     def decisions(self) -> list[LinkDecision]:
-        """Every decision taken so far, in order."""
+        """The decisions taken so far, in order (those older than ``history_s`` are forgotten)."""
         return list(self._decisions)
 
     @property
     def num_global_ids(self) -> int:
         """Global ids allocated so far (provisional ones included)."""
         return self._next_gid - 1
+
+    def summary(self) -> dict[str, Any]:
+        """What the run decided with, for ``multicam_summary.json``: the linking thresholds in use
+        (calibrated or fixed) with the statistics behind them, and counts of global ids, decisions,
+        links and of tracklets cut because one id would have been in two places at once."""
+        return {
+            "calibration": self.calibration.as_dict(),
+            "global_ids": self.num_global_ids,
+            "decisions": self._num_decisions,
+            "links": self._num_links,
+            "conflict_splits": self._num_conflict_splits,
+            "held": {
+                "tracklets": len(self._tracklets),
+                "released": len(self._released),
+                "tracks": len(self._current),
+                "decisions": len(self._decisions),
+            },
+        }
 
     def summaries(self) -> list[TrackletSummary]:
         """Summaries of the tracklets still held (ended ones are dropped after the time window)."""
@@ -252,17 +350,56 @@ class GlobalIdentityManager:
         self._next_gid += 1
         return gid
 
+    def _start_segment(self, camera: str, local_id: int, segment: int) -> Tracklet:
+        """A new (pending, provisional) tracklet for the local track, made its current one."""
+        tr = Tracklet(camera, local_id, self._allocate(), segment=segment)
+        key = (camera, local_id, segment)
+        self._tracklets[key] = tr
+        self._pending[key] = tr
+        self._current[(camera, local_id)] = tr
+        self._history.setdefault((camera, local_id), []).append(tr)
+        self._by_gid.setdefault(tr.global_id, []).append(tr)
+        return tr
+
+    def _set_global_id(self, tr: Tracklet, gid: int) -> None:
+        holders = self._by_gid.get(tr.global_id, [])
+        if tr in holders:
+            holders.remove(tr)
+            if not holders:
+                del self._by_gid[tr.global_id]
+        tr.global_id = gid
+        self._by_gid.setdefault(gid, []).append(tr)
+
+    def _conflicts(self, gid: int, tr: Tracklet, first: float, last: float) -> bool:
+        """Whether another tracklet carrying ``gid`` (a different local track, in a camera whose view
+        does not overlap ``tr``'s) was observed during ``[first, last]``: then ``tr`` may not carry it."""
+        for other in self._by_gid.get(gid, ()):
+            if other is tr or other.released or (other.camera, other.local_id) == (tr.camera, tr.local_id):
+                continue
+            if self.config.overlaps(other.camera, tr.camera):
+                continue
+            if intervals_overlap(first, last, other.first_t, other.last_t):
+                return True
+        return False
+
+    def _would_conflict(self, tr: Tracklet, t: float) -> bool:
+        """Whether reporting decided ``tr`` at ``t`` would put its global id in two places at once."""
+        return tr.decided and bool(tr.times) and self._conflicts(tr.global_id, tr, tr.first_t, t)
+
     def _check_split(self, tr: Tracklet) -> None:
         """Appearance split (see :attr:`~tracker.multicam.MultiCamConfig.split_appearance_distance`):
         called after each new observation of ``tr``; may start the local track's next segment."""
         cfg = self.config
         last = len(tr.times) - 1
         e = tr.embeddings[last]
-        thr = cfg.split_appearance_distance
         k = cfg.split_confirm_frames
         if e is None:
             return  # no evidence either way; absorbed (as a no-op) when the streak resolves
         ref = tr.reference()
+        if ref is not None and tr.ref_count >= cfg.min_tracklet_frames and tr.streak == 0:
+            d_own = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
+            self.calibration.add_split(tr.camera, tr.last_t, d_own, same_track=True)
+        thr = self.calibration.split_threshold(tr.camera)
         if thr is None or ref is None or tr.ref_count < max(k, cfg.min_tracklet_frames):
             tr.absorb(last)
             return
@@ -276,14 +413,49 @@ class GlobalIdentityManager:
         tr.streak += 1
         if tr.streak < k:
             return
-        new = Tracklet(tr.camera, tr.local_id, self._allocate(), segment=tr.segment + 1)
+        new = self._start_segment(tr.camera, tr.local_id, tr.segment + 1)
         tr.split_tail(tr.streak_start, new)
-        key = (tr.camera, tr.local_id, new.segment)
-        self._tracklets[key] = new
-        self._pending[key] = new
-        self._current[(tr.camera, tr.local_id)] = new
-        self._history.setdefault((tr.camera, tr.local_id), []).append(new)
 
+    # -- calibration samples ----------------------------------------------------------------------
+    def _sample_link_positive(self, tr: Tracklet) -> None:
+        """Same-track distance (first vs latest ``n`` observations) at ``2n, 4n, 8n, ...`` observations."""
+        n = self.config.min_tracklet_frames
+        k = len(tr.times)
+        if k < 2 * n or k % n or (k // n) & (k // n - 1):
+            return
+        d = tr.end_distance(n)
+        if d is not None:
+            self.calibration.link_positive.add(tr.last_t, d)
+
+    def _sample_split_negatives(self, frame: list[Tracklet]) -> None:
+        """Per-frame embedding of each track against the running appearance of the next track of the
+        same frame (two tracks in one frame of one camera are two people)."""
+        if len(frame) < 2:
+            return
+        for a, b in zip(frame, frame[1:] + frame[:1], strict=True):
+            e = a.embeddings[-1] if a.embeddings else None
+            ref = b.reference()
+            if e is None or ref is None or b.ref_count < self.config.min_tracklet_frames:
+                continue
+            d = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
+            self.calibration.add_split(a.camera, a.last_t, d, same_track=False)
+
+    def _sample_link_negatives(self, tr: Tracklet, summary: TrackletSummary, decision_time: float) -> None:
+        """Summary distances of a new tracklet to the tracklets of its camera in view at the same time."""
+        if summary.embedding is None:
+            return
+        for other in self._tracklets.values():
+            if other is tr or other.camera != tr.camera or other.local_id == tr.local_id:
+                continue
+            k = other.count_until(decision_time)
+            if k == 0 or other.times[k - 1] < summary.first_t:
+                continue
+            os = other.summary(decision_time)
+            d = None if os is None else appearance_distance(summary.embedding, os.embedding)
+            if d is not None:
+                self.calibration.link_negative.add(decision_time, d)
+
+    # -- decisions --------------------------------------------------------------------------------
     def _safe_time(self) -> float:
         """Time up to which every camera has reported (``-inf`` while a camera has sent nothing)."""
         if len(self._clock) < len(self.cameras):
@@ -307,109 +479,104 @@ class GlobalIdentityManager:
             self._decide(batch, td)
 
     def _candidates(self, decision_time: float) -> list[Tracklet]:
-        cfg = self.config
-        n = cfg.min_tracklet_frames
-        out = []
-        for tr in self._tracklets.values():
-            if not tr.decided or tr.claimed or tr.count_until(decision_time) < n:
-                continue
-            out.append(tr)
-        return out
+        n = self.config.min_tracklet_frames
+        return [
+            tr
+            for tr in self._tracklets.values()
+            if tr.decided and not tr.claimed and tr.count_until(decision_time) >= n
+        ]
 
-    def _active_after(self, global_id: int, t: float, until: float, camera: str, exclude: Tracklet) -> bool:
-        """Whether ``global_id`` is observed in ``[t, until]`` by a tracklet other than ``exclude`` in a
-        camera that does not overlap ``camera``."""
-        for tr in self._tracklets.values():
-            if tr is exclude or tr.global_id != global_id or self.config.overlaps(tr.camera, camera):
-                continue
-            k = tr.count_until(until)
-            if k and tr.times[k - 1] >= t:
-                return True
-        return False
-
-    def _gate(
-        self, new: TrackletSummary, old: TrackletSummary, old_tr: Tracklet, decision_time: float
+    def _allowed(
+        self, new: Tracklet, ns: TrackletSummary, old: Tracklet, os: TrackletSummary, t: float
     ) -> bool:
-        """True if ``old -> new`` is allowed by the camera graph and the temporal rules."""
         cfg = self.config
-        if old.camera == new.camera and old.local_id == new.local_id:
-            return True  # a re-acquired local track may always continue its own earlier segment
-        edge = cfg.edge(old.camera, new.camera)
-        if edge is None:
+        if ns.quality < cfg.min_quality or os.quality < cfg.min_quality:
             return False
-        if not (edge.in_zone(edge.from_zone, old.last_box) and edge.in_zone(edge.to_zone, new.first_box)):
+        if not transition_allowed(cfg, ns, os, t):
             return False
-        if not cfg.time_gating:
-            return True
-        travel = new.first_t - old.last_t
-        lo, hi = edge.min_travel_s, edge.max_travel_s
-        if cfg.overlaps(old.camera, new.camera):
-            if not (-hi <= travel <= hi):
-                return False
-        else:
-            if travel <= 0 or not (lo <= travel <= hi):
-                return False
-            if decision_time - old.last_t < cfg.lost_after_s:
-                return False
-            if self._active_after(old.global_id, new.first_t, decision_time, new.camera, old_tr):
-                return False
-        return True
+        # one id in one place: no tracklet with old's id (old included) in a non-overlapping camera
+        # may have been observed while the new one was (every observation recorded so far counts)
+        return not self._conflicts(old.global_id, new, new.first_t, new.last_t)
 
     def _decide(self, batch: list[Tracklet], decision_time: float) -> None:
         cfg = self.config
         cands = self._candidates(decision_time)
         news = [tr.summary(decision_time) for tr in batch]
-        olds = [tr.summary(decision_time) for tr in cands]
-        thr = cfg.max_appearance_distance
-        gated_base = thr + cfg.gated_cost_margin
+        for tr, ns in zip(batch, news, strict=True):
+            if ns is not None:
+                self._sample_link_negatives(tr, ns, decision_time)
+        thr = self.calibration.link_threshold_at(decision_time)
         assigned: dict[int, tuple[int, float]] = {}
         if cands:
-            cost = np.zeros((len(batch), len(cands)))
+            olds = [tr.summary(decision_time) for tr in cands]
+            dist = np.full((len(batch), len(cands)), MISSING_EMBEDDING_DISTANCE)
+            allowed = np.zeros((len(batch), len(cands)), bool)
             for i, ns in enumerate(news):
                 for j, os in enumerate(olds):
                     assert ns is not None and os is not None
-                    if ns.embedding is None or os.embedding is None:
-                        cost[i, j] = gated_base + 2.0
+                    d = appearance_distance(ns.embedding, os.embedding)
+                    if d is None:
                         continue
-                    d = float(np.clip(1.0 - float(ns.embedding @ os.embedding), 0.0, 2.0))
-                    ok = (
-                        ns.quality >= cfg.min_quality
-                        and os.quality >= cfg.min_quality
-                        and self._gate(ns, os, cands[j], decision_time)
-                    )
-                    cost[i, j] = d if ok else gated_base + d
+                    dist[i, j] = d
+                    allowed[i, j] = self._allowed(batch[i], ns, cands[j], os, decision_time)
+            cost = link_costs(dist, allowed, thr, cfg.gated_cost_margin)
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                if cost[r, c] <= thr:
+                if allowed[r, c] and cost[r, c] <= thr:
                     assigned[r] = (c, float(cost[r, c]))
         for i, tr in enumerate(batch):
             linked: Key | None = None
-            dist = math.nan
+            d_link = math.nan
             if i in assigned:
-                j, dist = assigned[i]
+                j, d_link = assigned[i]
                 old = cands[j]
                 old.claimed = True
-                tr.global_id = old.global_id
+                self._set_global_id(tr, old.global_id)
                 tr.linked_from = linked = (old.camera, old.local_id)
-                tr.distance = dist
+                tr.distance = d_link
+                self._num_links += 1
             tr.decided = True
             del self._pending[(tr.camera, tr.local_id, tr.segment)]
             self._decisions.append(
-                LinkDecision(tr.camera, tr.local_id, decision_time, tr.global_id, linked, dist)
+                LinkDecision(tr.camera, tr.local_id, decision_time, tr.global_id, linked, d_link)
             )
+            self._num_decisions += 1
 
+    # -- memory -----------------------------------------------------------------------------------
     def _prune(self) -> None:
-        """Forget decided tracklets that ended more than ``max_window_s`` before every camera's clock."""
-        if not self.config.time_gating:
-            return
+        """Release tracklets that can no longer be candidates; forget released ones (and decisions)
+        older than ``history_s`` (see :attr:`~tracker.multicam.MultiCamConfig.history_s`)."""
+        cfg = self.config
         safe = self._safe_time()
         if math.isinf(safe):
             return
-        horizon = safe - self.config.max_window_s - self.config.max_decision_wait_s
-        stale = [k for k, tr in self._tracklets.items() if tr.last_t < horizon]
-        for k in stale:
-            # tracklets too short ever to be decided keep their provisional id for good
-            tr = self._tracklets.pop(k)
-            tr.decided = True
-            tr.release()
-            self._pending.pop(k, None)
+        if cfg.time_gating:
+            horizon = safe - cfg.max_window_s - cfg.max_decision_wait_s
+            stale = [k for k, tr in self._tracklets.items() if tr.last_t < horizon]
+            for k in stale:
+                # tracklets too short ever to be decided keep their provisional id for good
+                tr = self._tracklets.pop(k)
+                tr.decided = True
+                self._pending.pop(k, None)
+                holders = self._by_gid.get(tr.global_id, [])
+                if tr in holders:
+                    holders.remove(tr)
+                    if not holders:
+                        del self._by_gid[tr.global_id]
+                tr.release()
+                self._released.append(tr)
+        if cfg.history_s is None:
+            return
+        forget = safe - cfg.history_s
+        while self._released and self._released[0].last_t < forget:
+            tr = self._released.popleft()
+            key = (tr.camera, tr.local_id)
+            segs = self._history.get(key)
+            if segs is not None and tr in segs:
+                segs.remove(tr)
+                if not segs:
+                    del self._history[key]
+            if self._current.get(key) is tr:
+                del self._current[key]
+        while self._decisions and self._decisions[0].decision_time < forget:
+            self._decisions.popleft()

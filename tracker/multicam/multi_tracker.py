@@ -1,13 +1,25 @@
 """One :class:`~tracker.Tracker` per camera plus a :class:`GlobalIdentityManager`.
 
 Frames of several cameras may arrive in any interleaving; per camera, timestamps must increase.
-Embeddings are computed here (once per detection, with the given embedder) and handed to the camera's
-tracker inside the :class:`~tracker.types.Detections` (so it does not embed again); the embedding of
-the detection that updated each output track (``Tracks.det_index``) feeds the tracklet summaries.
+
+**One embedding policy.** The camera's :class:`~tracker.Tracker` embeds, exactly as a single-camera
+run does: detections that come with embeddings keep them; otherwise, when a frame is given, the
+tracker's embedder embeds the detections with ``score >= association.high_score`` (the others get
+rows of zeros = "no appearance"), and nothing is embedded when the tracker config has
+``appearance.enabled: false``. The identity manager then links on :attr:`Tracker.last_embeddings
+<tracker.Tracker.last_embeddings>`: the embedding of the detection that updated each output track
+(``Tracks.det_index``) feeds the tracklet summaries. So a track updated by a low-score detection adds
+no appearance to its tracklet in that frame, as it adds none to its own track feature.
+
+**Atomic updates.** :meth:`MultiCameraTracker.update` validates everything that can fail (camera id,
+timestamp, detections, the embedding dimension and finiteness, also of what the embedder returns)
+before any of the camera's tracker, the clocks or the manager change; a raised error leaves all of
+them as they were.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +27,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ..config import TrackerConfig
+from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
-from ..types import Detections, Tracks
+from ..types import Detections, Embedder, Tracks
 from .config import MultiCamConfig
 from .manager import GlobalIdentityManager
 
 __all__ = ["GlobalTracks", "MultiCameraTracker"]
+
+log = logging.getLogger("tracker")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +61,32 @@ class GlobalTracks(Tracks):
     timestamp: float
 
 
+class _CheckedEmbedder:
+    """The run's embedder as one camera's tracker sees it: what it returns is checked against the
+    manager (same dimension as every earlier embedding, finite) inside the tracker's validation, before
+    any state changes."""
+
+    def __init__(self, embedder: Embedder, manager: GlobalIdentityManager, camera: str) -> None:
+        self._embedder = embedder
+        self._manager = manager
+        self._camera = camera
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension ``D`` of the wrapped embedder."""
+        return int(self._embedder.dim)
+
+    def embed(self, image: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """``float32[N,D]`` for ``boxes`` ``float32[N,4]`` xyxy pixels of ``image`` ``uint8[H,W,3]`` BGR."""
+        out = np.asarray(self._embedder.embed(image, boxes), np.float32)
+        if out.ndim != 2 or len(out) != len(boxes):
+            raise ValueError(
+                f"camera {self._camera!r}: embedder returned shape {out.shape} for {len(boxes)} boxes"
+            )
+        self._manager.check_embeddings(self._camera, out)
+        return out
+
+
 class MultiCameraTracker:
     """Track people in several cameras and give each one global id across them.
 
@@ -55,9 +95,9 @@ class MultiCameraTracker:
         config: cross-camera linking (:class:`~tracker.multicam.MultiCamConfig`, mapping, YAML path, None).
         tracker_config: per-camera tracker config (preset name, path or :class:`~tracker.config.TrackerConfig`).
         frame_rate: frames per second, one value or per camera.
-        embedder: appearance model with ``embed(image, boxes) -> float32[N,D]``; used on detections that
-            come without embeddings when a frame is given. Without embeddings nothing is linked across
-            cameras.
+        embedder: appearance model with ``embed(image, boxes) -> float32[N,D]``, given to every camera's
+            tracker (see the module docstring for the policy). Without embeddings nothing is linked
+            across cameras.
 
     Example:
         >>> mct = MultiCameraTracker(["left", "right"])
@@ -73,7 +113,7 @@ class MultiCameraTracker:
         *,
         tracker_config: TrackerConfig | str | Path = "default",
         frame_rate: float | Mapping[str, float] = 30.0,
-        embedder: object | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.manager = GlobalIdentityManager(cameras, None if config is None else _as_cfg(config))
         self.cameras = self.manager.cameras
@@ -83,8 +123,20 @@ class MultiCameraTracker:
         rates = {
             c: float(frame_rate[c] if isinstance(frame_rate, Mapping) else frame_rate) for c in self.cameras
         }
+        cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
+        if embedder is not None and not cfg.appearance.enabled:
+            log.warning(
+                "tracker config %r has appearance.enabled: false: nothing is embedded, so tracks are not "
+                "linked across cameras",
+                cfg.name,
+            )
         self.trackers: dict[str, Tracker] = {
-            c: Tracker(tracker_config, frame_rate=rates[c]) for c in self.cameras
+            c: Tracker(
+                cfg,
+                frame_rate=rates[c],
+                embedder=None if embedder is None else _CheckedEmbedder(embedder, self.manager, c),
+            )
+            for c in self.cameras
         }
 
     def update(
@@ -107,21 +159,25 @@ class MultiCameraTracker:
 
         Raises:
             ValueError: unknown camera id (the message lists the known ones), timestamp not increasing
-                for this camera (names both values), or bad detections/frame; nothing changes then.
+                for this camera (names both values), embeddings (given or computed) of another dimension
+                than earlier frames of any camera or not finite, or bad detections/frame. The camera's
+                tracker, the clocks and the identity manager are then unchanged.
+            TypeError: ``detections`` is not a :class:`~tracker.types.Detections` (nothing changes).
         """
         self.manager.check_frame(camera_id, timestamp)
         if not isinstance(detections, Detections):
             raise TypeError(f"detections must be a tracker.Detections, got {type(detections).__name__}")
-        dets = detections
-        if dets.embeddings is None and self.embedder is not None and frame is not None and len(dets):
-            emb = np.asarray(self.embedder.embed(frame, dets.boxes), np.float32)  # type: ignore[attr-defined]
-            dets = dets.with_embeddings(emb)
-        tracks = self.trackers[camera_id].update(dets, frame)
+        if detections.embeddings is not None:
+            self.manager.check_embeddings(camera_id, detections.embeddings)
+        tracker = self.trackers[camera_id]
+        # the tracker validates (and embeds, through _CheckedEmbedder) before it changes state
+        tracks = tracker.update(detections, frame)
+        used = tracker.last_embeddings
         track_emb: NDArray[np.float32] | None = None
-        if dets.embeddings is not None and dets.embeddings.shape[1] > 0:
-            track_emb = np.zeros((len(tracks), dets.embeddings.shape[1]), np.float32)
+        if used is not None and used.ndim == 2 and used.shape[1] > 0 and len(used) == len(detections):
+            track_emb = np.zeros((len(tracks), used.shape[1]), np.float32)
             ok = tracks.det_index >= 0
-            track_emb[ok] = dets.embeddings[tracks.det_index[ok]]
+            track_emb[ok] = used[tracks.det_index[ok]]
         gids, prov = self.manager.observe(
             camera_id, timestamp, tracks.ids, tracks.boxes, tracks.scores, track_emb
         )
@@ -150,6 +206,11 @@ class MultiCameraTracker:
     def mapping(self) -> dict[tuple[str, int], int]:
         """``(camera, local id) -> global id`` for every track seen."""
         return self.manager.mapping()
+
+    def summary(self) -> dict[str, object]:
+        """The identity manager's :meth:`~GlobalIdentityManager.summary` (learned linking thresholds,
+        counts) for ``multicam_summary.json``."""
+        return self.manager.summary()
 
 
 def _as_cfg(config: MultiCamConfig | str | Path | dict) -> MultiCamConfig | str | dict:

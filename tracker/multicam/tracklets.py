@@ -9,24 +9,14 @@ uses this so that its decisions do not depend on how frames of different cameras
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..reid.gallery import observation_weights
+
 __all__ = ["Tracklet", "TrackletSummary", "observation_weights", "summarize_embeddings"]
-
-
-def observation_weights(scores: NDArray[np.floating], boxes: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Weights ``float64[K]`` of observations: ``score * sqrt(box area)``.
-
-    Args:
-        scores: ``float[K]`` detection scores in ``[0, 1]``.
-        boxes: ``float[K,4]`` xyxy pixels.
-    """
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    return np.asarray(scores, np.float64).reshape(-1) * np.sqrt(area)
 
 
 def summarize_embeddings(
@@ -118,6 +108,11 @@ class Tracklet:
     """Trailing observations whose embeddings deviate from the reference (held out of it)."""
     streak_start: int = 0
     """Index of the first observation of the current deviating streak."""
+    released: bool = False
+    """The manager no longer needs the observations (see :meth:`release`)."""
+    _summary_memo: tuple[int, TrackletSummary] | None = field(default=None, repr=False)
+    """The latest summary and its observation count (a prefix of the observations never changes:
+    they are only appended to or cut at the end, so it stays valid for that count)."""
 
     def reference(self) -> NDArray[np.float64] | None:
         """Unit-length running appearance ``float64[D]`` of the non-deviating observations, or None."""
@@ -157,10 +152,27 @@ class Tracklet:
         self.embeddings.append(None if embedding is None else np.asarray(embedding, np.float32).reshape(-1))
 
     def release(self) -> None:
-        """Drop the per-observation boxes and embeddings (the tracklet is forgotten; times stay)."""
+        """Drop the observations (the tracklet can no longer be a candidate); only the first and last
+        timestamps stay (for :attr:`first_t` / :attr:`last_t`)."""
         self.boxes.clear()
         self.scores.clear()
         self.embeddings.clear()
+        self.times[1:-1] = []
+        self.ref_sum = None
+        self._summary_memo = None
+        self.released = True
+
+    def end_distance(self, n: int) -> float | None:
+        """Cosine distance between the summaries of the first ``n`` and the last ``n`` observations
+        that have embeddings (``None`` with fewer than ``2 n``): a same-person distance across time."""
+        idx = [i for i, e in enumerate(self.embeddings) if e is not None]
+        if len(idx) < 2 * n:
+            return None
+        sums = []
+        for part in (idx[:n], idx[-n:]):
+            w = observation_weights(np.asarray(self.scores)[part], np.stack([self.boxes[i] for i in part]))
+            sums.append(summarize_embeddings(np.stack([self.embeddings[i] for i in part]), w))  # type: ignore[misc]
+        return float(np.clip(1.0 - float(sums[0] @ sums[1]), 0.0, 2.0))
 
     @property
     def first_t(self) -> float:
@@ -183,13 +195,18 @@ class Tracklet:
         k = len(self.times) if as_of is None else self.count_until(as_of)
         if k == 0:
             return None
+        memo = self._summary_memo
+        if memo is not None and memo[0] == k:
+            return (
+                memo[1] if memo[1].global_id == self.global_id else replace(memo[1], global_id=self.global_id)
+            )
         embs = [(i, e) for i, e in enumerate(self.embeddings[:k]) if e is not None]
         emb: NDArray[np.float32] | None = None
         if embs:
             idx = np.array([i for i, _ in embs])
             w = observation_weights(np.asarray(self.scores)[idx], np.stack(self.boxes)[idx])
             emb = summarize_embeddings(np.stack([e for _, e in embs]), w)
-        return TrackletSummary(
+        out = TrackletSummary(
             camera=self.camera,
             local_id=self.local_id,
             global_id=self.global_id,
@@ -201,3 +218,5 @@ class Tracklet:
             last_box=self.boxes[k - 1].copy(),
             first_box=self.boxes[0].copy(),
         )
+        self._summary_memo = (k, out)
+        return out

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from ..io.mot import MotResults, ResultsWriter
 from ..io.mot_stream import format_result_rows
 from ..io.writers import AnnotatedVideoWriter, tracks_to_records
-from ..multicam.search import GalleryBuilder
+from ..reid.gallery import GalleryBuilder
 from ..types import Detections, Tracks
 from ..viz.draw import TrailBuffer, draw_tracks
 

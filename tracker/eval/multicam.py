@@ -1,44 +1,42 @@
-"""Multi-camera datasets on disk: the layout, scoring, and the virtual-view export of one sequence.
+"""Multi-camera scores: cross-camera MOTA/IDF1, handoff accuracy and concurrent-id conflicts.
 
-Layout: a folder with ``cameras.yaml`` (the camera list of ``python -m tracker run``, see
-:mod:`tracker.apps.multicam_run`) whose cameras are MOTChallenge sequences::
-
-    DATASET/
-      cameras.yaml          # cameras: [{id: left, source: left/img1, dets: left/det/det.txt}, ...]
-      left/  seqinfo.ini  img1/  det/det.txt  gt/gt.txt
-      right/ ...
-
-Each camera's ``source`` is a sequence's image folder; its ground truth is ``<source>/../gt/gt.txt``,
-with person ids that are the SAME across cameras (global identities). ``python -m tracker bench
-DATASET`` tracks it with the public detections and scores it with :func:`score_multicam`.
-
-:func:`export_virtual_views` writes such a dataset from one real sequence cut into views (PETS09-S2L1
-into a left and a right view with a blind strip between them, as :mod:`tracker.multicam.virtual`).
+Inputs are per-camera ground truth whose person ids are the SAME across cameras (global identities)
+and per-camera results whose ids are global ids. :func:`score_multicam` is what
+``python -m tracker bench DATASET`` (a multi-camera dataset, see :mod:`tracker.multicam.setup`) and the
+PETS09 virtual-camera harness (``benchmarks/multicam_harness.py``) report; :func:`match_frame` is the
+one per-frame gt matching they share.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from ..eval.mot_metrics import box_iou, evaluate
 from ..io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame, read_ground_truth, read_seqinfo
+from .mot_metrics import box_iou, evaluate
 
 __all__ = [
+    "HANDOFF_MATCH_IOU",
+    "CameraLike",
     "CameraTruth",
     "MultiCamScores",
-    "export_virtual_views",
-    "load_camera_truth",
+    "concurrent_conflicts",
+    "match_frame",
     "score_multicam",
+    "truth_for_cameras",
 ]
+
+HANDOFF_MATCH_IOU = 0.5
+"""Smallest IoU of a gt box and a result box that counts as the tracker covering that person."""
+_UNMATCHABLE = 10.0
+"""Assignment cost of a pair below :data:`HANDOFF_MATCH_IOU` (larger than any real cost, ``1 - IoU``)."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +53,29 @@ class CameraTruth:
         return self.start_s + (frame - 1) / self.fps
 
 
-def load_camera_truth(dataset: str | Path) -> list[CameraTruth]:
-    """Ground truth of every camera of a layout (``DATASET/cameras.yaml``).
+class CameraLike(Protocol):
+    """What :func:`truth_for_cameras` reads of a camera (e.g. :class:`tracker.multicam.setup.CameraSpec`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def fps(self) -> float | None: ...
+
+
+def truth_for_cameras(cameras: Iterable[CameraLike]) -> list[CameraTruth]:
+    """Ground truth of cameras whose ``source`` is a MOTChallenge image folder (truth in
+    ``<source>/../gt/gt.txt``, frame rate from ``seqinfo.ini`` unless the camera sets ``fps``).
 
     Raises:
-        FileNotFoundError: ``cameras.yaml`` or a camera's ``gt/gt.txt`` / ``seqinfo.ini`` is missing.
+        FileNotFoundError: a camera's ``gt/gt.txt`` or ``seqinfo.ini`` is missing.
         ValueError: a malformed file (named in the message).
     """
-    from ..apps.multicam_run import load_camera_setup
-
-    setup = load_camera_setup(Path(dataset) / "cameras.yaml")
     out = []
-    for c in setup.cameras:
+    for c in cameras:
         seq = Path(c.source).parent
         gt_path = seq / "gt" / "gt.txt"
         if not gt_path.is_file():
@@ -88,6 +97,8 @@ class MultiCamScores:
         handoff_accuracy: share of evaluable true transitions that keep the global id (see
             :func:`score_multicam`); ``nan`` if none is evaluable.
         handoffs_correct, handoffs_evaluable, handoffs_total: the counts behind it.
+        concurrent_conflicts: result rows whose global id is also reported at the same time by a
+            camera whose view does not overlap (:func:`concurrent_conflicts`); must be 0.
     """
 
     idf1_cross: float
@@ -97,6 +108,7 @@ class MultiCamScores:
     handoffs_correct: int
     handoffs_evaluable: int
     handoffs_total: int
+    concurrent_conflicts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +119,7 @@ class MultiCamScores:
             "handoffs_correct": self.handoffs_correct,
             "handoffs_evaluable": self.handoffs_evaluable,
             "handoffs_total": self.handoffs_total,
+            "concurrent_conflicts": self.concurrent_conflicts,
         }
 
     def format(self) -> str:
@@ -119,20 +132,73 @@ class MultiCamScores:
             f"handoff accuracy {acc} ({self.handoffs_correct}/{self.handoffs_evaluable} evaluable, "
             f"{self.handoffs_total} true transitions)"
         )
+        lines.append(
+            f"concurrent global-id conflicts between non-overlapping cameras: {self.concurrent_conflicts}"
+        )
         return "\n".join(lines)
 
 
-def _match(gt: GtFrame, res: ResultFrame) -> dict[int, int]:
-    """gt id -> result id in one frame: Hungarian on IoU over considered rows, pairs with IoU >= 0.5."""
+def match_frame(gt: GtFrame, res: ResultFrame) -> dict[int, int]:
+    """Ground-truth person id -> result id in one frame: Hungarian assignment on ``1 - IoU`` over the
+    considered gt rows, keeping pairs with IoU >= :data:`HANDOFF_MATCH_IOU`. The one gt matching of the
+    multi-camera scores (handoffs, person-search identities)."""
     g_ids, g_boxes = gt.ids[gt.consider], gt.boxes[gt.consider]
     if not len(g_ids) or not len(res.ids):
         return {}
     iou = box_iou(g_boxes, res.boxes)
-    r, c = linear_sum_assignment(np.where(iou >= 0.5, 1.0 - iou, 10.0))
-    return {int(g_ids[i]): int(res.ids[j]) for i, j in zip(r, c, strict=True) if iou[i, j] >= 0.5}
+    r, c = linear_sum_assignment(np.where(iou >= HANDOFF_MATCH_IOU, 1.0 - iou, _UNMATCHABLE))
+    return {
+        int(g_ids[i]): int(res.ids[j]) for i, j in zip(r, c, strict=True) if iou[i, j] >= HANDOFF_MATCH_IOU
+    }
 
 
-def score_multicam(truth: Sequence[CameraTruth], results: Mapping[str, MotResults]) -> MultiCamScores:
+def concurrent_conflicts(
+    truth: Sequence[CameraTruth],
+    results: Mapping[str, MotResults],
+    overlapping: Iterable[tuple[str, str]] = (),
+) -> int:
+    """Result rows ``(camera, frame, id)`` whose id is also reported, at the same time, by another
+    camera whose view does not overlap (one person cannot be in two places at once).
+
+    "The same time": timestamps (each camera's clock from ``truth``) closer than half the shorter
+    frame period of the two cameras.
+
+    Args:
+        truth: cameras and their clocks.
+        results: camera -> results with global ids.
+        overlapping: unordered camera pairs whose views overlap (their shared ids are allowed).
+    """
+    pairs = {frozenset(p) for p in overlapping}
+    times: dict[str, dict[int, list[float]]] = {}
+    for t in truth:
+        per: dict[int, list[float]] = {}
+        for f, r in results.get(t.camera, MotResults({})).frames.items():
+            for gid in r.ids.tolist():
+                per.setdefault(int(gid), []).append(t.time(f))
+        times[t.camera] = per
+    fps = {t.camera: t.fps for t in truth}
+    conflicts = 0
+    for a, b in itertools.permutations(times, 2):
+        if frozenset((a, b)) in pairs:
+            continue
+        tol = 0.5 / max(fps[a], fps[b])
+        for gid, ta in times[a].items():
+            tb = np.sort(np.asarray(times[b].get(gid, ()), np.float64))
+            if not len(tb):
+                continue
+            q = np.asarray(ta, np.float64)
+            idx = np.searchsorted(tb, q)
+            lo, hi = np.clip(idx - 1, 0, len(tb) - 1), np.clip(idx, 0, len(tb) - 1)
+            near = np.minimum(np.abs(tb[lo] - q), np.abs(tb[hi] - q))
+            conflicts += int((near < tol).sum())
+    return conflicts
+
+
+def score_multicam(
+    truth: Sequence[CameraTruth],
+    results: Mapping[str, MotResults],
+    overlapping: Iterable[tuple[str, str]] = (),
+) -> MultiCamScores:
     """Score per-camera results that carry global ids.
 
     * Cross-camera MOTA / IDF1: motmetrics over all cameras at once, camera ``i``'s frames renumbered
@@ -146,6 +212,7 @@ def score_multicam(truth: Sequence[CameraTruth], results: Mapping[str, MotResult
     Args:
         truth: ground truth per camera (:func:`load_camera_truth`).
         results: camera -> results (global ids); a camera without results counts as empty.
+        overlapping: camera pairs whose views overlap (for :func:`concurrent_conflicts`).
     """
     empty = MotResults({})
     max_frame = max((max(t.gt.frames, default=0) for t in truth), default=0)
@@ -184,7 +251,7 @@ def score_multicam(truth: Sequence[CameraTruth], results: Mapping[str, MotResult
             for pid in g.ids[g.consider].tolist():
                 timeline.setdefault(pid, []).append((t.time(f), f, t.camera))
             rf = res.frames.get(f)
-            matched[t.camera][f] = _match(g, rf) if rf is not None else {}
+            matched[t.camera][f] = match_frame(g, rf) if rf is not None else {}
     total = evaluable = correct = 0
     for pid, rows in timeline.items():
         rows.sort()
@@ -206,115 +273,5 @@ def score_multicam(truth: Sequence[CameraTruth], results: Mapping[str, MotResult
         handoffs_correct=correct,
         handoffs_evaluable=evaluable,
         handoffs_total=total,
+        concurrent_conflicts=concurrent_conflicts(truth, results, overlapping),
     )
-
-
-def _shift(boxes: NDArray[np.float32], x0: float) -> NDArray[np.float32]:
-    b = np.asarray(boxes, np.float32).copy()
-    b[:, [0, 2]] -= x0
-    return b
-
-
-def export_virtual_views(
-    seq_dir: str | Path,
-    out_dir: str | Path,
-    views: Sequence[Any] | None = None,
-    zone_width: float = 100.0,
-) -> Path:
-    """Write a multi-camera layout from one sequence cut into vertical views.
-
-    Per view: ``img1/`` (the frames cropped to the view, JPEG), ``det/det.txt`` (public detections
-    whose centre is in the view, clipped, scores normalised to [0,1] as
-    :func:`~tracker.multicam.virtual.build_virtual_sequence` does), ``gt/gt.txt`` (likewise, ids kept:
-    the same person has the same id in every view) and ``seqinfo.ini``, all in VIEW coordinates. The
-    ``cameras.yaml`` links neighbouring views both ways (travel 0.5-8 s, exit/entry zones
-    ``zone_width`` px wide along the blind strip), as the harness's ``full`` mode.
-
-    Returns:
-        The path of ``cameras.yaml``.
-    """
-    import cv2
-    import yaml
-
-    from .virtual import DEFAULT_VIEWS, build_virtual_sequence
-
-    views = tuple(DEFAULT_VIEWS if views is None else views)
-    vs = build_virtual_sequence(seq_dir, views)
-    info = read_seqinfo(seq_dir)
-    out = Path(out_dir)
-    cameras = []
-    for v in views:
-        root = out / v.name
-        (root / "img1").mkdir(parents=True, exist_ok=True)
-        (root / "det").mkdir(exist_ok=True)
-        (root / "gt").mkdir(exist_ok=True)
-        x0, x1 = round(v.x0), round(v.x1)
-        for t in vs.frames:
-            img = cv2.imread(str(vs.image_paths[t]), cv2.IMREAD_COLOR)
-            if img is None:
-                raise ValueError(f"cannot read {vs.image_paths[t]}")
-            cv2.imwrite(str(root / "img1" / f"{t:06d}.jpg"), img[:, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95])
-        det_lines, gt_lines = [], []
-        for t in vs.frames:
-            boxes, scores = vs.dets[v.name][t]
-            for b, s in zip(_shift(boxes, v.x0), scores, strict=True):
-                det_lines.append(
-                    f"{t},-1,{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{float(s):.5f},-1,-1,-1"
-                )
-            g = vs.gt[v.name].frames.get(t)
-            if g is not None:
-                for pid, b, c in zip(g.ids.tolist(), _shift(g.boxes, v.x0), g.consider.tolist(), strict=True):
-                    gt_lines.append(
-                        f"{t},{pid},{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{int(c)},-1,-1,-1"
-                    )
-        (root / "det" / "det.txt").write_text("\n".join(det_lines) + "\n", encoding="utf-8")
-        (root / "gt" / "gt.txt").write_text("\n".join(gt_lines) + "\n", encoding="utf-8")
-        (root / "seqinfo.ini").write_text(
-            "[Sequence]\n"
-            f"name={info.name}-{v.name}\nimDir=img1\nframeRate={info.frame_rate:g}\n"
-            f"seqLength={len(vs.frames)}\nimWidth={x1 - x0}\nimHeight={info.im_height}\nimExt=.jpg\n",
-            encoding="utf-8",
-        )
-        cameras.append({"id": v.name, "source": f"{v.name}/img1", "dets": f"{v.name}/det/det.txt"})
-    transitions = []
-    for a, b in itertools.pairwise(views):  # a is left of b; zones in each view's own coordinates
-        wa = a.x1 - a.x0
-        za = [wa - zone_width, -1e9, wa, 1e9]
-        zb = [0.0, -1e9, zone_width, 1e9]
-        transitions.append(
-            {
-                "from_camera": a.name,
-                "to_camera": b.name,
-                "min_travel_s": 0.5,
-                "max_travel_s": 8.0,
-                "from_zone": list(za),
-                "to_zone": list(zb),
-            }
-        )
-        transitions.append(
-            {
-                "from_camera": b.name,
-                "to_camera": a.name,
-                "min_travel_s": 0.5,
-                "max_travel_s": 8.0,
-                "from_zone": list(zb),
-                "to_zone": list(za),
-            }
-        )
-    doc = {
-        "cameras": cameras,
-        "linking": {
-            "time_window_s": 10.0,
-            "max_appearance_distance": 0.3,
-            "min_tracklet_frames": 3,
-            "restrict_to_transitions": True,
-            "transitions": transitions,
-        },
-    }
-    path = out / "cameras.yaml"
-    path.write_text(
-        f"# {Path(seq_dir).name} cut into views {[v.name for v in views]} "
-        "(tracker.multicam.layout.export_virtual_views)\n" + yaml.safe_dump(doc, sort_keys=False),
-        encoding="utf-8",
-    )
-    return path

@@ -1,4 +1,8 @@
-"""Person search: rank stored tracks by appearance distance to a query crop.
+"""Track galleries and person search: per-track appearance summaries, ranked by distance to a query.
+
+Used by single-camera ``run`` (a gallery per video), multi-camera ``run`` (a gallery per camera) and
+``search``; the multi-camera identity manager summarises tracklets with the same
+:func:`observation_weights`.
 
 Stored format, one file per camera/video: ``<name>.tracks.npz`` with
 
@@ -23,8 +27,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .tracklets import observation_weights
-
 __all__ = [
     "Gallery",
     "GalleryBuilder",
@@ -32,8 +34,22 @@ __all__ = [
     "average_precision",
     "draw_hits",
     "gallery_from_tracks",
+    "observation_weights",
     "search",
 ]
+
+
+def observation_weights(scores: NDArray[np.floating], boxes: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Weights ``float64[K]`` of observations: ``score * sqrt(box area)`` (small, uncertain boxes count
+    less in a track's appearance summary).
+
+    Args:
+        scores: ``float[K]`` detection scores in ``[0, 1]``.
+        boxes: ``float[K,4]`` xyxy pixels.
+    """
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    return np.asarray(scores, np.float64).reshape(-1) * np.sqrt(area)
 
 
 _ARRAY_FIELDS = (
@@ -102,7 +118,7 @@ class GalleryBuilder:
     """Builds a :class:`Gallery` online, one observation at a time, in constant memory per track
     (a running weighted sum of unit embeddings, plus the trajectory boxes).
 
-    Weights are :func:`~tracker.multicam.tracklets.observation_weights` (score x sqrt(box area)), so
+    Weights are :func:`observation_weights` (score x sqrt(box area)), so
     the result equals :func:`gallery_from_tracks` on the same rows.
     """
 

@@ -1,35 +1,36 @@
-"""Evaluation harness: virtual cameras cut from one real sequence, with measured cross-camera scores.
+"""Multi-camera evaluation harness: virtual cameras cut from one real sequence, scored across cameras.
 
-PETS09-S2L1 (768x576, 7 fps) is split into a LEFT view (``x < 340``) and a RIGHT view (``x >= 428``)
-with an 88-px blind strip between them, so people leave one view and later appear in the other.
+A sequence (PETS09-S2L1: 768x576, 7 fps) is cut into vertical VIEWS (``--views
+name=x0:x1,name=x0:x1,...``, two or more, left to right, full-frame pixels; the gaps between them are
+blind strips of any width). The default cut is ``left=0:340,right=428:768`` (an 88-px blind strip).
 
 * Detections of a view: the public ACF detections whose box centre lies in the view, boxes clipped to
   the view; scores normalised over the whole file (``MotDetections.detections(t, "auto")``).
 * Ground truth of a view: the gt rows whose box centre lies in the view, clipped likewise. Person ids
-  are the sequence's ids, so the same person has the same id in both views.
-* Coordinates stay in FULL-FRAME pixels (no shift into view coordinates).
-* Embeddings: OSNet on the full frame with the clipped box (= a crop of the view), computed once per
-  (frame, box) and reused by every mode. Frames are not given to the trackers (static camera: no camera
-  motion compensation needed); the detections carry the embeddings.
-* Timestamps = (frame - 1) / fps; per frame the LEFT view is fed, then the RIGHT one.
+  are the sequence's ids, so the same person has the same id in every view.
+* Coordinates stay in FULL-FRAME pixels (the ``--export`` dataset shifts them into view coordinates).
+* Embeddings: the ReID model on the full frame with the clipped box (= a crop of the view), computed
+  once per (frame, box) and cached on disk per model and cut (``--cache``, default
+  ``out/multicam_cache/<model>-<cut>.npz``), reused by every mode and run. The detections carry the
+  embeddings (the trackers get no frames: static cameras need no motion compensation).
+* Timestamps = (frame - 1) / fps; per frame the views are fed left to right.
 
-Metrics (all on the FINAL global ids, i.e. after every identity decision; ``idf1_emitted`` scores the
-ids as emitted online, provisional ones included):
+Scores (:mod:`tracker.eval.multicam`, on the FINAL global ids; ``idf1_cross_emitted`` scores the ids as
+emitted online): cross-camera IDF1/MOTA, per-view MOTA/IDF1, handoff accuracy (true view changes where
+the person is covered on both sides, share keeping the global id), concurrent-id conflicts (a global id
+in two views at the same time; must be 0), and person search (rank-1 / mAP: the largest gt crop of each
+person in one view against the other view's track gallery).
 
-* cross-camera IDF1: motmetrics over the union of (view, frame): view ``i``'s frames are renumbered
-  ``frame + i * 10000`` in both ground truth and results, so the global id matching spans both views;
-* per-view MOTA / IDF1;
-* handoff accuracy: for every true transition (a person's consecutive ground-truth appearances switch
-  from view A to view B) where the person is matched (IoU >= 0.5, Hungarian per frame) in both
-  segments, the share where the global id at the LAST matched frame in A equals the global id at the
-  FIRST matched frame in B. ``handoffs_evaluable`` says how many transitions had both; transitions
-  where the tracker never covers the person on one side are not counted in the accuracy.
+Modes: ``full`` (appearance + transition graph between neighbouring views, travel 0.5-8 s, exit/entry
+zones along each blind strip), ``no_link`` (global id = (view, local id)), ``appearance_only`` (same
+distance settings, ``time_gating: false``).
 
-Modes: ``full`` (appearance + transition/time gating), ``no_link`` (global id = (camera, local id)),
-``appearance_only`` (same distance threshold, ``time_gating: false``).
+Run from the repository root::
 
-Run: ``python -m tracker.multicam.virtual --data ../shared/data/MOT15/train/PETS09-S2L1
---reid ../shared/models/osnet_x0_25_msmt17.onnx``
+    python benchmarks/multicam_harness.py --data ../shared/data/MOT15/train/PETS09-S2L1 \
+        --reid ../shared/models/osnet_x0_25_msmt17.onnx [--views left=0:300,right=468:768]
+    python benchmarks/multicam_harness.py --data ... --views a=0:256,b=300:512,c=556:768 --export DIR
+    python -m tracker bench DIR --reid MODEL        # the exported cut as a multi-camera dataset
 """
 
 from __future__ import annotations
@@ -47,10 +48,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
-from ..eval.mot_metrics import box_iou, evaluate
-from ..io.mot import (
+from tracker.eval.multicam import CameraTruth, match_frame, score_multicam
+from tracker.io.mot import (
     GtFrame,
     MotGroundTruth,
     MotResults,
@@ -59,14 +59,12 @@ from ..io.mot import (
     read_ground_truth,
     read_seqinfo,
 )
-from ..types import Detections
-from .config import MultiCamConfig, Transition
-from .manager import GlobalIdentityManager, LinkDecision
-from .multi_tracker import MultiCameraTracker
+from tracker.multicam import GlobalIdentityManager, LinkDecision, MultiCamConfig, MultiCameraTracker
+from tracker.multicam.config import Transition
+from tracker.types import Detections
 
 __all__ = [
     "DEFAULT_VIEWS",
-    "FRAME_OFFSET",
     "HandoffTransition",
     "ModeResult",
     "View",
@@ -74,13 +72,12 @@ __all__ = [
     "build_virtual_sequence",
     "compute_embeddings",
     "evaluate_mode",
+    "export_virtual_views",
     "main",
+    "parse_views",
     "run_mode",
     "true_transitions",
 ]
-
-FRAME_OFFSET = 10000
-"""View ``i``'s frames become ``frame + i * FRAME_OFFSET`` in the cross-camera scoring."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +101,45 @@ class View:
 
 
 DEFAULT_VIEWS = (View("left", 0.0, 340.0), View("right", 428.0, 768.0))
+"""The default cut of PETS09-S2L1 (the one linking was first tuned on)."""
+
+
+def parse_views(text: str, width: float | None = None) -> tuple[View, ...]:
+    """Views from ``name=x0:x1,name=x0:x1,...`` (two or more, left to right, not overlapping).
+
+    Raises:
+        ValueError: malformed text, fewer than two views, repeated names, ``x0 >= x1``, views out of
+            order or overlapping, or outside ``[0, width]`` (when ``width`` is given).
+    """
+    views = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, eq, span = part.partition("=")
+        lo, colon, hi = span.partition(":")
+        try:
+            if not (eq and colon and name.strip()):
+                raise ValueError
+            x0, x1 = float(lo), float(hi)
+        except ValueError:
+            raise ValueError(f"--views: expected name=x0:x1, got {part!r}") from None
+        if not (math.isfinite(x0) and math.isfinite(x1) and x0 < x1):
+            raise ValueError(f"--views: {part!r}: need finite x0 < x1")
+        views.append(View(name.strip(), x0, x1))
+    if len(views) < 2:
+        raise ValueError(f"--views: need two or more views, got {len(views)} in {text!r}")
+    names = [v.name for v in views]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--views: repeated view name in {names}")
+    for a, b in itertools.pairwise(views):
+        if b.x0 < a.x1:
+            raise ValueError(f"--views: {b.name} starts at {b.x0:g}, before {a.name} ends ({a.x1:g})")
+    if width is not None and (views[0].x0 < 0 or views[-1].x1 > width):
+        raise ValueError(f"--views: views must lie within [0, {width:g}]")
+    return tuple(views)
+
+
+def format_views(views: Sequence[View]) -> str:
+    """The ``--views`` text of a cut (inverse of :func:`parse_views`)."""
+    return ",".join(f"{v.name}={v.x0:g}:{v.x1:g}" for v in views)
 
 
 @dataclass
@@ -261,10 +297,16 @@ def run_mode(
     config: MultiCamConfig,
     tracker_config: str = "default",
 ) -> ModeRun:
-    """Run :class:`MultiCameraTracker` over the views (LEFT then RIGHT each frame).
+    """Run :class:`MultiCameraTracker` over the views (left to right each frame).
 
     ``mode``: ``"full"`` uses ``config``; ``"appearance_only"`` uses it with ``time_gating=False``;
     ``"no_link"`` ignores the manager: global id = (view index, local id).
+
+    The detections carry the cached embeddings of every box; a camera's :class:`~tracker.Tracker` uses
+    given embeddings as they are (its policy for detections that come with embeddings, e.g. from a JDE
+    detector). ``run`` / ``bench`` instead give the tracker an embedder, which it applies to detections
+    with ``score >= association.high_score`` only; the harness does not reproduce that (it would need
+    the frames in the trackers), so its figures can differ slightly from ``bench`` on an exported cut.
     """
     if mode not in ("full", "no_link", "appearance_only"):
         raise ValueError(f"mode must be 'full', 'no_link' or 'appearance_only', got {mode!r}")
@@ -324,18 +366,6 @@ def _all_final(run: ModeRun) -> dict[str, set[int]]:
     }
 
 
-def _matches(gt: GtFrame, res: ResultFrame) -> dict[int, int]:
-    """gt id -> tracker id for one frame (Hungarian on IoU, pairs with IoU >= 0.5, consider rows)."""
-    g_ids = gt.ids[gt.consider]
-    g_boxes = gt.boxes[gt.consider]
-    if not len(g_ids) or not len(res.ids):
-        return {}
-    iou = box_iou(g_boxes, res.boxes)
-    cost = np.where(iou >= 0.5, 1.0 - iou, 10.0)
-    r, c = linear_sum_assignment(cost)
-    return {int(g_ids[i]): int(res.ids[j]) for i, j in zip(r, c, strict=True) if iou[i, j] >= 0.5}
-
-
 @dataclass
 class ModeResult:
     """Scores of one mode (rates are fractions)."""
@@ -352,79 +382,38 @@ class ModeResult:
     num_global_ids: int
     num_links: int
     seconds: float
+    concurrent_conflicts: int = 0
+    """Rows whose FINAL global id is also in another view at the same time (must be 0)."""
+    concurrent_conflicts_emitted: int = 0
+    """The same for the ids as emitted online (provisional ones included)."""
 
 
 def evaluate_mode(
-    vs: VirtualSequence, run: ModeRun, mode: str, transitions: list[HandoffTransition]
+    vs: VirtualSequence, run: ModeRun, mode: str, transitions: list[HandoffTransition] | None = None
 ) -> ModeResult:
-    """Score one :func:`run_mode` output: cross-camera IDF1, per-view MOTA/IDF1 and handoff accuracy."""
+    """Score one :func:`run_mode` output with :func:`tracker.eval.multicam.score_multicam`: cross-camera
+    IDF1/MOTA, per-view MOTA/IDF1, handoff accuracy and concurrent-id conflicts, on the final ids (and
+    cross IDF1 / conflicts on the emitted ids). ``transitions`` is accepted for compatibility; the
+    scorer finds the true transitions itself."""
     names = [v.name for v in vs.views]
-    # per-frame gt -> final global id matches
-    match: dict[str, dict[int, dict[int, int]]] = {n: {} for n in names}
-    for n in names:
-        res = _results(run, n, 0, emitted=False)
-        for t in vs.frames:
-            match[n][t] = _matches(
-                vs.gt[n][t],
-                res.get(
-                    t,
-                    ResultFrame(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32)),
-                ),
-            )
-    correct = evaluable = 0
-    for tr in transitions:
-        ga = next(
-            (
-                match[tr.from_view][t][tr.person]
-                for t in range(tr.from_end, tr.from_start - 1, -1)
-                if tr.person in match[tr.from_view][t]
-            ),
-            None,
-        )
-        gb = next(
-            (
-                match[tr.to_view][t][tr.person]
-                for t in range(tr.to_start, tr.to_end + 1)
-                if tr.person in match[tr.to_view][t]
-            ),
-            None,
-        )
-        if ga is None or gb is None:
-            continue
-        evaluable += 1
-        correct += int(ga == gb)
-    cross: dict[str, tuple[MotGroundTruth, MotResults]] = {}
-    for emitted in (False, True):
-        gt_frames: dict[int, GtFrame] = {}
-        res_frames: dict[int, ResultFrame] = {}
-        for i, n in enumerate(names):
-            gt_frames.update({t + i * FRAME_OFFSET: g for t, g in vs.gt[n].frames.items()})
-            res_frames.update(_results(run, n, i * FRAME_OFFSET, emitted))
-        cross["emitted" if emitted else "final"] = (MotGroundTruth(gt_frames, False), MotResults(res_frames))
-    final_table = evaluate({"cross": cross["final"]})
-    emitted_table = evaluate({"cross": cross["emitted"]})
-    per_view_table = evaluate({n: (vs.gt[n], MotResults(_results(run, n, 0, emitted=False))) for n in names})
-    per_view = {
-        n: {
-            "mota": per_view_table.sequences[n].mota,
-            "idf1": per_view_table.sequences[n].idf1,
-            "idsw": float(per_view_table.sequences[n].num_switches),
-        }
-        for n in names
-    }
+    truth = [CameraTruth(n, vs.gt[n], 0.0, vs.fps) for n in names]
+    final = score_multicam(truth, {n: MotResults(_results(run, n, 0, emitted=False)) for n in names})
+    emitted = score_multicam(truth, {n: MotResults(_results(run, n, 0, emitted=True)) for n in names})
     return ModeResult(
         mode=mode,
-        handoff_accuracy=correct / evaluable if evaluable else math.nan,
-        handoffs_correct=correct,
-        handoffs_evaluable=evaluable,
-        handoffs_total=len(transitions),
-        idf1_cross=final_table.sequences["cross"].idf1,
-        idf1_cross_emitted=emitted_table.sequences["cross"].idf1,
-        mota_cross=final_table.sequences["cross"].mota,
-        per_view=per_view,
+        handoff_accuracy=final.handoff_accuracy,
+        handoffs_correct=final.handoffs_correct,
+        handoffs_evaluable=final.handoffs_evaluable,
+        handoffs_total=final.handoffs_total,
+        idf1_cross=final.idf1_cross,
+        idf1_cross_emitted=emitted.idf1_cross,
+        mota_cross=final.mota_cross,
+        per_view=final.per_camera,
         num_global_ids=len({int(i) for f in _all_final(run).values() for i in f}),
         num_links=run.num_links,
         seconds=run.seconds,
+        concurrent_conflicts=final.concurrent_conflicts,
+        concurrent_conflicts_emitted=emitted.concurrent_conflicts,
     )
 
 
@@ -446,7 +435,7 @@ def person_search_eval(vs: VirtualSequence, run: ModeRun, embedder: Any) -> list
     Gallery of a view: its tracks in ``run`` (one per final global id in that view: per-camera tracks
     cut where the identity manager split them), each summarised by the score- and size-weighted mean
     of its detections' embeddings
-    (:func:`~tracker.multicam.search.gallery_from_tracks`); a track's identity is the ground-truth
+    (:func:`tracker.reid.gallery.gallery_from_tracks`); a track's identity is the ground-truth
     person it is matched to (IoU >= 0.5) in most of its frames. Query: for every person seen in the
     query view who has at least one track in the gallery view, the crop of their LARGEST ground-truth
     box in the query view, embedded by ``embedder``. Rank-1: the nearest gallery track is that person;
@@ -456,7 +445,7 @@ def person_search_eval(vs: VirtualSequence, run: ModeRun, embedder: Any) -> list
 
     import cv2
 
-    from .search import average_precision, gallery_from_tracks, search
+    from tracker.reid.gallery import average_precision, gallery_from_tracks, search
 
     names = [v.name for v in vs.views]
     galleries = {}
@@ -470,7 +459,7 @@ def person_search_eval(vs: VirtualSequence, run: ModeRun, embedder: Any) -> list
             for i, tid in enumerate(tids.tolist()):
                 if e is not None and np.any(e[i]):
                     rows.append((t, tid, boxes[i], float(scores[i]), e[i]))
-            for pid, tid in _matches(vs.gt[n][t], ResultFrame(tids, boxes, scores)).items():
+            for pid, tid in match_frame(vs.gt[n][t], ResultFrame(tids, boxes, scores)).items():
                 votes.setdefault(tid, Counter())[pid] += 1
         galleries[n] = gallery_from_tracks(n, rows)
         person_of[n] = {lid: c.most_common(1)[0][0] for lid, c in votes.items()}
@@ -515,118 +504,172 @@ def format_table(results: Sequence[ModeResult]) -> str:
     head = f"{'mode':<16} {'handoff acc':>14} {'IDF1 cross':>10} {'IDF1 emit':>9} {'MOTA cross':>10}"
     for n in names:
         head += f" {'MOTA ' + n:>11} {'IDF1 ' + n:>11}"
-    head += f" {'ids':>5} {'links':>5}"
+    head += f" {'ids':>5} {'links':>5} {'conflicts':>9}"
     lines = [head, "-" * len(head)]
     for r in results:
         acc = f"{100 * r.handoff_accuracy:5.1f} ({r.handoffs_correct}/{r.handoffs_evaluable})"
         line = f"{r.mode:<16} {acc:>14} {100 * r.idf1_cross:10.1f} {100 * r.idf1_cross_emitted:9.1f} {100 * r.mota_cross:10.1f}"
         for n in names:
             line += f" {100 * r.per_view[n]['mota']:11.1f} {100 * r.per_view[n]['idf1']:11.1f}"
-        line += f" {r.num_global_ids:5d} {r.num_links:5d}"
+        line += f" {r.num_global_ids:5d} {r.num_links:5d} {r.concurrent_conflicts:9d}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _linking_defaults() -> dict[str, Any]:
+    """The linking settings of the harness besides the transition graph (also written by --export)."""
+    return {
+        "time_window_s": 10.0,
+        "max_appearance_distance": 0.3,
+        "min_tracklet_frames": 3,
+        "restrict_to_transitions": True,
+    }
 
 
 def harness_config(views: Sequence[View] = DEFAULT_VIEWS, zone_width: float = 100.0) -> MultiCamConfig:
     """The linking settings the harness measures (``full`` mode): a transition graph between
     neighbouring views (travel 0.5-8 s), with exit/entry zones ``zone_width`` px wide along the shared
-    border of the views (the blind strip), appearance distance <= 0.3, 3 frames before a decision."""
+    border of the views (the blind strip), and :func:`_linking_defaults`."""
     edges = []
     for a, b in itertools.pairwise(views):  # a is left of b
         za = (a.x1 - zone_width, -1e9, a.x1, 1e9)
         zb = (b.x0, -1e9, b.x0 + zone_width, 1e9)
         edges.append(Transition(a.name, b.name, 0.5, 8.0, from_zone=za, to_zone=zb))
         edges.append(Transition(b.name, a.name, 0.5, 8.0, from_zone=zb, to_zone=za))
-    return MultiCamConfig(
-        time_window_s=10.0,
-        max_appearance_distance=0.3,
-        min_tracklet_frames=3,
-        transitions=tuple(edges),
-        restrict_to_transitions=True,
-    )
+    return MultiCamConfig(**_linking_defaults(), transitions=tuple(edges))
 
 
 DEFAULT_HARNESS_CONFIG = harness_config()
-"""The linking settings the harness measures (``full`` mode), see :func:`harness_config`."""
+"""The linking settings the harness measures on the default cut (``full`` mode), see :func:`harness_config`."""
+
+
+def default_cache_path(
+    model: str | Path, views: Sequence[View], root: str | Path = "out/multicam_cache"
+) -> Path:
+    """Where the embeddings of ``model`` on a cut are cached: ``<root>/<model stem>-<cut>.npz``."""
+    cut = format_views(views).replace("=", "_").replace(":", "-").replace(",", "__")
+    return Path(root) / f"{Path(model).stem}-{cut}.npz"
 
 
 def _cached_embeddings(
-    vs: VirtualSequence, embedder: Any, cache: str | None
+    vs: VirtualSequence, embedder: Any, cache: str | Path | None
 ) -> dict[str, dict[int, NDArray[np.float32]]]:
+    """Embeddings of every view's detections, loaded from ``cache`` when it holds this cut (same box
+    counts per view and frame), else computed and saved there."""
     if cache and Path(cache).is_file():
-        z = np.load(cache)
-        return {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
+        with np.load(cache) as z:
+            try:
+                emb = {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
+            except KeyError:
+                emb = {}
+        if emb and all(
+            len(emb[v.name][t]) == len(vs.dets[v.name][t][0]) for v in vs.views for t in vs.frames
+        ):
+            return emb
+        print(f"  cache {cache} does not match this cut; recomputing", file=sys.stderr)
     emb = compute_embeddings(vs, embedder)
     if cache:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {f"{n}/{t}": e for n, d in emb.items() for t, e in d.items()}
         np.savez(cache, **arrays)
     return emb
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: build the views, embed once, run the three modes, print the table, write JSON."""
-    p = argparse.ArgumentParser(prog="python -m tracker.multicam.virtual", description=__doc__.split("\n")[0])
+    """Command line: cut the views, embed once (cached), run the modes, print the table, write JSON."""
+    p = argparse.ArgumentParser(
+        prog="python benchmarks/multicam_harness.py", description=(__doc__ or "").split("\n")[0]
+    )
     p.add_argument(
         "--data", required=True, help="sequence folder, e.g. ../shared/data/MOT15/train/PETS09-S2L1"
     )
-    p.add_argument("--reid", help="ReID ONNX model (OSNet, ImageNet preprocessing); required unless --export")
+    p.add_argument("--reid", help="ReID ONNX model; required unless --export")
+    p.add_argument(
+        "--views",
+        default=format_views(DEFAULT_VIEWS),
+        help="the cut: name=x0:x1,... (two or more views, left to right, full-frame pixels; "
+        "default %(default)s)",
+    )
+    p.add_argument(
+        "--zone-width", type=float, default=100.0, help="exit/entry zone width (px) along each blind strip"
+    )
     p.add_argument(
         "--export",
         metavar="DIR",
-        help="write the views as a multi-camera dataset (cameras.yaml + one MOTChallenge sequence per "
-        "view, see tracker.multicam.layout) for `python -m tracker bench DIR` / `run DIR/cameras.yaml`, "
-        "and exit",
+        help="write the cut as a multi-camera dataset (cameras.yaml + one MOTChallenge sequence per "
+        "view) for `python -m tracker bench DIR` / `run DIR/cameras.yaml`, and exit",
     )
     p.add_argument("--config", default=None, help="multi-camera YAML config (default: the harness settings)")
     p.add_argument("--tracker-config", default="default", help="per-camera tracker preset or YAML")
     p.add_argument("--json", default="virtual_multicam.json", help="where to write the results")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
-    p.add_argument("--cache", default=None, help="optional .npz file to load/save the embeddings across runs")
+    p.add_argument(
+        "--cache",
+        default=None,
+        help="embedding cache .npz (default: out/multicam_cache/<model>-<cut>.npz; 'none' disables it)",
+    )
+    p.add_argument(
+        "--modes",
+        default="full,no_link,appearance_only",
+        help="comma-separated modes to run (default %(default)s)",
+    )
+    p.add_argument("--no-search", action="store_true", help="skip the person-search scores")
+
     args = p.parse_args(argv)
 
-    from ..reid import IMAGENET_SPEC, OnnxEmbedder
-    from .config import load_multicam_config
+    from tracker.multicam import load_multicam_config
+    from tracker.reid import OnnxEmbedder
 
+    info = read_seqinfo(args.data)
+    try:
+        views = parse_views(args.views, float(info.im_width))
+    except ValueError as exc:
+        p.error(str(exc))
     if args.export:
-        from .layout import export_virtual_views
-
-        path = export_virtual_views(args.data, args.export)
+        path = export_virtual_views(args.data, args.export, views, args.zone_width)
         print(f"wrote {path}")
         return 0
     if not args.reid:
         p.error("--reid is required (unless --export)")
-    cfg = DEFAULT_HARNESS_CONFIG if args.config is None else load_multicam_config(args.config)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    cfg = harness_config(views, args.zone_width) if args.config is None else load_multicam_config(args.config)
     t0 = time.perf_counter()
-    vs = build_virtual_sequence(args.data)
+    vs = build_virtual_sequence(args.data, views)
     transitions = true_transitions(vs)
-    embedder = OnnxEmbedder(args.reid, spec=IMAGENET_SPEC, threads=args.threads)
+    embedder = OnnxEmbedder(args.reid, threads=args.threads)
     n_boxes = sum(len(b) for v in vs.views for b, _ in vs.dets[v.name].values())
     print(
-        f"{len(vs.frames)} frames, {n_boxes} detections in views {[v.name for v in vs.views]}, "
+        f"{len(vs.frames)} frames, {n_boxes} detections in views {format_views(vs.views)}, "
         f"{len(transitions)} true cross-view transitions",
         file=sys.stderr,
     )
+    cache = None if args.cache == "none" else (args.cache or default_cache_path(args.reid, views))
     t1 = time.perf_counter()
-    emb = _cached_embeddings(vs, embedder, args.cache)
+    emb = _cached_embeddings(vs, embedder, cache)
     embed_s = time.perf_counter() - t1
     results = []
-    for mode in ("full", "no_link", "appearance_only"):
-        run = run_mode(vs, emb, mode, cfg, args.tracker_config)
-        results.append(evaluate_mode(vs, run, mode, transitions))
+    runs = {}
+    for mode in modes:
+        runs[mode] = run_mode(vs, emb, mode, cfg, args.tracker_config)
+        results.append(evaluate_mode(vs, runs[mode], mode, transitions))
     print(format_table(results))
-    full_run = run_mode(vs, emb, "full", cfg, args.tracker_config)
-    search_scores = person_search_eval(vs, full_run, embedder)
-    print(
-        "person search (query: largest gt crop of each person in one view; gallery: the other view's tracks)"
-    )
-    for sc in search_scores:
+    search_scores = []
+    if not args.no_search and "full" in runs:
+        search_scores = person_search_eval(vs, runs["full"], embedder)
         print(
-            f"  {sc.query_view} -> {sc.gallery_view}: {sc.queries} queries, {sc.gallery_tracks} tracks, "
-            f"rank-1 {100 * sc.rank1:.1f}, mAP {100 * sc.mean_ap:.1f}"
+            "person search (query: largest gt crop of each person in one view; gallery: the other view's tracks)"
         )
+        for sc in search_scores:
+            print(
+                f"  {sc.query_view} -> {sc.gallery_view}: {sc.queries} queries, {sc.gallery_tracks} tracks, "
+                f"rank-1 {100 * sc.rank1:.1f}, mAP {100 * sc.mean_ap:.1f}"
+            )
+    full = runs.get("full")
     payload = {
         "sequence": str(args.data),
         "views": [asdict(v) for v in vs.views],
+        "cut": format_views(vs.views),
+        "reid": str(args.reid),
         "config": asdict(cfg),
         "num_frames": len(vs.frames),
         "num_detections": n_boxes,
@@ -635,10 +678,111 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - t0,
         "modes": [asdict(r) for r in results],
         "person_search": [asdict(sc) for sc in search_scores],
+        "linking": full.manager.summary() if full is not None and full.manager is not None else None,
     }
     Path(args.json).write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
     print(f"wrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _shift(boxes: NDArray[np.float32], x0: float) -> NDArray[np.float32]:
+    b = np.asarray(boxes, np.float32).copy()
+    b[:, [0, 2]] -= x0
+    return b
+
+
+def export_virtual_views(
+    seq_dir: str | Path,
+    out_dir: str | Path,
+    views: Sequence[View] | None = None,
+    zone_width: float = 100.0,
+) -> Path:
+    """Write a multi-camera layout from one sequence cut into vertical views.
+
+    Per view: ``img1/`` (the frames cropped to the view, JPEG), ``det/det.txt`` (public detections
+    whose centre is in the view, clipped, scores normalised to [0,1] as
+    :func:`build_virtual_sequence` does), ``gt/gt.txt`` (likewise, ids kept:
+    the same person has the same id in every view) and ``seqinfo.ini``, all in VIEW coordinates. The
+    ``cameras.yaml`` links neighbouring views both ways (travel 0.5-8 s, exit/entry zones
+    ``zone_width`` px wide along the blind strip), as the harness's ``full`` mode.
+
+    Returns:
+        The path of ``cameras.yaml``.
+    """
+    import cv2
+    import yaml
+
+    views = tuple(DEFAULT_VIEWS if views is None else views)
+    vs = build_virtual_sequence(seq_dir, views)
+    info = read_seqinfo(seq_dir)
+    out = Path(out_dir)
+    cameras = []
+    for v in views:
+        root = out / v.name
+        (root / "img1").mkdir(parents=True, exist_ok=True)
+        (root / "det").mkdir(exist_ok=True)
+        (root / "gt").mkdir(exist_ok=True)
+        x0, x1 = round(v.x0), round(v.x1)
+        for t in vs.frames:
+            img = cv2.imread(str(vs.image_paths[t]), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ValueError(f"cannot read {vs.image_paths[t]}")
+            cv2.imwrite(str(root / "img1" / f"{t:06d}.jpg"), img[:, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        det_lines, gt_lines = [], []
+        for t in vs.frames:
+            boxes, scores = vs.dets[v.name][t]
+            for b, s in zip(_shift(boxes, v.x0), scores, strict=True):
+                det_lines.append(
+                    f"{t},-1,{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{float(s):.5f},-1,-1,-1"
+                )
+            g = vs.gt[v.name].frames.get(t)
+            if g is not None:
+                for pid, b, c in zip(g.ids.tolist(), _shift(g.boxes, v.x0), g.consider.tolist(), strict=True):
+                    gt_lines.append(
+                        f"{t},{pid},{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{int(c)},-1,-1,-1"
+                    )
+        (root / "det" / "det.txt").write_text("\n".join(det_lines) + "\n", encoding="utf-8")
+        (root / "gt" / "gt.txt").write_text("\n".join(gt_lines) + "\n", encoding="utf-8")
+        (root / "seqinfo.ini").write_text(
+            "[Sequence]\n"
+            f"name={info.name}-{v.name}\nimDir=img1\nframeRate={info.frame_rate:g}\n"
+            f"seqLength={len(vs.frames)}\nimWidth={x1 - x0}\nimHeight={info.im_height}\nimExt=.jpg\n",
+            encoding="utf-8",
+        )
+        cameras.append({"id": v.name, "source": f"{v.name}/img1", "dets": f"{v.name}/det/det.txt"})
+    transitions = []
+    for a, b in itertools.pairwise(views):  # a is left of b; zones in each view's own coordinates
+        wa = a.x1 - a.x0
+        za = [wa - zone_width, -1e9, wa, 1e9]
+        zb = [0.0, -1e9, zone_width, 1e9]
+        transitions.append(
+            {
+                "from_camera": a.name,
+                "to_camera": b.name,
+                "min_travel_s": 0.5,
+                "max_travel_s": 8.0,
+                "from_zone": list(za),
+                "to_zone": list(zb),
+            }
+        )
+        transitions.append(
+            {
+                "from_camera": b.name,
+                "to_camera": a.name,
+                "min_travel_s": 0.5,
+                "max_travel_s": 8.0,
+                "from_zone": list(zb),
+                "to_zone": list(za),
+            }
+        )
+    doc = {"cameras": cameras, "linking": {**_linking_defaults(), "transitions": transitions}}
+    path = out / "cameras.yaml"
+    path.write_text(
+        f"# {Path(seq_dir).name} cut into views {[v.name for v in views]} "
+        "(benchmarks/multicam_harness.py --export)\n" + yaml.safe_dump(doc, sort_keys=False),
+        encoding="utf-8",
+    )
+    return path
 
 
 if __name__ == "__main__":

@@ -32,12 +32,13 @@ from numpy.typing import NDArray
 from ..io.mot import MotResults, ResultsWriter
 from ..io.mot_stream import format_result_rows
 from ..io.writers import AnnotatedVideoWriter, tracks_to_records
-from ..reid.gallery import GalleryBuilder
+from ..reid.gallery import Gallery, GalleryBuilder, concatenate_galleries
 from ..types import Detections, Tracks
 from ..viz.draw import TrailBuffer, draw_tracks
 
 __all__ = [
     "FLUSH_SECONDS",
+    "GALLERY_RETIRE_FRAMES",
     "CollectSink",
     "FrameResult",
     "GallerySink",
@@ -270,32 +271,53 @@ def model_name(embedder: object | None) -> str:
     return Path(str(path)).name if path else type(embedder).__name__
 
 
+GALLERY_RETIRE_FRAMES = 900
+"""The gallery sink moves tracks not seen for this many frames out of memory, into a part file beside
+the output (merged into ``<name>.tracks.npz`` at close): memory holds only recent tracks."""
+
+
 class GallerySink:
     """Builds the per-track appearance gallery online and saves it to ``path`` (``.tracks.npz``) at
-    close, when any track was embedded. Memory per track is bounded (see
-    :class:`GalleryBuilder`)."""
+    close, when any track was embedded. Memory is bounded: per track a running mean and at most
+    :data:`~tracker.reid.gallery.MAX_TRAJECTORY_POINTS` boxes, and tracks not seen for
+    :data:`GALLERY_RETIRE_FRAMES` frames go to part files next to ``path`` until the close merges
+    them."""
 
     def __init__(self, path: str | Path, camera: str, *, source: str = "", model: str = "") -> None:
         self.path = Path(path)
         check_output_file(self.path)
         self.camera, self.source, self.model = camera, source, model
         self._builder = GalleryBuilder()
+        self._parts: list[Path] = []
         self.saved: Path | None = None
         self._closed = False
 
     def write(self, result: FrameResult) -> None:
         emb = result.embeddings
-        if emb is None or emb.shape[1] == 0:
-            return
-        t = result.tracks
-        for i, d in enumerate(t.det_index.tolist()):
-            if d >= 0 and np.any(emb[d]):
-                self._builder.add(result.frame_index, int(t.ids[i]), t.boxes[i], float(t.scores[i]), emb[d])
+        if emb is not None and emb.shape[1]:
+            t = result.tracks
+            for i, d in enumerate(t.det_index.tolist()):
+                if d >= 0 and np.any(emb[d]):
+                    self._builder.add(
+                        result.frame_index, int(t.ids[i]), t.boxes[i], float(t.scores[i]), emb[d]
+                    )
+        if result.frame_index % GALLERY_RETIRE_FRAMES == 0:
+            self._retire(result.frame_index - GALLERY_RETIRE_FRAMES)
+
+    def _retire(self, before_frame: int) -> None:
+        g = self._builder.retire(before_frame, self.camera, source=self.source, model=self.model)
+        if g is not None:
+            part = self.path.with_name(f".{self.path.name}.part{len(self._parts)}.npz")
+            self._parts.append(g.save(part))
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        parts = [Gallery.load(p) for p in self._parts]
         if len(self._builder):
-            g = self._builder.build(self.camera, source=self.source, model=self.model)
-            self.saved = g.save(self.path)
+            parts.append(self._builder.build(self.camera, source=self.source, model=self.model))
+        if parts:
+            self.saved = concatenate_galleries(parts).save(self.path)
+        for p in self._parts:
+            p.unlink(missing_ok=True)

@@ -28,10 +28,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "MAX_TRAJECTORY_POINTS",
     "Gallery",
     "GalleryBuilder",
     "SearchHit",
     "average_precision",
+    "concatenate_galleries",
     "draw_hits",
     "gallery_from_tracks",
     "observation_weights",
@@ -114,22 +116,56 @@ class Gallery:
         return self.traj_frame[m], self.traj_boxes[m]
 
 
-class GalleryBuilder:
-    """Builds a :class:`Gallery` online, one observation at a time, in constant memory per track
-    (a running weighted sum of unit embeddings, plus the trajectory boxes).
+MAX_TRAJECTORY_POINTS = 512
+"""Boxes kept per track in a gallery: a longer track keeps every 2nd, 4th, ... observation (always its
+first and its latest), so memory per track is bounded however long it lives."""
 
-    Weights are :func:`observation_weights` (score x sqrt(box area)), so
-    the result equals :func:`gallery_from_tracks` on the same rows.
+
+class _TrackSummary:
+    """One track's running appearance sum and its thinned trajectory: observation ``k`` (0-based) is
+    kept when ``k % stride == 0``; the stride doubles (every other kept point dropped) whenever more
+    than :data:`MAX_TRAJECTORY_POINTS` are kept; the latest observation is always kept too."""
+
+    __slots__ = ("boxes", "first", "frames", "last", "latest", "stride", "sum", "wsum")
+
+    def __init__(self, frame: int, w: float, e: NDArray[np.float64]) -> None:
+        self.sum = w * e
+        self.wsum = w
+        self.first = self.last = frame
+        self.frames: list[int] = []
+        self.boxes: list[NDArray[np.float32]] = []
+        self.latest: tuple[int, NDArray[np.float32]] | None = None
+        self.stride = 1
+
+    def add_point(self, frame: int, box: NDArray[np.float32], k: int) -> None:
+        self.latest = (frame, box)
+        if k % self.stride:
+            return
+        self.frames.append(frame)
+        self.boxes.append(box)
+        if len(self.frames) > MAX_TRAJECTORY_POINTS:
+            self.frames, self.boxes = self.frames[::2], self.boxes[::2]
+            self.stride *= 2
+
+    def trajectory(self) -> tuple[list[int], list[NDArray[np.float32]]]:
+        if self.latest is not None and (not self.frames or self.frames[-1] != self.latest[0]):
+            return [*self.frames, self.latest[0]], [*self.boxes, self.latest[1]]
+        return self.frames, self.boxes
+
+
+class GalleryBuilder:
+    """Builds a :class:`Gallery` online, one observation at a time, in bounded memory per track: a
+    running weighted sum of unit embeddings and at most :data:`MAX_TRAJECTORY_POINTS` trajectory boxes.
+    :meth:`retire` hands over (and forgets) tracks that ended, so a run on an endless source keeps only
+    its live tracks in memory.
+
+    Weights are :func:`observation_weights` (score x sqrt(box area)), so the result equals
+    :func:`gallery_from_tracks` on the same rows.
     """
 
     def __init__(self) -> None:
-        self._sum: dict[int, NDArray[np.float64]] = {}
-        self._wsum: dict[int, float] = {}
-        self._first: dict[int, int] = {}
-        self._last: dict[int, int] = {}
-        self._traj_track: list[int] = []
-        self._traj_frame: list[int] = []
-        self._traj_boxes: list[NDArray[np.float32]] = []
+        self._tracks: dict[int, _TrackSummary] = {}
+        self._counts: dict[int, int] = {}
 
     def add(
         self,
@@ -140,48 +176,83 @@ class GalleryBuilder:
         embedding: NDArray[np.float32],
     ) -> None:
         """One observation: ``box`` ``float32[4]`` xyxy pixels, ``embedding`` ``float32[D]``."""
-        b = np.asarray(box, np.float32).reshape(4)
+        b = np.asarray(box, np.float32).reshape(4).copy()
         e = np.asarray(embedding, np.float64).reshape(-1)
         e = e / max(float(np.linalg.norm(e)), 1e-12)
         w = float(observation_weights(np.array([score]), b[None])[0])
-        tid = int(track_id)
-        if tid in self._sum:
-            self._sum[tid] += w * e
-            self._wsum[tid] += w
-            self._first[tid] = min(self._first[tid], int(frame))
-            self._last[tid] = max(self._last[tid], int(frame))
+        tid, f = int(track_id), int(frame)
+        t = self._tracks.get(tid)
+        if t is None:
+            t = self._tracks[tid] = _TrackSummary(f, w, e)
+            self._counts[tid] = 0
         else:
-            self._sum[tid] = w * e
-            self._wsum[tid] = w
-            self._first[tid] = self._last[tid] = int(frame)
-        self._traj_track.append(tid)
-        self._traj_frame.append(int(frame))
-        self._traj_boxes.append(b)
+            t.sum += w * e
+            t.wsum += w
+            t.first, t.last = min(t.first, f), max(t.last, f)
+        t.add_point(f, b, self._counts[tid])
+        self._counts[tid] += 1
 
     def __len__(self) -> int:
-        return len(self._sum)
+        return len(self._tracks)
 
     def build(self, camera: str, *, source: str = "", model: str = "") -> Gallery:
-        """The gallery of every track added so far (ids in increasing order)."""
-        ids = sorted(self._sum)
+        """The gallery of every track held (ids in increasing order)."""
+        return self._gallery(sorted(self._tracks), camera, source, model)
+
+    def retire(self, before_frame: int, camera: str, *, source: str = "", model: str = "") -> Gallery | None:
+        """The gallery of the tracks last seen before ``before_frame``, which are then forgotten
+        (``None`` if there are none)."""
+        ids = sorted(t for t, s in self._tracks.items() if s.last < before_frame)
+        if not ids:
+            return None
+        g = self._gallery(ids, camera, source, model)
+        for t in ids:
+            del self._tracks[t], self._counts[t]
+        return g
+
+    def _gallery(self, ids: list[int], camera: str, source: str, model: str) -> Gallery:
         embs = []
         for tid in ids:
-            m = self._sum[tid]
+            m = self._tracks[tid].sum
             n = float(np.linalg.norm(m))
             embs.append((m / n if n > 0 else m).astype(np.float32))
         d = embs[0].shape[0] if embs else 0
+        trajectories = [self._tracks[tid].trajectory() for tid in ids]
+        traj_track = [tid for tid, (frames, _) in zip(ids, trajectories, strict=True) for _ in frames]
+        traj_frame = [f for frames, _ in trajectories for f in frames]
+        traj_boxes = [b for _, boxes in trajectories for b in boxes]
         return Gallery(
             np.array(ids, np.int64),
             np.stack(embs) if embs else np.zeros((0, d), np.float32),
             np.array([camera] * len(ids)),
-            np.array([self._first[t] for t in ids], np.int64),
-            np.array([self._last[t] for t in ids], np.int64),
-            np.array(self._traj_track, np.int64),
-            np.array(self._traj_frame, np.int64),
-            np.stack(self._traj_boxes) if self._traj_boxes else np.zeros((0, 4), np.float32),
+            np.array([self._tracks[t].first for t in ids], np.int64),
+            np.array([self._tracks[t].last for t in ids], np.int64),
+            np.array(traj_track, np.int64),
+            np.array(traj_frame, np.int64),
+            np.stack(traj_boxes) if traj_boxes else np.zeros((0, 4), np.float32),
             source,
             model,
         )
+
+
+def concatenate_galleries(parts: Sequence[Gallery]) -> Gallery:
+    """One gallery from several of the same source and model (e.g. the retired parts of one run),
+    tracks in the order given."""
+    if not parts:
+        raise ValueError("no galleries to concatenate")
+    d = max(p.embeddings.shape[1] for p in parts)
+    return Gallery(
+        np.concatenate([p.track_ids for p in parts]),
+        np.concatenate([p.embeddings.reshape(-1, d) for p in parts]).astype(np.float32),
+        np.concatenate([p.cameras for p in parts]),
+        np.concatenate([p.first_frame for p in parts]),
+        np.concatenate([p.last_frame for p in parts]),
+        np.concatenate([p.traj_track for p in parts]),
+        np.concatenate([p.traj_frame for p in parts]),
+        np.concatenate([p.traj_boxes.reshape(-1, 4) for p in parts]).astype(np.float32),
+        parts[0].source,
+        parts[0].model,
+    )
 
 
 def gallery_from_tracks(

@@ -11,6 +11,11 @@
 
 Each model carries its preprocessing spec in its metadata.
 
+* :data:`SAMPLE_VIDEO`: a 23.8 s sample clip (768x432, 596 frames, 25 fps, H.264 MP4, 0.9 MB) of people
+  walking in and out of an office room, for ``python -m tracker run`` without a source. It is Intel's
+  ``people-detection`` sample video re-encoded: **Intel IoT Devkit sample videos, CC BY 4.0**
+  (``LICENSE-intel-sample-videos.txt`` here).
+
 Nothing is downloaded: the files are part of the installed package.
 """
 
@@ -29,6 +34,9 @@ __all__ = [
     "DEFAULT_DETECTOR_SCORE",
     "DEFAULT_EMBEDDER",
     "IMAGENET_EMBEDDER",
+    "SAMPLE_VIDEO",
+    "SAMPLE_VIDEO_ATTRIBUTION",
+    "SAMPLE_VIDEO_FRAMES",
     "default_detector",
     "default_embedder",
 ]
@@ -37,6 +45,15 @@ ASSET_DIR = Path(__file__).resolve().parent
 DEFAULT_DETECTOR = ASSET_DIR / "pedestrian_ssdlite_mobilenetv2.onnx"
 DEFAULT_EMBEDDER = ASSET_DIR / "reid_mobilenetv2_cuhk.onnx"
 IMAGENET_EMBEDDER = ASSET_DIR / "mobilenetv2_imagenet_embedder.onnx"
+SAMPLE_VIDEO = ASSET_DIR / "sample_people.mp4"
+"""Bundled sample clip: 768x432, :data:`SAMPLE_VIDEO_FRAMES` frames at 25 fps, H.264 in MP4."""
+SAMPLE_VIDEO_FRAMES = 596
+"""Frames OpenCV decodes from :data:`SAMPLE_VIDEO` (the source's frame count, none dropped or added)."""
+SAMPLE_VIDEO_ATTRIBUTION = (
+    "sample video: Intel IoT Devkit sample videos (people-detection), CC BY 4.0, re-encoded to H.264; "
+    f"licence: {ASSET_DIR / 'LICENSE-intel-sample-videos.txt'}"
+)
+"""One line to show wherever the sample is used (CC BY 4.0 asks for attribution)."""
 DEFAULT_DETECTOR_SCORE = 0.2
 """Score threshold for the default detector (its graph keeps boxes down to ~0). Measured on PETS09-S2L1
 (vtest.avi) with the default preset and the ImageNet embedder: 0.2 gives MOTA 44.8 / IDF1 35.6, 0.3

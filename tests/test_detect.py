@@ -635,3 +635,18 @@ def test_mot_file_detector(data_root: Path) -> None:
     assert len(MotFileDetector(data_root / PETS / "det" / "det.txt", min_score=0.99).detect(None, 1)) == 0
     with pytest.raises(ValueError, match="1-based"):
         det.detect(None, 0)
+
+
+# ================================================================ ONNX Runtime sessions
+def test_sessions_do_not_spin_and_take_thread_counts() -> None:
+    from tracker.onnx_utils import make_session
+
+    for threads in (1, 2):
+        opts = make_session(SSD_ASSET, threads=threads).get_session_options()
+        assert opts.intra_op_num_threads == threads
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert opts.get_session_config_entry("session.inter_op.allow_spinning") == "0"
+    opts = make_session(SSD_ASSET, allow_spinning=True).get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    det = OnnxDetector(SSD_ASSET, family="ssd", threads=1)
+    assert det._session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"

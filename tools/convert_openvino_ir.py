@@ -156,7 +156,9 @@ class Converter:
                 src = op.input(0).get_source_output()
                 out = self._name_of(src)
                 self.outputs.append(
-                    helper.make_tensor_value_info(out, TensorProto.FLOAT, list(src.get_partial_shape().to_shape()))
+                    helper.make_tensor_value_info(
+                        out, TensorProto.FLOAT, list(src.get_partial_shape().to_shape())
+                    )
                 )
                 continue
             if t == "Parameter":
@@ -201,7 +203,12 @@ class Converter:
         x, w = self._ins(op)
         self.nodes.append(
             helper.make_node(
-                "Conv", [x, w], [self._new(op)], strides=a["strides"], dilations=a["dilations"], **self._pads(a)
+                "Conv",
+                [x, w],
+                [self._new(op)],
+                strides=a["strides"],
+                dilations=a["dilations"],
+                **self._pads(a),
             )
         )
 
@@ -299,9 +306,6 @@ class Converter:
         self._axes_op("Squeeze", op)
 
     def op_ReduceMean(self, op: Any) -> None:
-        self._axes_op("ReduceMean", op) if False else self._reduce_mean(op)
-
-    def _reduce_mean(self, op: Any) -> None:
         axes = self._const(op.input(1).get_source_output()).astype(np.int64).reshape(-1).tolist()
         x = self._name_of(op.input(0).get_source_output())
         keep = int(bool(op.get_attributes().get("keep_dims", False)))
@@ -341,8 +345,9 @@ class Converter:
         n = int(op.get_attributes()["num_splits"])
         x = self._name_of(op.input(0).get_source_output())
         outs = [self._new(op, i) for i in range(n)]
-        self.nodes.append(helper.make_node("Split", [x], outs, axis=axis, num_outputs=n) if OPSET >= 18 else
-                          helper.make_node("Split", [x, self._init(np.full(n, op.input(0).get_partial_shape().to_shape()[axis] // n, np.int64), "split")], outs, axis=axis))
+        size = op.input(0).get_partial_shape().to_shape()[axis] // n
+        split = self._init(np.full(n, size, np.int64), op.get_friendly_name() + "_split")
+        self.nodes.append(helper.make_node("Split", [x, split], outs, axis=axis))
 
 
 def sha256(path: Path) -> str:
@@ -371,7 +376,11 @@ def check(xml: Path, onnx_path: Path, cut: str | None, frames: Sequence[Path]) -
     n_out = len(sess.get_outputs())
     for path in frames:
         img = cv2.imread(str(path))
-        blob = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32)
+        blob = (
+            cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+            .transpose(2, 0, 1)[None]
+            .astype(np.float32)
+        )
         ref = compiled(blob)
         ref_outs = [np.asarray(ref[o]) for o in compiled.outputs[-n_out:]]
         got = sess.run(None, {sess.get_inputs()[0].name: blob})

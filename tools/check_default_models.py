@@ -31,9 +31,9 @@ import numpy as np
 import onnxruntime as ort
 
 # The package's own paths and IoU (this script runs in the project's environment).
-from tracker.assets import DEFAULT_DETECTOR as DETECTOR
 from tracker.assets import DEFAULT_EMBEDDER as EMBEDDER
 from tracker.assets import IMAGENET_EMBEDDER
+from tracker.assets import SSDLITE_DETECTOR as DETECTOR
 from tracker.association.costs import iou_matrix
 
 

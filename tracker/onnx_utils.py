@@ -2,8 +2,9 @@
 
 * :func:`select_providers` picks execution providers (CUDA first, then CPU, by default) and rejects a
   requested provider that this ONNX Runtime build does not have;
-* :func:`make_session` opens a model with sensible session options and logs the providers ONNX Runtime
-  actually uses (it silently falls back to CPU when e.g. the CUDA libraries cannot be loaded);
+* :func:`make_session` opens a model with sensible session options (no spin-waiting threads, a thread
+  count the caller can set) and logs the providers ONNX Runtime actually uses (it silently falls back
+  to CPU when e.g. the CUDA libraries cannot be loaded);
 * :class:`TensorInfo` / :func:`describe_inputs` / :func:`describe_outputs` describe a model's inputs
   and outputs with dynamic dimensions as ``None``;
 * :func:`inspect_image_input` finds the single 4-D image input of a model and its layout (NCHW or NHWC),
@@ -25,6 +26,7 @@ import onnxruntime as ort
 
 __all__ = [
     "DEFAULT_PROVIDER_PREFERENCE",
+    "DEFAULT_THREADS",
     "ImageInput",
     "TensorInfo",
     "describe_inputs",
@@ -39,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PROVIDER_PREFERENCE: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")
 """Providers used when none are requested, in order of preference, among those available."""
+
+DEFAULT_THREADS: int | None = None
+"""Intra-op threads when the caller passes ``threads=None``: ``None`` = ONNX Runtime's own choice (one
+per physical core). Chosen by an A/B on this project's 2-core machine (``benchmarks/results/detectors_sessions.md``); sessions never spin (see :func:`make_session`)."""
 
 _ORT_DTYPES: dict[str, type[np.generic]] = {
     "tensor(float)": np.float32,
@@ -91,14 +97,23 @@ def select_providers(requested: Sequence[str] | None, available: Sequence[str] |
 
 
 def make_session(
-    path: str | Path, providers: Sequence[str] | None = None, threads: int | None = None
+    path: str | Path,
+    providers: Sequence[str] | None = None,
+    threads: int | None = None,
+    *,
+    allow_spinning: bool = False,
 ) -> ort.InferenceSession:
     """Open an ONNX model with ONNX Runtime.
 
     Args:
         path: the ``.onnx`` file.
         providers: requested execution providers (see :func:`select_providers`); ``None`` = default.
-        threads: intra-op thread count; ``None`` lets ONNX Runtime decide (one per physical core).
+        threads: intra-op thread count; ``None`` = :data:`DEFAULT_THREADS`.
+        allow_spinning: let ONNX Runtime's intra- and inter-op worker threads busy-wait for work
+            (its own default). Off here: on a small CPU that also decodes video, tracks and runs other
+            processes, spinning threads steal the cores the rest of the frame needs (``run`` was 2.5x
+            slower on 2 cores, issue 13), so ``session.intra_op.allow_spinning`` and
+            ``session.inter_op.allow_spinning`` are set to ``0``. ``True`` is for A/B measurements.
 
     Returns:
         The inference session. The providers it actually uses are logged at info level (and a warning
@@ -117,8 +132,12 @@ def make_session(
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; our logger reports what matters
-    if threads is not None:
-        options.intra_op_num_threads = threads
+    n_threads = DEFAULT_THREADS if threads is None else threads
+    if n_threads is not None:
+        options.intra_op_num_threads = n_threads
+    spin = "1" if allow_spinning else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    options.add_session_config_entry("session.inter_op.allow_spinning", spin)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
     except Exception as exc:  # ORT raises its own exception classes (InvalidProtobuf, Fail, ...)

@@ -3,7 +3,7 @@
 :func:`nms` keeps the highest-scoring box, drops every remaining box whose IoU with it exceeds the
 threshold, and repeats. With ``class_ids`` it is class-aware: boxes of different classes never suppress
 each other (done, as in torchvision's ``batched_nms``, by shifting each class's boxes to a disjoint
-region before one pass).
+region before one pass). Overlaps are :func:`tracker.geometry.iou_matrix`, the package's one IoU.
 """
 
 from __future__ import annotations
@@ -11,23 +11,20 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..geometry import iou_matrix
+
 __all__ = ["box_iou", "nms"]
 
 
 def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float32]:
     """Pairwise IoU of ``a: float[N,4]`` and ``b: float[M,4]`` xyxy boxes -> ``float32[N,M]``.
 
-    Degenerate boxes (zero area) have IoU 0 with everything.
+    Kept for the public ``tracker.detect.box_iou`` name; it is :func:`tracker.geometry.iou_matrix`
+    (the package's one IoU) in float32. Zero-area boxes have IoU 0 with everything.
     """
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
+    return iou_matrix(
+        np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    ).astype(np.float32)
 
 
 def nms(
@@ -71,18 +68,15 @@ def nms(
         b64 = b.astype(np.float64) + (dense.reshape(-1) * span)[:, None]
     else:
         b64 = b.astype(np.float64)
-    x1, y1, x2, y2 = b64[:, 0], b64[:, 1], b64[:, 2], b64[:, 3]
-    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    # Boxes with negative width or height count as empty (zero area), as before the shared IoU.
+    b64[:, 2] = np.maximum(b64[:, 2], b64[:, 0])
+    b64[:, 3] = np.maximum(b64[:, 3], b64[:, 1])
     order = np.argsort(-s, kind="stable")
     keep: list[int] = []
     while order.size and len(keep) < limit:
         i = int(order[0])
         keep.append(i)
         rest = order[1:]
-        iw = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
-        ih = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
-        inter = iw * ih
-        union = area[i] + area[rest] - inter
-        iou = np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+        iou = iou_matrix(b64[i : i + 1], b64[rest])[0]
         order = rest[iou <= iou_threshold]
     return np.asarray(keep, np.int64)

@@ -91,7 +91,9 @@ def _sources(args: argparse.Namespace) -> list[str]:
     if sample is None or not sample.is_file():
         raise ValueError("no SOURCE given and the bundled sample clip is missing from this install")
     print(f"no SOURCE given: running on the bundled sample clip {sample}", file=sys.stderr)
-    print(f"  ({getattr(assets, 'SAMPLE_ATTRIBUTION', 'see tracker/assets/README.md')})", file=sys.stderr)
+    print(
+        f"  ({getattr(assets, 'SAMPLE_VIDEO_ATTRIBUTION', 'see tracker/assets/README.md')})", file=sys.stderr
+    )
     return [str(sample)]
 
 
@@ -321,7 +323,11 @@ def _add_run(sub: Any) -> None:
     src.add_argument(
         "--dets", metavar="FILE", help="precomputed MOTChallenge det.txt (frame numbers of SOURCE)"
     )
-    src.add_argument("--detector", metavar="MODEL.onnx", help="ONNX detector (default: the embedded one)")
+    src.add_argument(
+        "--detector",
+        metavar="MODEL.onnx",
+        help="ONNX detector (default: the embedded pedestrian-detection-adas-0002)",
+    )
     r.add_argument("--family", default="auto", help=_family_help())
     r.add_argument("--det-score", type=float, help="detector score threshold (default: the family's)")
     reid = r.add_mutually_exclusive_group()

@@ -131,6 +131,8 @@ class CameraReport:
         stopped: ``"end"`` or ``"max_frames"``.
         stage_seconds: per stage (:data:`~tracker.pipeline.STAGES`); seconds: wall time of the loop.
         peak_rss_mb: the worker process's peak resident memory.
+        started_s, ended_s: ``time.time()`` at the start and end of the frame loop.
+        cpu_seconds: CPU time (user + system) of the worker's process over the loop.
         outputs: per-camera files it wrote.
     """
 
@@ -145,7 +147,15 @@ class CameraReport:
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    started_s: float = 0.0
+    ended_s: float = 0.0
+    cpu_seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
+
+
+def _cpu_seconds() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return float(use.ru_utime + use.ru_stime)
 
 
 def peak_rss_mb() -> float:
@@ -274,7 +284,9 @@ class CameraWorker:
                 step = _EventTracking(spec.id, tracker, timed, self._send)
                 pipeline = FramePipeline(spec.id, det, step, sinks, clock=clock, embedder=timed)
                 stream = StreamInput(pipeline, iter(src), fps, spec.start_s)
+                report.started_s, cpu0 = time.time(), _cpu_seconds()
                 end = run_streams([stream], stop=self.stop, max_frames=max_frames)
+                report.ended_s, report.cpu_seconds = time.time(), _cpu_seconds() - cpu0
                 report.stopped, report.seconds = end.stopped, end.seconds
                 if src.error is not None:
                     report.error = src.error

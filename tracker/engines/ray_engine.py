@@ -332,6 +332,9 @@ def run_cameras_ray(
                     "peak_rss_mb": rep.peak_rss_mb,
                     "frames": rep.frames,
                     "seconds": round(rep.seconds, 4),
+                    "cpu_seconds": round(rep.cpu_seconds, 4),
+                    "loop_start_s": rep.started_s,
+                    "loop_end_s": rep.ended_s,
                 }
                 if rep.stopped == "max_frames" and summary.stopped == "end":
                     summary.stopped = "max_frames"

@@ -57,6 +57,8 @@ PETS = SHARED / "data" / "MOT15" / "train" / "PETS09-S2L1"
 VIDEO = SHARED / "data" / "videos" / "vtest.avi"
 THREADS = 1
 """ONNX Runtime threads per model in every run (the bar's "one core" baseline)."""
+TRACK_LIFE = 40
+"""Frames a synthetic local track lives (4 s at 10 fps)."""
 
 
 def uptime() -> str:
@@ -148,23 +150,23 @@ def run_ray(workload: str, n: int, frames: int, out: Path) -> dict[str, Any]:
 
 # -- identity service throughput -----------------------------------------------------------------------
 def synthetic_events(cameras: int, frames: int, tracks: int, dim: int = 512, seed: int = 0) -> list[Any]:
-    """Per camera ``frames`` events of ``tracks`` tracks; each local track lives 40 frames, so tracklets
-    end and new ones are decided (and linked to earlier ones by appearance) all the time."""
+    """Per camera ``frames`` events of ``tracks`` tracks (10 fps). Each local track lives
+    ``TRACK_LIFE`` frames, the tracks' lives staggered evenly, so tracklets end and new ones are decided
+    (and linked to earlier ones by appearance) all the time, a few at a time as in a real scene."""
     from tracker.engines.identity import TrackletEvent
 
     rng = np.random.default_rng(seed)
     people = rng.normal(size=(4 * tracks, dim)).astype(np.float32)
+    phase = (np.arange(tracks) * TRACK_LIFE) // tracks
     out = []
     for f in range(1, frames + 1):
+        life = (f - 1 + phase) // TRACK_LIFE
+        lids = (1 + life * tracks + np.arange(tracks)).astype(np.int64)
+        x = 50.0 * np.arange(tracks, dtype=np.float32) + ((f - 1 + phase) % TRACK_LIFE)
+        boxes = np.stack([x, np.full(tracks, 100.0), x + 40, np.full(tracks, 220.0)], 1).astype(np.float32)
         for c in range(cameras):
-            life = (f - 1) // 40
-            lids = np.array([1 + life * tracks + j for j in range(tracks)], np.int64)
             who = (lids + c) % len(people)
             emb = (people[who] + 0.1 * rng.normal(size=(tracks, dim))).astype(np.float32)
-            x = 50.0 * np.arange(tracks, dtype=np.float32) + (f % 40)
-            boxes = np.stack([x, np.full(tracks, 100.0), x + 40, np.full(tracks, 220.0)], 1).astype(
-                np.float32
-            )
             tr = Tracks(
                 lids,
                 boxes,
@@ -230,11 +232,17 @@ def main() -> int:
     p.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray instance")
     p.add_argument("--synthetic-frames", type=int, default=400)
     p.add_argument("--synthetic-tracks", type=int, default=8)
+    p.add_argument(
+        "--service-only", action="store_true", help="only the identity service part; keeps the runs in --out"
+    )
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     args = p.parse_args()
     from tracker.engines.ray_engine import ray_session
 
     results: dict[str, Any] = {"frames_per_camera": args.frames, "threads": THREADS, "runs": [], "load": []}
+    if args.service_only and Path(args.out).is_file():
+        results = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        args.workload = []
     results["load"].append(("start", uptime()))
     with tempfile.TemporaryDirectory() as tmp, ray_session(num_cpus=args.num_cpus) as session:
         results["ray"] = session
@@ -253,6 +261,11 @@ def main() -> int:
                     )
         events = synthetic_events(8, args.synthetic_frames, args.synthetic_tracks)
         results["service"] = [service_throughput(events, 8, False), service_throughput(events, 8, True)]
+        results["service_setup"] = {
+            "cameras": 8,
+            "frames": args.synthetic_frames,
+            "tracks": args.synthetic_tracks,
+        }
         for s in results["service"]:
             print(
                 f"service {s['engine']}: {s['events_per_s']:.0f} events/s {s['tracklets_per_s']:.0f} tracklets/s"

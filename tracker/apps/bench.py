@@ -321,6 +321,7 @@ def run_benchmark(
         from ..engines.ray_engine import run_sequences_ray
 
         runs = run_sequences_ray(
+            run_sequence,
             seq_dirs,
             cfg,
             out,

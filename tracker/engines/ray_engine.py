@@ -395,18 +395,22 @@ class _Given:
 
 # -- bench: sequences as tasks -------------------------------------------------------------------------
 def _bench_sequence(
-    seq_dir: str, config: TrackerConfig, out_dir: str, reid: str | None, use_images: bool, threads: int | None
+    run: Callable[..., Any],
+    seq_dir: str,
+    config: TrackerConfig,
+    out_dir: str,
+    reid: str | None,
+    use_images: bool,
+    threads: int | None,
 ) -> Any:
-    from ..apps.bench import run_sequence
     from ..reid import OnnxEmbedder
 
     embedder = OnnxEmbedder(reid, threads=threads) if reid is not None else None
-    return run_sequence(
-        Path(seq_dir), config, Path(out_dir), embedder=embedder, use_images=use_images, progress=False
-    )
+    return run(Path(seq_dir), config, Path(out_dir), embedder=embedder, use_images=use_images, progress=False)
 
 
 def run_sequences_ray(
+    run_sequence: Callable[..., Any],
     seq_dirs: Sequence[Path],
     config: TrackerConfig,
     out_dir: Path,
@@ -418,13 +422,15 @@ def run_sequences_ray(
     num_cpus: int | None = None,
     on_sequence: Callable[[Any], None] | None = None,
 ) -> list[Any]:
-    """Run :func:`tracker.apps.bench.run_sequence` on every sequence as one Ray task each (one CPU, ONNX
-    Runtime ``threads`` per task); returns the :class:`~tracker.apps.bench.SequenceRun` list in the
+    """Run ``run_sequence`` (:func:`tracker.apps.bench.run_sequence`, given by the caller so this module
+    does not import the app back) on every sequence as one Ray task each (one CPU, ONNX Runtime
+    ``threads`` per task); returns the :class:`~tracker.apps.bench.SequenceRun` list in the
     order of ``seq_dirs`` (``on_sequence`` is called in that order too)."""
     with ray_session(address, num_cpus):
         task: Any = ray.remote(_bench_sequence).options(num_cpus=1)
         refs = [
             task.remote(
+                run_sequence,
                 str(p),
                 config,
                 str(out_dir.resolve()),

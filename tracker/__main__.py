@@ -49,9 +49,15 @@ def _bench(args: argparse.Namespace) -> int:
     from .apps.bench import is_multicam_dataset, resolve_dataset, run_benchmark, run_multicam_benchmark
 
     data_dir = resolve_dataset(args.dataset, args.root)
+    engine = _engine_options(args)
     if is_multicam_dataset(data_dir):
         mc = run_multicam_benchmark(
-            data_dir, config=args.config, reid=args.reid, out_dir=args.out, progress=not args.no_progress
+            data_dir,
+            config=args.config,
+            reid=args.reid,
+            out_dir=args.out,
+            progress=not args.no_progress,
+            **engine,
         )
         print(f"multi-camera dataset {mc.dataset}  config {mc.config}  reid {mc.reid or '-'}")
         print(mc.table())
@@ -68,6 +74,7 @@ def _bench(args: argparse.Namespace) -> int:
         sequences=args.seq,
         use_images=not args.no_images,
         progress=not args.no_progress,
+        **engine,
     )
     print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}")
     print(report.table())
@@ -75,6 +82,82 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"stopped by {report.signal}: incomplete sequences are not scored", file=sys.stderr)
     print(f"results and summary.json in {args.out}")
     return _signal_status(report.signal)
+
+
+# -- engines (--engine ray) -------------------------------------------------------------------------
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``bench``'s engine keywords; ``{}`` for the local engine. Checks that ray is installed."""
+    if args.engine == "local":
+        if args.address is not None or args.num_cpus is not None:
+            raise ValueError("--address and --num-cpus need --engine ray")
+        return {}
+    from .engines import require_ray
+
+    require_ray()
+    return {"engine": "ray", "address": args.address, "num_cpus": args.num_cpus, "threads": args.threads}
+
+
+def _run_cameras_ray(args: argparse.Namespace, sources: list[str], config: Any) -> int:
+    """``run --engine ray``: one Ray actor per camera, one identity-service actor."""
+    from .engines import require_ray
+
+    require_ray()
+    multi = len(sources) > 1 or _is_camera_list(sources[0])
+    if not multi:
+        raise ValueError("--engine ray runs cameras: give a camera list YAML or several sources")
+    if args.dets is not None or args.show:
+        raise ValueError("--dets and --show work with one source, not with --engine ray")
+    from .engines.camera import ModelSpec
+    from .engines.ray_engine import run_cameras_ray
+
+    setup = _camera_setup(sources, args.linking)
+    models = ModelSpec(
+        detector=args.detector,
+        family=args.family,
+        det_score=args.det_score,
+        reid=args.reid,
+        use_reid=not args.no_reid,
+        threads=args.threads if args.threads is not None else 1,
+    )
+    summary = run_cameras_ray(
+        setup,
+        models,
+        tracker_config=config,
+        out_dir=args.out,
+        write_video=not args.no_video,
+        progress=not args.no_progress,
+        max_frames=args.max_frames,
+        address=args.address,
+        num_cpus=args.num_cpus,
+    )
+    print(summary.format())
+    if summary.signal:
+        return _signal_status(summary.signal)
+    errors = [c.error for c in summary.cameras.values() if c.error]
+    for e in errors:
+        print(f"warning: a camera failed: {e}", file=sys.stderr)
+    return EXIT_SOURCE_FAILED if errors else EXIT_OK
+
+
+def _add_engine_options(parser: Any, what: str) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help=f"local: one process; ray: {what} (needs the ray extra: pip install 'tracker[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --engine ray: join this Ray cluster (auto, or HEAD:6379 of `ray start --head`); "
+        "default: start a local Ray instance",
+    )
+    parser.add_argument(
+        "--num-cpus",
+        type=_positive_int,
+        metavar="N",
+        help="with --engine ray and no --address: CPUs of the local Ray instance (default: all)",
+    )
 
 
 def _is_camera_list(source: str) -> bool:
@@ -129,6 +212,10 @@ def _run(args: argparse.Namespace) -> int:
 
     sources = _sources(args)
     config = load_config(args.config)
+    if args.engine == "ray":
+        return _run_cameras_ray(args, sources, config)
+    if args.address is not None or args.num_cpus is not None:
+        raise ValueError("--address and --num-cpus need --engine ray")
     multi = len(sources) > 1 or _is_camera_list(sources[0])
     if multi and args.dets is not None:
         raise ValueError("--dets works with one source; give each camera its 'dets' in a camera list YAML")
@@ -161,10 +248,8 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_cameras(
-    args: argparse.Namespace, sources: list[str], config: Any, detector: Any, embedder: Any
-) -> int:
-    from .apps.multicam_run import run_cameras
+def _camera_setup(sources: list[str], linking: str | None) -> Any:
+    """The cameras of a multi-camera run: one camera list YAML, or several sources."""
     from .multicam.setup import load_camera_setup, setup_from_sources
 
     if len(sources) == 1:
@@ -172,13 +257,22 @@ def _run_cameras(
     else:
         if any(_is_camera_list(s) for s in sources):
             raise ValueError("give either one camera list YAML or several sources, not both")
-        setup = setup_from_sources(sources, args.linking)
-    if args.linking is not None and len(sources) == 1:
+        setup = setup_from_sources(sources, linking)
+    if linking is not None and len(sources) == 1:
         from dataclasses import replace
 
         from .multicam import load_multicam_config
 
-        setup = replace(setup, linking=load_multicam_config(args.linking))
+        setup = replace(setup, linking=load_multicam_config(linking))
+    return setup
+
+
+def _run_cameras(
+    args: argparse.Namespace, sources: list[str], config: Any, detector: Any, embedder: Any
+) -> int:
+    from .apps.multicam_run import run_cameras
+
+    setup = _camera_setup(sources, args.linking)
     summary = run_cameras(
         setup,
         detector,
@@ -282,6 +376,13 @@ def _add_bench(sub: Any) -> None:
     b.add_argument("--seq", action="append", help="only sequences whose name contains this (repeatable)")
     b.add_argument("--no-images", action="store_true", help="ignore img1/ and track on motion alone")
     b.add_argument("--no-progress", action="store_true", help="no progress output")
+    b.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="with --engine ray: ONNX Runtime threads per sequence task (default: 1)",
+    )
+    _add_engine_options(b, "every sequence is a Ray task")
     b.set_defaults(func=_bench)
 
 
@@ -341,7 +442,8 @@ def _add_run(sub: Any) -> None:
         "--threads",
         type=_positive_int,
         metavar="N",
-        help="ONNX Runtime threads per model (default: chosen by measurement, see README)",
+        help="ONNX Runtime threads per model (default: chosen by measurement, see README; with "
+        "--engine ray: 1 per camera actor)",
     )
     r.add_argument(
         "--topic",
@@ -361,6 +463,7 @@ def _add_run(sub: Any) -> None:
     r.add_argument(
         "--no-progress", action="store_true", help="no progress output (default: a bar on a terminal)"
     )
+    _add_engine_options(r, "one Ray actor per camera and one identity-service actor")
     r.set_defaults(func=_run)
 
 

@@ -273,6 +273,10 @@ def run_benchmark(
     use_images: bool = True,
     progress: bool = True,
     on_sequence: Callable[[SequenceRun], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
+    threads: int | None = None,
 ) -> BenchReport:
     """Track and score every sequence of a dataset.
 
@@ -285,6 +289,10 @@ def run_benchmark(
         out_dir: where ``<sequence>.txt`` and ``summary.json`` are written.
         sequences: only these sequence names (substring match), e.g. ``["MOT17-02"]``.
         use_images: give frames to the tracker when the sequence has them.
+        engine: ``"local"`` (one sequence after the other, here) or ``"ray"`` (one Ray task per
+            sequence: :func:`tracker.engines.ray_engine.run_sequences_ray`; same table).
+        address, num_cpus, threads: with ``engine="ray"``: the cluster to join (``None``: a local
+            instance of ``num_cpus`` CPUs) and ONNX Runtime threads per task (default 1).
     """
     from ..eval import evaluate
 
@@ -292,38 +300,68 @@ def run_benchmark(
     if config is None:
         config = "default"
     cfg = config if isinstance(config, TrackerConfig) else load_config(config)
-    embedder = None
-    if reid is not None:
-        from ..reid import OnnxEmbedder
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if engine == "ray":
+        from ..engines import require_ray
 
-        embedder = OnnxEmbedder(reid)
-        if not cfg.appearance.enabled:
-            log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
+        require_ray()
+    if reid is not None and not cfg.appearance.enabled:
+        log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
     out = output_folder(out_dir)
     seq_dirs = list_sequences(data_dir, split)
     if sequences:
         seq_dirs = [p for p in seq_dirs if any(s in p.name for s in sequences)]
         if not seq_dirs:
             raise ValueError(f"no sequence of {data_dir} matches {list(sequences)}")
-    runs = []
+    runs: list[SequenceRun] = []
     stopped = "end"
     signal_name = None
-    with GracefulStop() as stop:
-        try:
-            for seq_dir in seq_dirs:
-                run = run_sequence(
-                    seq_dir, cfg, out, embedder=embedder, use_images=use_images, progress=progress, stop=stop
+    if engine == "ray":  # -- engine dispatch: sequences as Ray tasks (tracker/engines) --
+        from ..engines.ray_engine import run_sequences_ray
+
+        runs = run_sequences_ray(
+            run_sequence,
+            seq_dirs,
+            cfg,
+            out,
+            reid=reid,
+            use_images=use_images,
+            threads=1 if threads is None else threads,
+            address=address,
+            num_cpus=num_cpus,
+            on_sequence=on_sequence,
+        )
+    else:
+        embedder = None
+        if reid is not None:
+            from ..reid import OnnxEmbedder
+
+            embedder = OnnxEmbedder(reid)
+        with GracefulStop() as stop:
+            try:
+                for seq_dir in seq_dirs:
+                    run = run_sequence(
+                        seq_dir,
+                        cfg,
+                        out,
+                        embedder=embedder,
+                        use_images=use_images,
+                        progress=progress,
+                        stop=stop,
+                    )
+                    runs.append(run)
+                    if on_sequence is not None:
+                        on_sequence(run)
+                    if stop.requested:
+                        break
+            except StopNow:
+                pass
+            if stop.requested:
+                stopped, signal_name = "signal", stop.signal_name
+                log.warning(
+                    "%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs)
                 )
-                runs.append(run)
-                if on_sequence is not None:
-                    on_sequence(run)
-                if stop.requested:
-                    break
-        except StopNow:
-            pass
-        if stop.requested:
-            stopped, signal_name = "signal", stop.signal_name
-            log.warning("%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs))
     complete = [r for r in runs if r.stopped != "signal"]
     scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
     scores = None
@@ -385,6 +423,10 @@ def run_multicam_benchmark(
     reid: str | Path | None = None,
     out_dir: str | Path = "out/bench",
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
+    threads: int | None = None,
 ) -> MultiCamBenchReport:
     """Track a multi-camera layout with its public detections and score global identities.
 
@@ -392,7 +434,8 @@ def run_multicam_benchmark(
     file; the ReID model ``reid`` embeds the boxes for cross-camera linking; without it nothing is
     linked) and scores the per-camera results with :func:`tracker.eval.multicam.score_multicam`:
     per-camera MOTA/IDF1, cross-camera MOTA/IDF1 and handoff accuracy. Writes the run's outputs and
-    ``summary.json`` to ``out_dir``.
+    ``summary.json`` to ``out_dir``. ``engine="ray"`` runs the cameras on Ray
+    (:func:`tracker.engines.ray_engine.run_cameras_ray`: same outputs and scores).
     """
     from ..eval.multicam import score_multicam
     from ..io.mot import read_results
@@ -407,15 +450,38 @@ def run_multicam_benchmark(
             f"{data / 'cameras.yaml'}: camera(s) {missing} have no 'dets' file to benchmark with"
         )
     cfg = config if isinstance(config, TrackerConfig) else load_config(config or "default")
-    embedder = None
-    if reid is not None:
-        from ..reid import OnnxEmbedder
-
-        embedder = OnnxEmbedder(reid)
     out = Path(out_dir)
-    run = run_cameras(
-        setup, None, tracker_config=cfg, embedder=embedder, out_dir=out, write_video=False, progress=progress
-    )
+    run: Any
+    if engine == "ray":  # -- engine dispatch (tracker/engines) --
+        from ..engines import require_ray
+
+        require_ray()
+        from ..engines.camera import ModelSpec
+        from ..engines.ray_engine import run_cameras_ray
+
+        models = ModelSpec(
+            reid=None if reid is None else str(reid),
+            use_reid=reid is not None,
+            threads=1 if threads is None else threads,
+        )
+        run = run_cameras_ray(
+            setup, models, cfg, out, write_video=False, progress=progress, address=address, num_cpus=num_cpus
+        )
+    else:
+        embedder = None
+        if reid is not None:
+            from ..reid import OnnxEmbedder
+
+            embedder = OnnxEmbedder(reid)
+        run = run_cameras(
+            setup,
+            None,
+            tracker_config=cfg,
+            embedder=embedder,
+            out_dir=out,
+            write_video=False,
+            progress=progress,
+        )
     truth = load_camera_truth(data)
     results = {c.id: read_results(out / f"{c.id}.txt") for c in setup.cameras}
     scores = score_multicam(truth, results)

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,7 +114,7 @@ class MultiCameraTracker:
         *,
         tracker_config: TrackerConfig | str | Path = "default",
         frame_rate: float | Mapping[str, float] = 30.0,
-        embedder: Embedder | None = None,
+        embedder: Embedder | object | None = None,
     ) -> None:
         self.manager = GlobalIdentityManager(cameras, None if config is None else _as_cfg(config))
         self.cameras = self.manager.cameras
@@ -134,7 +135,9 @@ class MultiCameraTracker:
             c: Tracker(
                 cfg,
                 frame_rate=rates[c],
-                embedder=None if embedder is None else _CheckedEmbedder(embedder, self.manager, c),
+                embedder=None
+                if embedder is None
+                else _CheckedEmbedder(cast(Embedder, embedder), self.manager, c),
             )
             for c in self.cameras
         }

@@ -176,6 +176,9 @@ class MultiCameraTracker:
         # the tracker validates (and embeds, through _CheckedEmbedder) before it changes state
         tracks = tracker.update(detections, frame)
         used = tracker.last_embeddings
+        if used is not None and used.ndim == 2 and used.shape[1] > 0:
+            # every embedding the run saw fixes the dimension, also those of tracks not reported yet
+            self.manager.fix_embedding_dim(camera_id, int(used.shape[1]))
         track_emb: NDArray[np.float32] | None = None
         if used is not None and used.ndim == 2 and used.shape[1] > 0 and len(used) == len(detections):
             track_emb = np.zeros((len(tracks), used.shape[1]), np.float32)

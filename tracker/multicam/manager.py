@@ -191,6 +191,14 @@ class GlobalIdentityManager:
         if not np.isfinite(e).all():
             raise ValueError(f"camera {camera!r}: embeddings contain NaN or inf")
 
+    def fix_embedding_dim(self, camera: str, dim: int) -> None:
+        """Fix the run's embedding dimension to ``dim`` (> 0) if it is not fixed yet, e.g. from a frame
+        whose embedded detections made no reported track; ``ValueError`` if it differs (no change)."""
+        if self._dim is not None and dim != self._dim:
+            raise ValueError(f"camera {camera!r}: embedding dimension {dim}, earlier frames had {self._dim}")
+        if dim > 0:
+            self._dim = int(dim)
+
     @property
     def embedding_dim(self) -> int | None:
         """The embedding dimension of the run (fixed by the first embeddings seen), or ``None``."""

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,7 +114,7 @@ class MultiCameraTracker:
         *,
         tracker_config: TrackerConfig | str | Path = "default",
         frame_rate: float | Mapping[str, float] = 30.0,
-        embedder: Embedder | None = None,
+        embedder: Embedder | object | None = None,
     ) -> None:
         self.manager = GlobalIdentityManager(cameras, None if config is None else _as_cfg(config))
         self.cameras = self.manager.cameras
@@ -134,7 +135,9 @@ class MultiCameraTracker:
             c: Tracker(
                 cfg,
                 frame_rate=rates[c],
-                embedder=None if embedder is None else _CheckedEmbedder(embedder, self.manager, c),
+                embedder=None
+                if embedder is None
+                else _CheckedEmbedder(cast(Embedder, embedder), self.manager, c),
             )
             for c in self.cameras
         }
@@ -173,6 +176,9 @@ class MultiCameraTracker:
         # the tracker validates (and embeds, through _CheckedEmbedder) before it changes state
         tracks = tracker.update(detections, frame)
         used = tracker.last_embeddings
+        if used is not None and used.ndim == 2 and used.shape[1] > 0:
+            # every embedding the run saw fixes the dimension, also those of tracks not reported yet
+            self.manager.fix_embedding_dim(camera_id, int(used.shape[1]))
         track_emb: NDArray[np.float32] | None = None
         if used is not None and used.ndim == 2 and used.shape[1] > 0 and len(used) == len(detections):
             track_emb = np.zeros((len(tracks), used.shape[1]), np.float32)

@@ -159,9 +159,9 @@ def ray_instance() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def pets_views(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
-    from tracker.multicam.layout import export_virtual_views
+    from test_multicam_apps import harness
 
-    return export_virtual_views(
+    return harness().export_virtual_views(
         data_root / "MOT15" / "train" / "PETS09-S2L1", tmp_path_factory.mktemp("pets")
     )
 

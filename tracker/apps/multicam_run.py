@@ -40,7 +40,7 @@ import logging
 import math
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +256,9 @@ def run_cameras(
             summary.cameras[spec.id] = CameraStats(spec.source, fps=fps, size=src.size)
         mct = MultiCameraTracker(
             [spec.id for spec, *_ in opened],
-            setup.linking,
+            # the final-id files are written at the end from every frame kept here, so the manager
+            # must remember every decision of the run (history_s bounds memory for live services)
+            replace(setup.linking, history_s=None),
             tracker_config=cfg,
             frame_rate={spec.id: fps for spec, _, fps, _ in opened},
             embedder=timed,

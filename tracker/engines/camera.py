@@ -176,14 +176,14 @@ class _EventTracking:
     def update(
         self, dets: Detections, frame: NDArray[np.uint8] | None, frame_index: int, timestamp: float
     ) -> Tracks:
-        if dets.embeddings is None and self.embedder is not None and frame is not None and len(dets):
-            dets = dets.with_embeddings(np.asarray(self.embedder.embed(frame, dets.boxes), np.float32))
+        # one embedding policy with the local engine: the camera's Tracker embeds (its embedder)
         tracks = self.tracker.update(dets, frame)
+        used = self.tracker.last_embeddings
         track_emb: NDArray[np.float32] | None = None
-        if dets.embeddings is not None and dets.embeddings.shape[1] > 0:
-            track_emb = np.zeros((len(tracks), dets.embeddings.shape[1]), np.float32)
+        if used is not None and used.ndim == 2 and used.shape[1] > 0 and len(used) == len(dets):
+            track_emb = np.zeros((len(tracks), used.shape[1]), np.float32)
             ok = tracks.det_index >= 0
-            track_emb[ok] = dets.embeddings[tracks.det_index[ok]]
+            track_emb[ok] = used[tracks.det_index[ok]]
         self._last = track_emb
         self.send(
             TrackletEvent(
@@ -271,7 +271,7 @@ class CameraWorker:
                     det = self.models.build_detector()
                 inner = self.models.build_embedder()
                 timed = TimedEmbedder(inner) if inner is not None else None
-                tracker = Tracker(self.config, frame_rate=fps)
+                tracker = Tracker(self.config, frame_rate=fps, embedder=timed)
                 sinks: list[Sink] = [
                     MotTxtSink(self.out / f"{spec.id}.local.txt"),
                     JsonlSink(self.out / f"{spec.id}.local.jsonl"),

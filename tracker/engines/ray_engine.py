@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +262,9 @@ def run_cameras_ray(
             "batch_frames": batch_frames,
         }
         service_cls: Any = ray.remote(_ServiceActor)
-        service: Any = service_cls.options(num_cpus=0).remote(cam_ids, setup.linking)
+        service: Any = service_cls.options(num_cpus=0).remote(
+            cam_ids, replace(setup.linking, history_s=None)
+        )  # final ids written at the end
         actor_cls: Any = ray.remote(_CameraActor)
         actors: dict[str, Any] = {
             spec.id: actor_cls.options(num_cpus=share, max_concurrency=2).remote(

@@ -83,3 +83,10 @@ def test_bench_stopped_by_sigterm_scores_the_complete_sequences(tmp_path: Path) 
     assert report.scores is not None and set(report.scores.sequences) == {"S0"}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["stopped"] == "signal" and summary["signal"] == "SIGTERM"
+
+
+def test_multicam_summary_holds_the_learned_linking_thresholds(tmp_path: Path) -> None:
+    setup = load_camera_setup(write_scene(tmp_path / "scene"))
+    run_cameras(setup, ColourDetector(), embedder=ColourEmbedder(), out_dir=tmp_path / "out", progress=False)
+    linking = json.loads((tmp_path / "out" / "multicam_summary.json").read_text())["linking"]
+    assert "calibration" in linking and linking["links"] >= 1

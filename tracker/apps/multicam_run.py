@@ -119,6 +119,8 @@ class MultiRunSummary:
     stopped: str = "end"
     signal: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    linking: dict[str, Any] = field(default_factory=dict)
+    """The identity manager's summary: learned (calibrated) linking thresholds and their statistics."""
 
     @property
     def frames(self) -> int:
@@ -148,6 +150,7 @@ class MultiRunSummary:
             if self.total_seconds > 0
             else None,
             "stages": {k: round(v, 4) for k, v in self.stage_seconds.items()},
+            "linking": self.linking,
             "outputs": dict(self.outputs),
         }
 
@@ -309,6 +312,7 @@ def run_cameras(
         all_ids |= ids
     summary.global_ids = len(all_ids)
     summary.links = sum(d.linked_from is not None for d in mct.manager.decisions)
+    summary.linking = mct.summary()
     path = out / "multicam_summary.json"
     summary.outputs["summary"] = str(path)
     path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")

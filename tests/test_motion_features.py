@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from tracker import Detections, Tracker, load_config
-from tracker.config import MotionConfig, TrackerConfig
+from tracker.config import CostTermConfig, MotionConfig, StageConfig, TrackerConfig
 from tracker.motion.kalman import KalmanFilter
 
 
@@ -63,6 +63,14 @@ def test_scene_shift_needs_enough_matches() -> None:
     assert after != before
 
 
+def _with_recovery(stages: tuple[StageConfig, ...], max_cost: float) -> tuple[StageConfig, ...]:
+    """``stages`` with a recovery stage (last observed box, ``max_cost``) before the tentative one."""
+    if max_cost <= 0:
+        return stages
+    recovery = StageConfig("recovery", ("tracked", "lost"), "high", (CostTermConfig("last_iou"),), max_cost)
+    return (*stages[:-1], recovery, stages[-1])
+
+
 def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
     """A person walks right, stops behind an occluder; the Kalman prediction runs on past the spot, the
     last observed box does not. Recovery brings the same id back."""
@@ -71,7 +79,7 @@ def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
         cfg = load_config("bytetrack")
         cfg = dataclasses.replace(
             cfg,
-            association=dataclasses.replace(cfg.association, recovery_cost=recovery),
+            association=dataclasses.replace(cfg.association, stages=_with_recovery(cfg.association.stages, recovery)),
             motion=dataclasses.replace(cfg.motion, reset_velocity_after_gap=False),
         )
         t = Tracker(cfg)

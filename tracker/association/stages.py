@@ -22,8 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import StageConfig
-from .assign import assign
-from .terms import AssociationFrame, build_cost
+from .assign import assign, assign_pairs
+from .terms import AssociationFrame, build_cost, build_pair_cost, sparse_candidates
 
 __all__ = ["StageResult", "run_stages"]
 
@@ -31,6 +31,12 @@ log = logging.getLogger("tracker")
 
 _EMPTY = np.zeros(0, np.int64)
 _EMPTY.setflags(write=False)
+
+SPARSE_STAGE_MIN_PAIRS = 16384
+"""A stage with at least this many ``tracks x detections`` pairs (about 128 x 128) builds its cost only
+on the pairs that can match (boxes that overlap, see
+:func:`~tracker.association.terms.sparse_candidates`) and solves per connected component, so its work
+grows with the pairs that touch rather than with ``T * M``. Smaller stages use the dense matrix."""
 
 
 @dataclass(frozen=True)
@@ -78,18 +84,43 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
             cols = np.nonzero(frame.bands[stage.detections] & ~det_used)[0]
             if len(cols) == 0:
                 continue
-            cost = build_cost(stage.cost, frame, rows, cols, stage.max_cost)
-            r, c, _, _ = assign(cost, stage.max_cost)
-            if len(r) == 0:
+            matched_rows, matched_cols = _solve_stage(stage, frame, rows, cols)
+            if len(matched_rows) == 0:
                 continue
-            matched_rows, matched_cols = rows[r], cols[c]
             track_used[matched_rows] = True
             det_used[matched_cols] = True
             out_t.append(matched_rows)
             out_d.append(matched_cols)
-            out_s.append(np.full(len(r), k, np.int64))
+            out_s.append(np.full(len(matched_rows), k, np.int64))
     if not out_t:
         return StageResult(_EMPTY, _EMPTY, _EMPTY, track_used, det_used)
     return StageResult(
         np.concatenate(out_t), np.concatenate(out_d), np.concatenate(out_s), track_used, det_used
     )
+
+
+def _solve_stage(
+    stage: StageConfig, frame: AssociationFrame, rows: NDArray[np.int64], cols: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Matched ``(track rows, detection columns)``, ``int64[K]`` each, of one stage over ``rows`` x
+    ``cols`` (frame indices)."""
+    if len(rows) * len(cols) >= SPARSE_STAGE_MIN_PAIRS:
+        cand = sparse_candidates(stage.cost, frame, rows, cols, stage.max_cost)
+        if cand is not None:
+            pr, pc, iou = cand
+            if len(pr) == 0:
+                return _EMPTY, _EMPTY
+            cost = build_pair_cost(stage.cost, frame, pr, pc, stage.max_cost, iou)
+            # local indices for the solver: position of each pair's row/col in rows/cols (sorted)
+            r, c, _, _ = assign_pairs(
+                np.searchsorted(rows, pr),
+                np.searchsorted(cols, pc),
+                cost,
+                stage.max_cost,
+                len(rows),
+                len(cols),
+            )
+            return rows[r], cols[c]
+    cost = build_cost(stage.cost, frame, rows, cols, stage.max_cost)
+    r, c, _, _ = assign(cost, stage.max_cost)
+    return rows[r], cols[c]

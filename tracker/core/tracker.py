@@ -295,6 +295,9 @@ class Tracker:
         def gating(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
             return kf.gating_distance(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
 
+        def gating_pairs(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
+            return kf.gating_distance_pairs(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
+
         return AssociationFrame(
             track_boxes=cxcywh_to_xyxy(s.means[:, :4]),
             track_last_boxes=s.last_boxes,
@@ -315,6 +318,7 @@ class Tracker:
                 "all": scores >= a.low_score,
             },
             gating=gating,
+            gating_pairs=gating_pairs,
             appearance=self.config.appearance,
             gating_chi2=self.config.motion.gating_chi2,
         )

@@ -164,6 +164,23 @@ class KalmanFilter:
         d = z[None, :, :] - proj_mean[:, None, :]  # [T,M,4]
         return ((d @ s_inv) * d).sum(axis=2)
 
+    def gating_distance_pairs(
+        self, means: F64, covs: F64, measurements: NDArray[np.floating]
+    ) -> NDArray[np.float64]:
+        """Squared Mahalanobis distance of measurement ``k`` to track ``k``, for each row.
+
+        Args:
+            means: ``float64[P,8]``; covs: ``float64[P,8,8]``; measurements: ``float[P,4]`` cx, cy, w, h.
+
+        Returns ``float64[P]``.
+        """
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        if len(z) == 0:
+            return np.zeros(0)
+        proj_mean, s = self.project(means, covs)
+        d = z - proj_mean
+        return np.einsum("pi,pij,pj->p", d, _inv_innovation(s), d)
+
 
 def _inv_innovation(s: F64) -> F64:
     """Inverse of innovation covariances ``float64[T,4,4]`` over ``(cx, cy, w, h)``.

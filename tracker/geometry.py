@@ -103,6 +103,10 @@ def overlap_pairs(
     rows = np.repeat(np.arange(len(a64)), counts)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     cols = order[starts + np.arange(total)]
+    # most x-window candidates do not overlap in y: drop them before the full IoU
+    ay, by = a64[:, 1::2], b64[:, 1::2]
+    touch = (ay[rows, 0] < by[cols, 1]) & (by[cols, 0] < ay[rows, 1])
+    rows, cols = rows[touch], cols[touch]
     iou = _pair_iou(a64[rows], b64[cols])
     keep = iou > 0
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64), iou[keep]

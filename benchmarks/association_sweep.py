@@ -75,14 +75,112 @@ def both(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+ADAPT = {
+    "high_score": 0.6,
+    "new_track_score": 0.7,
+    "score_adapt_rate": 0.05,
+    "adaptive_high_ratio": 0.7,
+    "adaptive_new_ratio": 0.8,
+}
+"""Adaptive thresholds: ByteTrack's 0.6 / 0.7 for a detector that scores people near 0.9 and above."""
+
+
+D = both({"association": ADAPT}, stages(FIRST_MAHA, SECOND, TENT))
+"""Round 2's best: the old default with adaptive thresholds and without the recovery stage."""
+
+
 def term(name: str, weight: float = 1.0, param: float = 0.0) -> dict[str, Any]:
     return {"name": name, "weight": weight, "param": param}
+
+
+def _shape_first(weight: float, max_cost: float) -> dict[str, Any]:
+    cost = ["iou_score", term("shape", weight), "appearance", "mahalanobis_lost"]
+    return stage("first", ["tracked", "lost"], "high", cost, max_cost)
 
 
 CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # references
     "bytetrack": ("bytetrack", {}),
     "default(old)": ("default", {}),
+    # round 2: thresholds that adapt to the detector's score distribution
+    "def+adapt": ("default", {"association": ADAPT}),
+    "bt+adapt": ("bytetrack", {"association": ADAPT}),
+    "def+adapt-norecovery": ("default", both({"association": ADAPT}, stages(FIRST_MAHA, SECOND, TENT))),
+    "def+adapt-vel": ("default", both({"association": ADAPT}, {"motion": {"std_weight_velocity": 0.00625}})),
+    "def+adapt-noshift": (
+        "default",
+        both({"association": ADAPT}, {"motion": {"shift_lost_with_scene": False}}),
+    ),
+    # round 3: on D = def+adapt-norecovery (the best of round 2 on every tuning set)
+    "D+nsa0.9": ("default", both(D, {"motion": {"score_noise": 0.9}})),
+    "D+nsa0.6": ("default", both(D, {"motion": {"score_noise": 0.6}})),
+    "D+height0.3": (
+        "default",
+        both(
+            D,
+            stages(
+                stage(
+                    "first",
+                    ["tracked", "lost"],
+                    "high",
+                    [*FIRST_MAHA["cost"][:1], term("height", 0.3), *FIRST_MAHA["cost"][1:]],
+                    0.9,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+conf0.3": (
+        "default",
+        both(
+            D,
+            stages(
+                stage(
+                    "first",
+                    ["tracked", "lost"],
+                    "high",
+                    [*FIRST_MAHA["cost"][:1], term("confidence", 0.3), *FIRST_MAHA["cost"][1:]],
+                    0.9,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+biou-lost": (
+        "default",
+        both(
+            D,
+            stages(
+                stage("first", ["tracked"], "high", ["iou_score", "appearance"], 0.8),
+                stage(
+                    "lost",
+                    ["lost"],
+                    "high",
+                    [term("buffered_iou", 1.0, 0.3), "appearance", "mahalanobis_lost"],
+                    0.8,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+ratio0.6": (
+        "default",
+        both(D, {"association": {"adaptive_high_ratio": 0.6, "adaptive_new_ratio": 0.7}}),
+    ),
+    "D+ratio0.8": (
+        "default",
+        both(D, {"association": {"adaptive_high_ratio": 0.8, "adaptive_new_ratio": 0.9}}),
+    ),
+    # round 4: BoostTrack's shape similarity on D (the one cue that helped bytetrack on every set)
+    "D+shape0.3": ("default", both(D, stages(_shape_first(0.3, 0.9), SECOND, TENT))),
+    "D+shape0.5": ("default", both(D, stages(_shape_first(0.5, 1.0), SECOND, TENT))),
+    "D+shape0.3+nsa0.5": (
+        "default",
+        both(D, stages(_shape_first(0.3, 0.9), SECOND, TENT), {"motion": {"score_noise": 0.5}}),
+    ),
     # round 1: one change at a time on the bytetrack preset
     "bt+maha": ("bytetrack", stages(FIRST_MAHA, SECOND, TENT)),
     "bt+recovery": ("bytetrack", stages(FIRST, SECOND, RECOVERY, TENT)),

@@ -38,6 +38,7 @@ def snapshot(t: Tracker) -> dict[str, Any]:
     state["_frame_count"] = t.frame_count
     state["_last_frame_index"] = t._last_frame_index
     state["_frame_shape"] = t._frame_shape
+    state["_score_level"] = t._score_level
     le = t.last_embeddings
     state["_last_embeddings"] = None if le is None else np.array(le, copy=True)
     if t._cmc is not None:
@@ -175,7 +176,9 @@ def _detections(call: dict[str, Any]) -> Detections:
     st.booleans(),
     st.lists(_call(), min_size=1, max_size=14),
 )
-def test_fuzz_update_is_atomic(cfg_i: int, cmc: bool, with_embedder: bool, calls: list[dict[str, Any]]) -> None:
+def test_fuzz_update_is_atomic(
+    cfg_i: int, cmc: bool, with_embedder: bool, calls: list[dict[str, Any]]
+) -> None:
     cfg = CONFIGS[cfg_i]
     cfg = cfg.replace(cmc=dataclasses.replace(cfg.cmc, enabled=cmc))
     embedder = FakeEmbedder() if with_embedder else None
@@ -187,7 +190,11 @@ def test_fuzz_update_is_atomic(cfg_i: int, cmc: bool, with_embedder: bool, calls
         before = snapshot(t)
         try:
             d = _detections(call)
-            t.update(d, frame=_frame(call["frame"]), frame_index=_frame_index(call["frame_index"], t._last_frame_index))
+            t.update(
+                d,
+                frame=_frame(call["frame"]),
+                frame_index=_frame_index(call["frame_index"], t._last_frame_index),
+            )
         except (ValueError, TypeError):
             assert_same_state(before, snapshot(t))
 

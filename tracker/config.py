@@ -219,6 +219,17 @@ class AssociationConfig(_Checked):
     """Detections in ``[low_score, high_score)`` form the ``low`` band; lower ones are dropped."""
     new_track_score: float = ranged(0.7, 0.0, 1.0)
     """A high-band detection left over by every stage starts a new track only at or above this."""
+    score_adapt_rate: float = ranged(0.0, 0.0, 1.0)
+    """Thresholds that adapt to the detector's score distribution (0 disables). The tracker keeps a
+    running level of the scores of the detections it matched (an exponential average of each frame's
+    median, this rate per frame at 30 fps, starting at 1); the ``high`` band then starts at
+    ``min(high_score, adaptive_high_ratio * level)`` and new tracks need
+    ``min(new_track_score, adaptive_new_ratio * level)``. A detector that scores people at 0.9 keeps
+    the configured thresholds; one that scores them at 0.5 gets proportionally lower ones."""
+    adaptive_high_ratio: float = ranged(0.7, 0.0, 1.0)
+    """Adaptive ``high`` band start as a fraction of the score level (see ``score_adapt_rate``)."""
+    adaptive_new_ratio: float = ranged(0.8, 0.0, 1.0)
+    """Adaptive new-track score as a fraction of the score level (see ``score_adapt_rate``)."""
     stages: tuple[StageConfig, ...] = field(default_factory=_bytetrack_stages)
     """The stages, in order (default: ByteTrack's high / low / tentative stages)."""
     duplicate_iou: float = ranged(0.85, 0.0, 1.0)

@@ -98,6 +98,8 @@ class Tracker:
         self._last_frame_index: int | None = None
         self._frame_shape: tuple[int, ...] | None = None
         self._last_embeddings: NDArray[np.float32] | None = None
+        self._score_level = 1.0
+        """Running level of matched detections' scores (``association.score_adapt_rate``)."""
         if self._cmc is not None:
             self._cmc.reset()
 
@@ -204,7 +206,7 @@ class Tracker:
         if emb is None and self.embedder is not None and frame is not None:
             emb = np.zeros((len(dets), 0), np.float32)
             # appearance is used for high-score detections only (the ``high`` band, new tracks)
-            usable = np.nonzero(dets.scores >= self.config.association.high_score)[0]
+            usable = np.nonzero(dets.scores >= self._thresholds()[0])[0]
             if len(usable):
                 out = self._embed(frame, dets.boxes[usable])
                 emb = np.zeros((len(dets), out.shape[1]), np.float32)
@@ -263,9 +265,28 @@ class Tracker:
             result.tracks, result.detections, dets, emb, affine, was_tracked & ~result.track_matched
         )
         self._remove(was_tentative & ~result.track_matched)
-        a = self.config.association
-        new = ~result.det_matched & (dets.scores >= a.high_score) & (dets.scores >= a.new_track_score)
+        high, new_score = self._thresholds()
+        new = ~result.det_matched & (dets.scores >= high) & (dets.scores >= new_score)
+        self._adapt_scores(dets.scores[result.detections])
         self._start_tracks(np.nonzero(new)[0], dets, emb)
+
+    def _thresholds(self) -> tuple[float, float]:
+        """This frame's start of the ``high`` band and new-track score (adaptive when configured)."""
+        a = self.config.association
+        if a.score_adapt_rate <= 0:
+            return a.high_score, a.new_track_score
+        level = self._score_level
+        return min(a.high_score, a.adaptive_high_ratio * level), min(
+            a.new_track_score, a.adaptive_new_ratio * level
+        )
+
+    def _adapt_scores(self, matched_scores: NDArray[np.float32]) -> None:
+        """Move the score level towards the median score of this frame's matched detections."""
+        a = self.config.association
+        if a.score_adapt_rate <= 0 or len(matched_scores) == 0:
+            return
+        rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
+        self._score_level += rate * (float(np.median(matched_scores)) - self._score_level)
 
     def _predict(self, affine: NDArray[np.float32] | None) -> None:
         """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""
@@ -288,6 +309,7 @@ class Tracker:
         """This frame's tracks and detections as the association stages read them."""
         s = self._store
         a = self.config.association
+        high = self._thresholds()[0]
         scores = dets.scores
         det_boxes = dets.boxes
         means, covs, kf = s.means, s.covs, self.kf
@@ -313,8 +335,8 @@ class Tracker:
             det_scores=scores,
             det_features=emb,
             bands={
-                "high": scores >= a.high_score,
-                "low": (scores >= a.low_score) & (scores < a.high_score),
+                "high": scores >= high,
+                "low": (scores >= a.low_score) & (scores < high),
                 "all": scores >= a.low_score,
             },
             gating=gating,

@@ -52,7 +52,9 @@ def _write(path: Path, text: str) -> Path:
         ({"motion": {"gating_chi2": float("nan")}}, "motion.gating_chi2", "(0, "),
     ],
 )
-def test_values_out_of_range_name_the_key_path_and_the_range(data: dict[str, Any], where: str, allowed: str) -> None:
+def test_values_out_of_range_name_the_key_path_and_the_range(
+    data: dict[str, Any], where: str, allowed: str
+) -> None:
     with pytest.raises(ValueError) as info:
         config_from_dict(data, where="cfg.yaml")
     msg = str(info.value)
@@ -62,7 +64,9 @@ def test_values_out_of_range_name_the_key_path_and_the_range(data: dict[str, Any
 
 def test_yaml_out_of_range_names_the_file(tmp_path: Path) -> None:
     p = _write(tmp_path / "bad.yaml", "appearance:\n  weight: 7\n")
-    with pytest.raises(ValueError, match=r"bad\.yaml\.appearance\.weight: 7.0 is outside the allowed range \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"bad\.yaml\.appearance\.weight: 7.0 is outside the allowed range \[0, 1\]"
+    ):
         load_config(p)
 
 
@@ -113,7 +117,11 @@ def test_stages_read_from_yaml_with_shorthand_terms(tmp_path: Path) -> None:
     cfg = load_config(p)
     (stage,) = cfg.association.stages
     assert stage == StageConfig(
-        "one", ("tracked", "lost", "tentative"), "all", (CostTermConfig("iou"), CostTermConfig("height", 0.5)), 0.9
+        "one",
+        ("tracked", "lost", "tentative"),
+        "all",
+        (CostTermConfig("iou"), CostTermConfig("height", 0.5)),
+        0.9,
     )
     Tracker(cfg)
 

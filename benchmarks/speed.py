@@ -4,10 +4,11 @@ Only ``update()`` is timed (``time.perf_counter_ns`` around each call). Every in
 timing starts: our :class:`tracker.Detections` and roboflow's ``sv.Detections`` for every frame, so
 parsing, detection and ReID inference are excluded.
 
-Two inputs:
+Three inputs:
 
 1. MOT17 train, the 7 FRCNN sequences' public detections (full length, no images);
-2. synthetic scenes with 50/200/500 random walkers in a 1920x1080 frame, 300 frames each.
+2. MOT17 val half with YOLOX-X detections (``../shared/data/MOT17-YOLOX-val-half``, 7 sequences);
+3. synthetic scenes with 50/200/500/2000 random walkers in a 1920x1080 frame, 300 frames each.
 
 The machine this runs on is shared and noisy, so the trackers are interleaved: for every round and
 every sequence (or scene) each tracker runs once, on a fresh instance, one after the other, and the
@@ -18,9 +19,9 @@ ratio measured within the pair ("paired").
 
 Run from the repository root with the benchmark's own environment (see ``benchmarks/README.md``)::
 
-    /work/bench-venv/bin/python benchmarks/speed.py            # full run, ~5-10 min on 2 cores
-    /work/bench-venv/bin/python benchmarks/speed.py --quick    # smoke run, seconds
-    /work/bench-venv/bin/python benchmarks/speed.py --profile bytetrack   # cProfile our update()
+    .venv-bench/bin/python benchmarks/speed.py            # full run, ~10 min on 2 cores
+    .venv-bench/bin/python benchmarks/speed.py --quick    # smoke run, seconds
+    .venv-bench/bin/python benchmarks/speed.py --profile default   # cProfile our update()
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from tracker.config import available_presets, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MOT_ROOT = REPO_ROOT.parent / "shared" / "data" / "MOT17"
+DEFAULT_YOLOX_ROOT = REPO_ROOT.parent / "shared" / "data" / "MOT17-YOLOX-val-half"
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "speed.json"
 MOT17_SEQUENCES = ("02", "04", "05", "09", "10", "11", "13")
 REFERENCE = "rf-bytetrack"
@@ -116,12 +118,12 @@ def _read_det(path: Path, num_frames: int) -> tuple[list[Boxes], list[Scores], s
     return boxes, scores, "tracker.io.mot"
 
 
-def load_mot17(root: Path, max_frames: int | None = None) -> tuple[list[Clip], str]:
-    """The 7 MOT17 train FRCNN sequences' public detections (scores are already in [0, 1])."""
+def load_mot17(root: Path, max_frames: int | None = None, detector: str = "FRCNN") -> tuple[list[Clip], str]:
+    """The 7 MOT17 train sequences' detections ``MOT17-NN-<detector>`` (scores already in [0, 1])."""
     seqs = []
     reader = "local"
     for num in MOT17_SEQUENCES:
-        seq_dir = root / "train" / f"MOT17-{num}-FRCNN"
+        seq_dir = root / "train" / f"MOT17-{num}-{detector}"
         ini = configparser.ConfigParser()
         if not ini.read(seq_dir / "seqinfo.ini"):
             raise FileNotFoundError(f"{seq_dir / 'seqinfo.ini'} not found (set --mot-root or TRACKER_DATA)")
@@ -445,8 +447,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="MOT17 folder holding train/ (default: $TRACKER_DATA/MOT17, else ../shared/data/MOT17 "
         "relative to the repository root)",
     )
+    p.add_argument(
+        "--yolox-root",
+        type=Path,
+        default=DEFAULT_YOLOX_ROOT,
+        help="MOT17 YOLOX-X detections folder holding train/MOT17-NN-YOLOX (default: "
+        "../shared/data/MOT17-YOLOX-val-half relative to the repository root)",
+    )
+    p.add_argument("--skip-yolox", action="store_true", help="skip the YOLOX part")
     p.add_argument("--repeats", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument("--sizes", default="50,200,500", help="synthetic scene sizes (objects), comma separated")
+    p.add_argument(
+        "--sizes", default="50,200,500,2000", help="synthetic scene sizes (objects), comma separated"
+    )
     p.add_argument("--frames", type=int, default=300, help="frames per synthetic scene (default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenes")
     p.add_argument("--presets", default="default,bytetrack", help="our presets to time (comma-separated)")
@@ -522,6 +534,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = summarise(bench(cs, seqs, args.repeats, "MOT17"))
         print(format_table(rows, MOT_COLUMNS))
         result["mot17"] = {
+            "sequences": [q.name for q in seqs],
+            "frames": nframes,
+            "detections_per_frame": ndets / nframes,
+            "reader": reader,
+            "results": rows,
+        }
+
+    if not args.skip_yolox:
+        seqs, reader = load_mot17(args.yolox_root, max_frames, detector="YOLOX")
+        nframes = sum(map(len, seqs))
+        ndets = sum(len(b) for q in seqs for b in q.boxes)
+        print(
+            f"\nMOT17 val half, YOLOX-X detections: {len(seqs)} sequences, {nframes} frames, "
+            f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
+        )
+        rows = summarise(bench(cs, seqs, args.repeats, "YOLOX"))
+        print(format_table(rows, MOT_COLUMNS))
+        result["yolox"] = {
+            "root": str(args.yolox_root),
             "sequences": [q.name for q in seqs],
             "frames": nframes,
             "detections_per_frame": ndets / nframes,

@@ -151,3 +151,75 @@ def test_sparse_iou_with_no_overlap_is_all_zero() -> None:
     assert out.shape == (80, 80) and not out.any()
     far = a + np.array([5000, 0, 5000, 0])  # disjoint x: empty windows
     assert not iou_matrix(a, far).any()
+
+
+# -- sparse path (large stages) ---------------------------------------------------------------------
+def test_assign_pairs_matches_dense_assign_on_random_sparse_costs() -> None:
+    from tracker.association.assign import assign_pairs
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        t, m = rng.integers(1, 40, 2)
+        dense = np.where(rng.random((t, m)) < 0.15, rng.random((t, m)), GATED)
+        rows, cols = np.nonzero(dense < GATED)
+        r1, c1, ur1, uc1 = assign(dense, 0.7)
+        r2, c2, ur2, uc2 = assign_pairs(rows, cols, dense[rows, cols], 0.7, int(t), int(m))
+        assert sorted(zip(r1.tolist(), c1.tolist(), strict=True)) == sorted(
+            zip(r2.tolist(), c2.tolist(), strict=True)
+        )
+        np.testing.assert_array_equal(ur1, ur2)
+        np.testing.assert_array_equal(uc1, uc2)
+
+
+def test_overlap_pairs_are_the_nonzero_entries_of_iou_matrix() -> None:
+    from tracker.geometry import iou_matrix, overlap_pairs
+
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 500, (300, 2))
+    wh = rng.uniform(5, 60, (300, 2))
+    boxes = np.concatenate([xy, xy + wh], axis=1)
+    a, b = boxes[:120], boxes[120:]
+    dense = iou_matrix(a, b)
+    i, j, iou = overlap_pairs(a, b)
+    ri, rj = np.nonzero(dense)
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(
+        zip(ri.tolist(), rj.tolist(), strict=True)
+    )
+    np.testing.assert_array_equal(iou, dense[i, j])
+
+
+@pytest.mark.parametrize("preset", ["bytetrack", "default", "deepsort"])
+def test_sparse_stages_give_the_same_tracks_as_dense_ones(
+    preset: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crowded scene (300 walkers): the sparse stage path and the dense one agree frame by frame."""
+    import dataclasses
+
+    from tracker import Detections, Tracker, load_config
+    from tracker.association import stages
+
+    rng = np.random.default_rng(5)
+    n = 300
+    pos = rng.uniform([0, 0], [1900, 1000], (n, 2))
+    vel = rng.normal(0, 2, (n, 2))
+    size = rng.uniform(20, 60, n)
+    frames = []
+    for _ in range(25):
+        pos += vel
+        seen = rng.random(n) > 0.1
+        c = pos[seen] + rng.normal(0, 1.0, (int(seen.sum()), 2))
+        w = size[seen]
+        boxes = np.stack([c[:, 0] - w / 2, c[:, 1] - w, c[:, 0] + w / 2, c[:, 1] + w], axis=1)
+        frames.append(Detections(boxes.astype(np.float32), rng.uniform(0.05, 1.0, len(boxes))))
+    cfg = load_config(preset)
+    cfg = cfg.replace(cmc=dataclasses.replace(cfg.cmc, enabled=False))
+
+    def run() -> list[tuple[list[int], list[int]]]:
+        t = Tracker(cfg)
+        return [(o.ids.tolist(), o.det_index.tolist()) for o in (t.update(d) for d in frames)]
+
+    sparse = run()
+    monkeypatch.setattr(stages, "SPARSE_STAGE_MIN_PAIRS", 10**12)
+    dense = run()
+    assert sparse == dense
+    assert sum(len(ids) for ids, _ in sparse) > 1000

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from tracker import Detections, Tracker, load_config
-from tracker.config import MotionConfig, TrackerConfig
+from tracker.config import CostTermConfig, MotionConfig, StageConfig, TrackerConfig
 from tracker.motion.kalman import KalmanFilter
 
 
@@ -63,6 +63,14 @@ def test_scene_shift_needs_enough_matches() -> None:
     assert after != before
 
 
+def _with_recovery(stages: tuple[StageConfig, ...], max_cost: float) -> tuple[StageConfig, ...]:
+    """``stages`` with a recovery stage (last observed box, ``max_cost``) before the tentative one."""
+    if max_cost <= 0:
+        return stages
+    recovery = StageConfig("recovery", ("tracked", "lost"), "high", (CostTermConfig("last_iou"),), max_cost)
+    return (*stages[:-1], recovery, stages[-1])
+
+
 def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
     """A person walks right, stops behind an occluder; the Kalman prediction runs on past the spot, the
     last observed box does not. Recovery brings the same id back."""
@@ -71,7 +79,9 @@ def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
         cfg = load_config("bytetrack")
         cfg = dataclasses.replace(
             cfg,
-            association=dataclasses.replace(cfg.association, recovery_cost=recovery),
+            association=dataclasses.replace(
+                cfg.association, stages=_with_recovery(cfg.association.stages, recovery)
+            ),
             motion=dataclasses.replace(cfg.motion, reset_velocity_after_gap=False),
         )
         t = Tracker(cfg)
@@ -93,3 +103,29 @@ def test_recovery_matches_a_lost_track_on_its_last_observed_box() -> None:
     assert last == first
     first, last = run(recovery=0.0)  # the prediction ran 54 px past: no IoU, a new (tentative) id
     assert last != first
+
+
+def test_adaptive_thresholds_follow_the_detector_score_level() -> None:
+    """A detector that scores people at 0.45: fixed 0.6 / 0.7 thresholds never start a track; with
+    ``score_adapt_rate`` the level falls towards 0.45 (from the matches of the low band) and tracks
+    start; a detector scoring 0.9 keeps the configured thresholds."""
+    from tracker.config import config_from_dict
+
+    def run(score: float, rate: float) -> tuple[int, float]:
+        cfg = config_from_dict(
+            {"association": {"score_adapt_rate": rate, "high_score": 0.6, "new_track_score": 0.7}}
+        )
+        t = Tracker(cfg)
+        n_out = 0
+        t.update(Detections(np.array([_box(100.0, 200.0)], np.float32), [0.95]))  # one confident start
+        for f in range(1, 60):
+            boxes = [_box(100.0 + 2 * f, 200.0), _box(400.0, 200.0 + f)]
+            n_out += len(t.update(Detections(np.array(boxes, np.float32), [score, score])))
+        return n_out, t._thresholds()[0]
+
+    fixed_out, fixed_high = run(0.45, 0.0)
+    adapt_out, adapt_high = run(0.45, 0.05)
+    assert fixed_high == 0.6 and adapt_high < 0.45
+    assert adapt_out > fixed_out  # the second person is tracked once the thresholds came down
+    _, confident_high = run(0.9, 0.05)
+    assert confident_high == 0.6

@@ -68,7 +68,13 @@ def appearance_config() -> TrackerConfig:
     return config_from_dict(
         {
             "appearance": {"enabled": True},
-            "association": {"use_mahalanobis_gate": True},
+            "association": {
+                "stages": [
+                    {"tracks": ["tracked", "lost"], "cost": ["iou_score", "appearance", "mahalanobis_lost"]},
+                    {"tracks": ["tracked"], "detections": "low", "cost": ["iou"], "max_cost": 0.5},
+                    {"tracks": ["tentative"], "cost": ["iou_score", "appearance"], "max_cost": 0.7},
+                ]
+            },
             "lifecycle": {"min_hits": 2},
         }
     )
@@ -722,7 +728,7 @@ def test_lost_track_is_reidentified_by_appearance_inside_the_motion_gate() -> No
     """42 px off a 50 px wide box: IoU with the prediction ~0.09, too low for motion, but inside the
     Mahalanobis gate after 12 lost frames; the matching embedding brings the id back."""
     cfg = appearance_config()
-    assert cfg.association.use_mahalanobis_gate
+    assert "mahalanobis_lost" in [t.name for t in cfg.association.stages[0].cost]
     assert _reappear(cfg, 42.0, same_look=True) == [[1]] * 3
     # controls: another look, or appearance off, or far outside the gate -> a new track
     assert _reappear(cfg, 42.0, same_look=False) == [[], [2], [2]]
@@ -740,7 +746,7 @@ def test_lost_track_is_reidentified_by_appearance_inside_the_motion_gate() -> No
 # -> output id 2 (B); with score 1.0 -> id 1 (A).
 def test_proximity_gate_uses_iou_distance() -> None:
     cfg = appearance_config()
-    assert cfg.appearance.fuse == "min" and cfg.association.fuse_score
+    assert cfg.appearance.fuse == "min" and cfg.association.stages[0].cost[0].name == "iou_score"
     e = np.eye(D)
     t = Tracker(cfg)
     for _ in range(5):
@@ -872,7 +878,9 @@ FUZZ_DIM = 4
 def _fuzz_configs() -> list[TrackerConfig]:
     """Every preset (CMC off) plus a config that turns on the optional code paths."""
     cfgs = [preset(n) for n in available_presets()]
-    association: dict[str, object] = {"recovery_cost": 0.6}
+    recovery = {"name": "recovery", "tracks": ["tracked", "lost"], "cost": ["last_iou"], "max_cost": 0.6}
+    stages = [dataclasses.asdict(x) for x in TrackerConfig().association.stages]
+    association: dict[str, object] = {"stages": [*stages[:2], recovery, stages[2]]}
     cfgs.append(
         config_from_dict(
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SPARSE_IOU_MIN_PAIRS", "iou_matrix"]
+__all__ = ["SPARSE_IOU_MIN_PAIRS", "iou_matrix", "overlap_pairs", "paired_iou"]
 
 
 SPARSE_IOU_MIN_PAIRS = 4096
@@ -70,3 +70,49 @@ def _iou_matrix_sweep(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray
     cols = order[starts + np.arange(total)]
     out[rows, cols] = _pair_iou(a[rows], b[cols])
     return out
+
+
+def overlap_pairs(
+    a: NDArray[np.floating], b: NDArray[np.floating]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The pairs of boxes of ``a`` and ``b`` that overlap (IoU > 0), and their IoU, without a dense matrix.
+
+    Same sweep over x-sorted boxes as :func:`iou_matrix` and the same arithmetic: ``iou`` equals
+    ``iou_matrix(a, b)[i, j]`` bit for bit.
+
+    Args:
+        a: ``float[T,4]`` xyxy pixels.
+        b: ``float[M,4]`` xyxy pixels.
+
+    Returns ``(i, j, iou)``: ``int64[P]`` rows of ``a``, ``int64[P]`` rows of ``b`` (sorted by ``i``,
+    then by ``b``'s ``x1``) and ``float64[P]`` their IoU in ``(0, 1]``.
+    """
+    a64: NDArray[np.float64] = np.asarray(a, dtype=np.float64)
+    b64: NDArray[np.float64] = np.asarray(b, dtype=np.float64)
+    if len(a64) == 0 or len(b64) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    order = np.argsort(b64[:, 0], kind="stable")
+    bx1 = b64[order, 0]
+    max_w = float(np.max(b64[:, 2] - b64[:, 0]))
+    lo = np.searchsorted(bx1, a64[:, 0] - max_w, side="left")
+    hi = np.searchsorted(bx1, a64[:, 2], side="left")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    rows = np.repeat(np.arange(len(a64)), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    cols = order[starts + np.arange(total)]
+    # most x-window candidates do not overlap in y: drop them before the full IoU
+    ay, by = a64[:, 1::2], b64[:, 1::2]
+    touch = (ay[rows, 0] < by[cols, 1]) & (by[cols, 0] < ay[rows, 1])
+    rows, cols = rows[touch], cols[touch]
+    iou = _pair_iou(a64[rows], b64[cols])
+    keep = iou > 0
+    return rows[keep].astype(np.int64), cols[keep].astype(np.int64), iou[keep]
+
+
+def paired_iou(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
+    """IoU of ``a[k]`` with ``b[k]`` for each row: ``float[P,4]`` xyxy each -> ``float64[P]`` (the same
+    arithmetic as :func:`iou_matrix`)."""
+    return _pair_iou(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-__all__ = ["Matches", "assign"]
+__all__ = ["Matches", "assign", "assign_pairs"]
 
 Matches = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 """``(rows, cols, unmatched_rows, unmatched_cols)``, all ``int64`` index arrays."""
@@ -84,3 +86,61 @@ def _solve_with_limit(
     r, c = linear_sum_assignment(gain, maximize=True)
     keep = ok[r, c]
     return r[keep].astype(np.int64), c[keep].astype(np.int64)
+
+
+def assign_pairs(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    cost: NDArray[np.float64],
+    max_cost: float,
+    n_rows: int,
+    n_cols: int,
+) -> Matches:
+    """:func:`assign` for a sparse cost: only the listed pairs may match (every other pair is
+    inadmissible).
+
+    The admissible pairs (``cost <= max_cost``) split into connected components of the bipartite graph
+    of rows and columns; a component of one pair is matched directly, each other one is solved on its
+    own small dense block. Same optimum as :func:`assign` on the dense matrix (where several optima
+    tie, either may be returned).
+
+    Args:
+        rows: ``int64[P]`` row of each pair; cols: ``int64[P]`` its column; cost: ``float64[P]``.
+        max_cost: largest cost that may still be matched.
+        n_rows, n_cols: the matrix shape.
+
+    Returns:
+        ``(rows, cols, unmatched_rows, unmatched_cols)`` as :func:`assign`.
+    """
+    ok = cost <= max_cost
+    pr, pc, pcost = rows[ok], cols[ok], cost[ok]
+    out_r: list[NDArray[np.int64]] = []
+    out_c: list[NDArray[np.int64]] = []
+    if len(pr):
+        n = n_rows + n_cols
+        graph = coo_matrix((np.ones(len(pr), np.int8), (pr, n_rows + pc)), shape=(n, n))
+        _, labels = connected_components(graph, directed=False)
+        comp = labels[pr]
+        order = np.argsort(comp, kind="stable")
+        comp_sorted = comp[order]
+        starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
+        sizes = np.diff(np.r_[starts, len(order)])
+        single = order[starts[sizes == 1]]
+        out_r.append(pr[single])
+        out_c.append(pc[single])
+        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+            idx = order[start : start + size]
+            ur, ri = np.unique(pr[idx], return_inverse=True)
+            uc, ci = np.unique(pc[idx], return_inverse=True)
+            block = np.full((len(ur), len(uc)), max_cost + 1.0)
+            block[ri, ci] = pcost[idx]
+            r, c = _solve_with_limit(block, max_cost)
+            out_r.append(ur[r])
+            out_c.append(uc[c])
+    mr = np.concatenate(out_r).astype(np.int64) if out_r else _EMPTY
+    mc = np.concatenate(out_c).astype(np.int64) if out_c else _EMPTY
+    free_r = np.ones(n_rows, bool)
+    free_r[mr] = False
+    free_c = np.ones(n_cols, bool)
+    free_c[mc] = False
+    return mr, mc, np.nonzero(free_r)[0], np.nonzero(free_c)[0]

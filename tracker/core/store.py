@@ -73,6 +73,11 @@ class TrackStore:
     def feature_dim(self) -> int:
         return int(self.features.shape[1])
 
+    def reset_features(self, dim: int) -> None:
+        """Start over with zero ``float32[T,dim]`` features (no track holds a real one)."""
+        self.features = np.zeros((len(self), dim), np.float32)
+        self.has_feature[:] = False
+
     def keep(self, mask: NDArray[np.bool_]) -> None:
         """Drop every track where ``mask: bool[T]`` is False."""
         if mask.all():

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ..association.assign import assign
-from ..association.costs import GATED, cosine_distance, fuse_min, fuse_weighted, iou_matrix
+from ..association.stages import run_stages
+from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
+from ..geometry import iou_matrix
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
 from ..types import Detections, Embedder, Tracks, TrackState
 from .ids import IdAllocator
@@ -20,9 +21,13 @@ __all__ = ["Tracker"]
 
 log = logging.getLogger("tracker")
 
-_EMPTY = np.zeros(0, np.int64)
 _MIN_BOX_SIZE = 1.0
 """Smallest predicted box width/height in pixels."""
+_UNIT_TOLERANCE = 1e-5
+"""Embedder rows whose L2 norm is within this of 1 are taken as they are (already normalised)."""
+_MIN_INDEX = -(2**63)
+_MAX_INDEX = 2**63 - 1
+"""``frame_index`` must fit in int64."""
 _TENTATIVE = np.int8(TrackState.TENTATIVE)
 _CONFIRMED = np.int8(TrackState.CONFIRMED)
 _LOST = np.int8(TrackState.LOST)
@@ -93,6 +98,8 @@ class Tracker:
         self._last_frame_index: int | None = None
         self._frame_shape: tuple[int, ...] | None = None
         self._last_embeddings: NDArray[np.float32] | None = None
+        self._score_level = 1.0
+        """Running level of matched detections' scores (``association.score_adapt_rate``)."""
         if self._cmc is not None:
             self._cmc.reset()
 
@@ -133,21 +140,21 @@ class Tracker:
         """
         if not isinstance(detections, Detections):
             raise TypeError(f"detections must be a tracker.Detections, got {type(detections).__name__}")
-        if frame_index is not None:
-            if self._last_frame_index is not None and frame_index <= self._last_frame_index:
-                raise ValueError(
-                    f"frame_index went backwards or repeated: {frame_index} after {self._last_frame_index}"
-                )
+        # ---- validate everything first: nothing below raises after the state starts changing ----
+        index = self._check_frame_index(frame_index)
         if frame is not None:
             self._check_frame(frame)
         embeddings = self._embeddings(detections, frame)
         affine = self._cmc.estimate(frame) if (self._cmc is not None and frame is not None) else None
         # ---- validation done: from here on the state changes ----
-        if frame_index is not None:
-            self._last_frame_index = int(frame_index)
+        if index is not None:
+            self._last_frame_index = index
         if frame is not None:
             self._frame_shape = frame.shape
         self._last_embeddings = embeddings
+        if embeddings is not None and len(embeddings) and embeddings.shape[1] != self._store.feature_dim:
+            if embeddings.shape[1]:  # no track holds a feature yet (checked): switch dimension
+                self._store.reset_features(embeddings.shape[1])
         self._step(detections, embeddings, affine)
         return self._output()
 
@@ -156,6 +163,30 @@ class Tracker:
         return self._tracks(np.arange(len(self._store)))
 
     # -- validation helpers -----------------------------------------------------------------------
+    def _check_frame_index(self, frame_index: object) -> int | None:
+        """``frame_index`` as an ``int`` (any integer type, or an integral float), or ``None``."""
+        if frame_index is None:
+            return None
+        if isinstance(frame_index, (bool, np.bool_)):
+            raise ValueError(f"frame_index must be an integer, got {frame_index!r}")
+        if isinstance(frame_index, (int, np.integer)):
+            index = int(frame_index)
+        elif (
+            isinstance(frame_index, (float, np.floating))
+            and np.isfinite(frame_index)
+            and float(frame_index).is_integer()
+        ):
+            index = int(frame_index)
+        else:
+            raise ValueError(f"frame_index must be an integer, got {frame_index!r}")
+        if not _MIN_INDEX <= index <= _MAX_INDEX:
+            raise ValueError(f"frame_index must fit in int64, got {frame_index!r}")
+        if self._last_frame_index is not None and index <= self._last_frame_index:
+            raise ValueError(
+                f"frame_index went backwards or repeated: {index} after {self._last_frame_index}"
+            )
+        return index
+
     def _check_frame(self, frame: NDArray[np.uint8]) -> None:
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
             raise ValueError("frame must be a uint8 numpy array (H, W, 3) BGR")
@@ -165,131 +196,190 @@ class Tracker:
             raise ValueError(f"frame shape changed from {self._frame_shape} to {frame.shape}")
 
     def _embeddings(self, dets: Detections, frame: NDArray[np.uint8] | None) -> NDArray[np.float32] | None:
-        """Appearance vectors ``float32[N,D]`` for this frame, or None when appearance is off/unavailable."""
+        """Appearance vectors ``float32[N,D]`` for this frame, or None when appearance is off/unavailable.
+
+        Raises ``ValueError`` (state untouched) when the embedder's output is unusable or the dimension
+        differs from the features the live tracks hold."""
         if not self.config.appearance.enabled:
             return None
         emb = dets.embeddings
         if emb is None and self.embedder is not None and frame is not None:
             emb = np.zeros((len(dets), 0), np.float32)
-            # appearance is used for high-score detections only (stages 1 and 3, new tracks)
-            usable = np.nonzero(dets.scores >= self.config.association.high_score)[0]
+            # appearance is used for high-score detections only (the ``high`` band, new tracks)
+            usable = np.nonzero(dets.scores >= self._thresholds()[0])[0]
             if len(usable):
-                out = np.asarray(self.embedder.embed(frame, dets.boxes[usable]), np.float32)
-                if out.ndim != 2 or len(out) != len(usable):
-                    raise ValueError(f"embedder returned shape {out.shape} for {len(usable)} boxes")
+                out = self._embed(frame, dets.boxes[usable])
                 emb = np.zeros((len(dets), out.shape[1]), np.float32)
                 emb[usable] = out
         if emb is None:
             return None
-        dim = self._store.feature_dim
-        if len(emb) and emb.shape[1] and dim and self._store.has_feature.any() and emb.shape[1] != dim:
-            raise ValueError(f"embeddings: dimension {emb.shape[1]} does not match earlier frames' {dim}")
+        s = self._store
+        if len(emb) and emb.shape[1] and emb.shape[1] != s.feature_dim and s.has_feature.any():
+            raise ValueError(
+                f"embeddings: dimension {emb.shape[1]} does not match the live tracks' features ({s.feature_dim})"
+            )
         return emb
 
-    # -- one frame --------------------------------------------------------------------------------
+    def _embed(self, frame: NDArray[np.uint8], boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The embedder's vectors for ``boxes: float32[K,4]`` xyxy, checked and L2-normalised:
+        ``float32[K,D]``. Rows that are already unit length are kept bit for bit."""
+        assert self.embedder is not None
+        name = type(self.embedder).__name__
+        try:
+            out64 = np.asarray(self.embedder.embed(frame, boxes), np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"embedder {name}: output is not a numeric array ({exc})") from None
+        if out64.ndim != 2 or len(out64) != len(boxes) or out64.shape[1] == 0:
+            raise ValueError(
+                f"embedder {name} returned shape {out64.shape} for {len(boxes)} boxes (expected [N,D])"
+            )
+        if not np.isfinite(out64).all():
+            raise ValueError(f"embedder {name} returned non-finite values (NaN or inf)")
+        norms = np.linalg.norm(out64, axis=1)
+        if not (np.isfinite(norms) & (norms > 0)).all():
+            i = int(np.argmax(~(np.isfinite(norms) & (norms > 0))))
+            raise ValueError(f"embedder {name}: row {i} cannot be L2-normalised (norm {norms[i]})")
+        out = out64.astype(np.float32)
+        off = np.abs(norms - 1.0) > _UNIT_TOLERANCE
+        if off.any():
+            out[off] = (out64[off] / norms[off, None]).astype(np.float32)
+        return out
+
+    # -- one frame: the life-cycle steps --------------------------------------------------------------
     def _step(
         self,
         dets: Detections,
         emb: NDArray[np.float32] | None,
         affine: NDArray[np.float32] | None,
     ) -> None:
-        cfg = self.config
-        a = cfg.association
         s = self._store
         self._frame_count += 1
         s.age += 1
         s.lost += 1
         s.det_index[:] = -1
+        self._predict(affine)
+        was_tracked = s.states == _CONFIRMED
+        was_tentative = s.states == _TENTATIVE
+        result = run_stages(self.config.association.stages, self._association_frame(dets, emb))
+        self._apply_matches_and_follow(
+            result.tracks, result.detections, dets, emb, affine, was_tracked & ~result.track_matched
+        )
+        self._remove(was_tentative & ~result.track_matched)
+        high, new_score = self._thresholds()
+        new = ~result.det_matched & (dets.scores >= high) & (dets.scores >= new_score)
+        self._adapt_scores(dets.scores[result.detections])
+        self._start_tracks(np.nonzero(new)[0], dets, emb)
 
-        if len(s):
-            if cfg.motion.lost_velocity_decay != 1.0:
-                s.means[s.states == _LOST, 4:6] *= cfg.motion.lost_velocity_decay
-            # (lost tracks have no size velocity: it is zeroed when they are lost, as in BoT-SORT)
-            s.means, s.covs = self.kf.predict(s.means, s.covs)
-            # a shrinking box must not turn inside out while it is not observed
-            np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
-            if affine is not None:
-                from ..motion.cmc import apply_affine
+    def _thresholds(self) -> tuple[float, float]:
+        """This frame's start of the ``high`` band and new-track score (adaptive when configured)."""
+        a = self.config.association
+        if a.score_adapt_rate <= 0:
+            return a.high_score, a.new_track_score
+        level = self._score_level
+        return min(a.high_score, a.adaptive_high_ratio * level), min(
+            a.new_track_score, a.adaptive_new_ratio * level
+        )
 
-                s.means, s.covs = apply_affine(s.means, s.covs, affine)
+    def _adapt_scores(self, matched_scores: NDArray[np.float32]) -> None:
+        """Move the score level towards the median score of this frame's matched detections."""
+        a = self.config.association
+        if a.score_adapt_rate <= 0 or len(matched_scores) == 0:
+            return
+        rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
+        self._score_level += rate * (float(np.median(matched_scores)) - self._score_level)
 
-        boxes = dets.boxes
+    def _predict(self, affine: NDArray[np.float32] | None) -> None:
+        """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""
+        s = self._store
+        if len(s) == 0:
+            return
+        m = self.config.motion
+        if m.lost_velocity_decay != 1.0:
+            s.means[s.states == _LOST, 4:6] *= m.lost_velocity_decay
+        # (lost tracks have no size velocity: it is zeroed when they are lost, as in BoT-SORT)
+        s.means, s.covs = self.kf.predict(s.means, s.covs)
+        # a shrinking box must not turn inside out while it is not observed
+        np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
+        if affine is not None:
+            from ..motion.cmc import apply_affine
+
+            s.means, s.covs = apply_affine(s.means, s.covs, affine)
+
+    def _association_frame(self, dets: Detections, emb: NDArray[np.float32] | None) -> AssociationFrame:
+        """This frame's tracks and detections as the association stages read them."""
+        s = self._store
+        a = self.config.association
+        high = self._thresholds()[0]
         scores = dets.scores
-        high = np.nonzero(scores >= a.high_score)[0]
-        low = np.nonzero((scores >= a.low_score) & (scores < a.high_score))[0]
-        # one IoU matrix of every predicted track box with every detection, sliced by each stage
-        iou = iou_matrix(cxcywh_to_xyxy(s.means[:, :4]), boxes)
+        det_boxes = dets.boxes
+        means, covs, kf = s.means, s.covs, self.kf
 
-        # Stage 1: confirmed and lost tracks vs. high-score detections (motion + appearance).
-        pool = np.nonzero(s.states != _TENTATIVE)[0]
-        cost = self._first_stage_cost(pool, high, iou, boxes, scores, emb)
-        r, c, ur, uc = assign(cost, a.match_cost)
-        match_t = [pool[r]]
-        match_d = [high[c]]
-        high_left = high[uc]
+        def gating(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
+            return kf.gating_distance(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
 
-        # Stage 2: still-unmatched tracked (not lost) tracks vs. low-score detections (IoU only).
-        rest = pool[ur]
-        rest = rest[s.states[rest] == _CONFIRMED]
-        newly_lost = rest
-        rest_matched = _EMPTY
-        if len(rest) and len(low):
-            r2, c2, ur2, _ = assign(1.0 - iou[rest[:, None], low], a.second_match_cost)
-            rest_matched = rest[r2]
-            match_t.append(rest_matched)
-            match_d.append(low[c2])
-            newly_lost = rest[ur2]
+        def gating_pairs(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
+            return kf.gating_distance_pairs(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
 
-        # Recovery (OC-SORT's observation-centric recovery): tracks still unmatched vs. leftover
-        # high-score detections, by IoU with the track's last observed box rather than its prediction.
-        if a.recovery_cost > 0 and len(high_left) and len(ur):
-            free = np.zeros(len(s), bool)
-            free[pool[ur]] = True
-            free[rest_matched] = False
-            unmatched = np.nonzero(free)[0]
-            cost_r = 1.0 - iou_matrix(s.last_boxes[unmatched], boxes[high_left])
-            rr, cr, _, ucr = assign(cost_r, a.recovery_cost)
-            if len(rr):
-                match_t.append(unmatched[rr])
-                match_d.append(high_left[cr])
-                free[:] = False
-                free[newly_lost] = True
-                free[unmatched[rr]] = False
-                newly_lost = np.nonzero(free)[0]
-                high_left = high_left[ucr]
+        return AssociationFrame(
+            track_boxes=cxcywh_to_xyxy(s.means[:, :4]),
+            track_last_boxes=s.last_boxes,
+            track_scores=s.scores,
+            track_features=s.features,
+            track_has_feature=s.has_feature,
+            pools={
+                "tracked": s.states == _CONFIRMED,
+                "lost": s.states == _LOST,
+                "tentative": s.states == _TENTATIVE,
+            },
+            det_boxes=det_boxes,
+            det_scores=scores,
+            det_features=emb,
+            bands={
+                "high": scores >= high,
+                "low": (scores >= a.low_score) & (scores < high),
+                "all": scores >= a.low_score,
+            },
+            gating=gating,
+            gating_pairs=gating_pairs,
+            appearance=self.config.appearance,
+            gating_chi2=self.config.motion.gating_chi2,
+        )
 
-        # Stage 3: tentative tracks vs. the high-score detections left over.
-        tent = np.nonzero(s.states == _TENTATIVE)[0]
-        dead_tentative = tent
-        new_dets = high_left
-        if len(tent) and len(high_left):
-            cost3, iou3 = self._motion_cost(iou[tent[:, None], high_left], scores[high_left])
-            if emb is not None:
-                cost3 = self._fuse(cost3, self._appearance_cost(tent, emb[high_left]), iou3)
-            r3, c3, ur3, uc3 = assign(cost3, a.unconfirmed_match_cost)
-            match_t.append(tent[r3])
-            match_d.append(high_left[c3])
-            dead_tentative = tent[ur3]
-            new_dets = high_left[uc3]
-        new_dets = new_dets[scores[new_dets] >= a.new_track_score]
-
-        mt = np.concatenate(match_t)
-        md = np.concatenate(match_d)
-        m = cfg.motion
+    def _apply_matches_and_follow(
+        self,
+        mt: NDArray[np.int64],
+        md: NDArray[np.int64],
+        dets: Detections,
+        emb: NDArray[np.float32] | None,
+        affine: NDArray[np.float32] | None,
+        newly_lost: NDArray[np.bool_],
+    ) -> None:
+        """Update matched tracks, mark the unmatched tracked ones ``newly_lost: bool[T]`` lost, and move
+        lost tracks with the scene where image-based CMC is off."""
+        s = self._store
+        m = self.config.motion
         follow = m.shift_lost_with_scene and affine is None and len(mt) >= m.min_shift_matches
         before = s.means[mt] if follow else None  # fancy indexing: a copy of the predicted states
         self._apply_matches(mt, md, dets, emb)
+        self._mark_lost(newly_lost)
+        if before is not None and (s.states == _LOST).any():
+            self._follow_scene(mt, md, dets.boxes, before)
+
+    def _mark_lost(self, newly_lost: NDArray[np.bool_]) -> None:
+        """Tracked tracks left unmatched, ``bool[T]``, become lost."""
+        s = self._store
         s.states[newly_lost] = _LOST
         s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
-        if before is not None and (s.states == _LOST).any():
-            self._follow_scene(mt, md, boxes, before)
 
+    def _remove(self, dead_tentative: NDArray[np.bool_]) -> None:
+        """Drop tentative tracks left unmatched (``dead_tentative: bool[T]``), lost tracks past their
+        lifetime and duplicates."""
+        s = self._store
         dead = (s.states == _LOST) & (s.lost > self.max_lost)
-        dead[dead_tentative] = True
+        dead |= dead_tentative
         dead |= self._duplicates(dead)
         if dead.any():
             s.keep(~dead)
-        self._start_tracks(new_dets, dets, emb)
 
     def _follow_scene(
         self,
@@ -318,76 +408,6 @@ class Tracker:
         s.means[lost, :2] += shift
         s.means[lost, 4:6] += dv
 
-    def _motion_cost(
-        self, iou: NDArray[np.float64], det_scores: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """From ``iou: float64[T,M]`` and the detections' ``scores: float32[M]``: the motion cost
-        ``1 - IoU`` (times the score if ``fuse_score``) and the plain ``1 - IoU``, both ``float64[T,M]``."""
-        dist = 1.0 - iou
-        if self.config.association.fuse_score:
-            return 1.0 - iou * det_scores[None, :], dist
-        return dist, dist
-
-    def _appearance_cost(
-        self, tracks: NDArray[np.int64], det_emb: NDArray[np.float32]
-    ) -> NDArray[np.float64]:
-        """Cosine distance ``float64[T,M]``; tracks with no appearance yet get the neutral 1.0."""
-        s = self._store
-        if s.feature_dim != det_emb.shape[1]:
-            return np.ones((len(tracks), len(det_emb)))
-        d = cosine_distance(s.features[tracks], det_emb)
-        d[~s.has_feature[tracks]] = 1.0
-        return d
-
-    def _fuse(
-        self, motion: NDArray[np.float64], app: NDArray[np.float64], iou_dist: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        p = self.config.appearance
-        if p.fuse == "min":
-            return fuse_min(motion, app, iou_dist, p.appearance_gate, p.proximity_gate)
-        return fuse_weighted(motion, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
-
-    def _first_stage_cost(
-        self,
-        pool: NDArray[np.int64],
-        high: NDArray[np.int64],
-        iou: NDArray[np.float64],
-        boxes: NDArray[np.float32],
-        scores: NDArray[np.float32],
-        emb: NDArray[np.float32] | None,
-    ) -> NDArray[np.float64]:
-        """Stage-1 cost ``float64[len(pool), len(high)]``: motion, fused with appearance when there are
-        embeddings, lost tracks gated by Mahalanobis distance and re-identifiable by appearance."""
-        cfg = self.config
-        s = self._store
-        cost, iou_dist = self._motion_cost(iou[pool[:, None], high], scores[high])
-        if len(pool) == 0 or len(high) == 0:
-            return cost
-        if emb is not None:
-            app = self._appearance_cost(pool, emb[high])
-            cost = self._fuse(cost, app, iou_dist)
-        if not cfg.association.use_mahalanobis_gate:
-            return cost
-        lost_mask = s.states[pool] == _LOST
-        if emb is None:
-            # without appearance a lost track can only match where its motion cost is admissible;
-            # gating the other rows would change nothing, so skip them (the usual case: all of them)
-            lost_mask &= cost.min(axis=1) <= cfg.association.match_cost
-        lost_rows = np.nonzero(lost_mask)[0]
-        if len(lost_rows) == 0:
-            return cost
-        lost = pool[lost_rows]
-        maha = self.kf.gating_distance(s.means[lost], s.covs[lost], xyxy_to_cxcywh(boxes[high]))
-        gate_ok = maha <= cfg.motion.gating_chi2
-        lost_cost = np.where(gate_ok, cost[lost_rows], GATED)
-        if emb is not None:
-            # Re-identify lost tracks by appearance anywhere inside the motion gate.
-            app_lost = app[lost_rows]
-            reid_ok = gate_ok & (app_lost <= cfg.appearance.reid_lost_cost)
-            lost_cost = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
-        cost[lost_rows] = lost_cost
-        return cost
-
     def _apply_matches(
         self,
         tracks: NDArray[np.int64],
@@ -400,7 +420,9 @@ class Tracker:
         s = self._store
         life = self.config.lifecycle
         z = xyxy_to_cxcywh(dets.boxes[det_idx])
-        s.means[tracks], s.covs[tracks] = self.kf.update(s.means[tracks], s.covs[tracks], z)
+        s.means[tracks], s.covs[tracks] = self.kf.update(
+            s.means[tracks], s.covs[tracks], z, dets.scores[det_idx]
+        )
         if self.config.motion.reset_velocity_after_gap:
             # A track found again after a gap: its predicted velocity drifted while unobserved. Use the
             # average velocity over the gap instead (a one-step form of OC-SORT's re-update).

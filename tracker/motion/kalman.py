@@ -101,24 +101,40 @@ class KalmanFilter:
         p[:, _I8, _I8] += (means[:, _WH8] * self._q_std) ** 2
         return new_means, p
 
-    def project(self, means: F64, covs: F64) -> tuple[F64, F64]:
-        """Measurement-space means ``float64[T,4]`` and innovation covariances ``float64[T,4,4]``."""
+    def project(self, means: F64, covs: F64, noise_scale: F64 | None = None) -> tuple[F64, F64]:
+        """Measurement-space means ``float64[T,4]`` and innovation covariances ``float64[T,4,4]``.
+        ``noise_scale``: optional ``float64[T]`` factor on each measurement noise ``R``."""
         s = covs[:, :4, :4].copy()
-        s[:, _I4, _I4] += (means[:, _WH4] * self.config.std_weight_position) ** 2
+        r = (means[:, _WH4] * self.config.std_weight_position) ** 2
+        if noise_scale is not None:
+            r = r * noise_scale[:, None]
+        s[:, _I4, _I4] += r
         return means[:, :4].copy(), s
 
-    def update(self, means: F64, covs: F64, measurements: NDArray[np.floating]) -> tuple[F64, F64]:
+    def update(
+        self,
+        means: F64,
+        covs: F64,
+        measurements: NDArray[np.floating],
+        scores: NDArray[np.floating] | None = None,
+    ) -> tuple[F64, F64]:
         """Correct tracks with one measurement each.
 
         Args:
             means: ``float64[K,8]`` predicted states of the matched tracks.
             covs: ``float64[K,8,8]`` their covariances.
             measurements: ``float[K,4]`` cx, cy, w, h of the matched detections (row i updates track i).
+            scores: optional ``float[K]`` detection scores in ``[0, 1]``; with
+                ``MotionConfig.score_noise > 0`` the measurement noise becomes
+                ``R * (1 - score_noise * score)`` (confident detections are trusted more, as NSA Kalman).
 
         Returns updated ``(means, covs)``; covariances are symmetrised.
         """
         z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
-        proj_mean, s = self.project(means, covs)
+        scale = None
+        if scores is not None and self.config.score_noise > 0:
+            scale = 1.0 - self.config.score_noise * np.asarray(scores, np.float64)
+        proj_mean, s = self.project(means, covs, scale)
         hp = covs[:, :4, :]  # H P, [K,4,8]; P H^T is its transpose (P symmetric)
         # K = P H^T S^-1  <=>  K^T = S^-1 H P  (S symmetric positive definite)
         gain_t = _inv_innovation(s) @ hp  # [K,4,8]
@@ -147,6 +163,23 @@ class KalmanFilter:
         s_inv = _inv_innovation(s)  # [T,4,4]
         d = z[None, :, :] - proj_mean[:, None, :]  # [T,M,4]
         return ((d @ s_inv) * d).sum(axis=2)
+
+    def gating_distance_pairs(
+        self, means: F64, covs: F64, measurements: NDArray[np.floating]
+    ) -> NDArray[np.float64]:
+        """Squared Mahalanobis distance of measurement ``k`` to track ``k``, for each row.
+
+        Args:
+            means: ``float64[P,8]``; covs: ``float64[P,8,8]``; measurements: ``float[P,4]`` cx, cy, w, h.
+
+        Returns ``float64[P]``.
+        """
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        if len(z) == 0:
+            return np.zeros(0)
+        proj_mean, s = self.project(means, covs)
+        d = z - proj_mean
+        return np.einsum("pi,pij,pj->p", d, _inv_innovation(s), d)
 
 
 def _inv_innovation(s: F64) -> F64:

@@ -1,0 +1,326 @@
+"""Sweep association candidates on the tuning sets and write the table of every candidate tried.
+
+Tuning sets (motion only, so a candidate costs about a minute on 2 cores):
+
+* ``yolox-train``: ``../shared/data/MOT17-YOLOX-train-half`` (YOLOX-X detections; the detector was
+  trained on these frames, so its scores are optimistic there);
+* ``mot17``: ``../shared/data/MOT17`` (public FRCNN detections);
+* ``pets``: ``../shared/data/MOT15`` sequence PETS09-S2L1, images ignored (no CMC, no ReID).
+
+The held-out set ``yolox-val`` (``MOT17-YOLOX-val-half``) is scored only with ``--report NAME ...``,
+for candidates already chosen: it is never used to choose.
+
+Each candidate is a preset plus overrides (merged key by key as ``base:`` does; lists replace).
+Results are cached in ``benchmarks/results/association_variants.json``; the table goes to
+``benchmarks/results/association_variants.md``.
+
+Usage (from the repository root)::
+
+    python benchmarks/association_sweep.py                 # every candidate not yet in the cache
+    python benchmarks/association_sweep.py --only NAME ...  # these candidates (re-run)
+    python benchmarks/association_sweep.py --report NAME ... # also score these on yolox-val
+    python benchmarks/association_sweep.py --table          # rewrite the table from the cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tracker.apps.bench import run_benchmark  # noqa: E402
+from tracker.config import PRESET_DIR, _merge, config_from_dict, read_yaml_with_base  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+RESULTS = REPO / "benchmarks" / "results"
+CACHE = RESULTS / "association_variants.json"
+TABLE = RESULTS / "association_variants.md"
+
+SETS: dict[str, dict[str, Any]] = {
+    "yolox-train": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-train-half"},
+    "mot17": {"dataset": "MOT17", "root": DATA / "MOT17"},
+    "pets": {"dataset": "MOT15", "root": DATA / "MOT15", "sequences": ["PETS09-S2L1"], "use_images": False},
+}
+HELD_OUT: dict[str, dict[str, Any]] = {
+    "yolox-val": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-val-half"},
+}
+
+
+def stage(name: str, tracks: list[str], dets: str, cost: list[Any], max_cost: float) -> dict[str, Any]:
+    return {"name": name, "tracks": tracks, "detections": dets, "cost": cost, "max_cost": max_cost}
+
+
+FIRST = stage("first", ["tracked", "lost"], "high", ["iou_score"], 0.8)
+FIRST_MAHA = stage("first", ["tracked", "lost"], "high", ["iou_score", "appearance", "mahalanobis_lost"], 0.8)
+SECOND = stage("second", ["tracked"], "low", ["iou"], 0.5)
+TENT = stage("tentative", ["tentative"], "high", ["iou_score", "appearance"], 0.7)
+RECOVERY = stage("recovery", ["tracked", "lost"], "high", ["last_iou"], 0.5)
+
+
+def stages(*s: dict[str, Any]) -> dict[str, Any]:
+    return {"association": {"stages": list(s)}}
+
+
+def both(*parts: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in parts:
+        out = _merge(out, p)
+    return out
+
+
+ADAPT = {
+    "high_score": 0.6,
+    "new_track_score": 0.7,
+    "score_adapt_rate": 0.05,
+    "adaptive_high_ratio": 0.7,
+    "adaptive_new_ratio": 0.8,
+}
+"""Adaptive thresholds: ByteTrack's 0.6 / 0.7 for a detector that scores people near 0.9 and above."""
+
+
+D = both({"association": ADAPT}, stages(FIRST_MAHA, SECOND, TENT))
+"""Round 2's best: the old default with adaptive thresholds and without the recovery stage."""
+
+
+def term(name: str, weight: float = 1.0, param: float = 0.0) -> dict[str, Any]:
+    return {"name": name, "weight": weight, "param": param}
+
+
+def _shape_first(weight: float, max_cost: float) -> dict[str, Any]:
+    cost = ["iou_score", term("shape", weight), "appearance", "mahalanobis_lost"]
+    return stage("first", ["tracked", "lost"], "high", cost, max_cost)
+
+
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    # references
+    "bytetrack": ("bytetrack", {}),
+    "default(old)": ("default", {}),
+    # round 2: thresholds that adapt to the detector's score distribution
+    "def+adapt": ("default", {"association": ADAPT}),
+    "bt+adapt": ("bytetrack", {"association": ADAPT}),
+    "def+adapt-norecovery": ("default", both({"association": ADAPT}, stages(FIRST_MAHA, SECOND, TENT))),
+    "def+adapt-vel": ("default", both({"association": ADAPT}, {"motion": {"std_weight_velocity": 0.00625}})),
+    "def+adapt-noshift": (
+        "default",
+        both({"association": ADAPT}, {"motion": {"shift_lost_with_scene": False}}),
+    ),
+    # round 3: on D = def+adapt-norecovery (the best of round 2 on every tuning set)
+    "D+nsa0.9": ("default", both(D, {"motion": {"score_noise": 0.9}})),
+    "D+nsa0.6": ("default", both(D, {"motion": {"score_noise": 0.6}})),
+    "D+height0.3": (
+        "default",
+        both(
+            D,
+            stages(
+                stage(
+                    "first",
+                    ["tracked", "lost"],
+                    "high",
+                    [*FIRST_MAHA["cost"][:1], term("height", 0.3), *FIRST_MAHA["cost"][1:]],
+                    0.9,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+conf0.3": (
+        "default",
+        both(
+            D,
+            stages(
+                stage(
+                    "first",
+                    ["tracked", "lost"],
+                    "high",
+                    [*FIRST_MAHA["cost"][:1], term("confidence", 0.3), *FIRST_MAHA["cost"][1:]],
+                    0.9,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+biou-lost": (
+        "default",
+        both(
+            D,
+            stages(
+                stage("first", ["tracked"], "high", ["iou_score", "appearance"], 0.8),
+                stage(
+                    "lost",
+                    ["lost"],
+                    "high",
+                    [term("buffered_iou", 1.0, 0.3), "appearance", "mahalanobis_lost"],
+                    0.8,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "D+ratio0.6": (
+        "default",
+        both(D, {"association": {"adaptive_high_ratio": 0.6, "adaptive_new_ratio": 0.7}}),
+    ),
+    "D+ratio0.8": (
+        "default",
+        both(D, {"association": {"adaptive_high_ratio": 0.8, "adaptive_new_ratio": 0.9}}),
+    ),
+    # round 4: BoostTrack's shape similarity on D (the one cue that helped bytetrack on every set)
+    "D+shape0.3": ("default", both(D, stages(_shape_first(0.3, 0.9), SECOND, TENT))),
+    "D+shape0.5": ("default", both(D, stages(_shape_first(0.5, 1.0), SECOND, TENT))),
+    "D+shape0.3+nsa0.5": (
+        "default",
+        both(D, stages(_shape_first(0.3, 0.9), SECOND, TENT), {"motion": {"score_noise": 0.5}}),
+    ),
+    # round 1: one change at a time on the bytetrack preset
+    "bt+maha": ("bytetrack", stages(FIRST_MAHA, SECOND, TENT)),
+    "bt+recovery": ("bytetrack", stages(FIRST, SECOND, RECOVERY, TENT)),
+    "bt+lost90": ("bytetrack", {"lifecycle": {"max_lost_frames": 90}}),
+    "bt+lost120": ("bytetrack", {"lifecycle": {"max_lost_frames": 120}}),
+    "bt+shift": ("bytetrack", {"motion": {"shift_lost_with_scene": True}}),
+    "bt+vel003": ("bytetrack", {"motion": {"std_weight_velocity": 0.003}}),
+    "bt+nsa0.5": ("bytetrack", {"motion": {"score_noise": 0.5}}),
+    "bt+nsa0.9": ("bytetrack", {"motion": {"score_noise": 0.9}}),
+    "bt+noreset": ("bytetrack", {"motion": {"reset_velocity_after_gap": False}}),
+    "bt+height0.3": (
+        "bytetrack",
+        stages(
+            stage("first", ["tracked", "lost"], "high", ["iou_score", term("height", 0.3)], 0.9), SECOND, TENT
+        ),
+    ),
+    "bt+shape0.3": (
+        "bytetrack",
+        stages(
+            stage("first", ["tracked", "lost"], "high", ["iou_score", term("shape", 0.3)], 0.9), SECOND, TENT
+        ),
+    ),
+    "bt+conf0.3": (
+        "bytetrack",
+        stages(
+            stage("first", ["tracked", "lost"], "high", ["iou_score", term("confidence", 0.3)], 0.9),
+            SECOND,
+            TENT,
+        ),
+    ),
+    "bt+biou-lost": (
+        "bytetrack",
+        stages(
+            stage("first", ["tracked"], "high", ["iou_score"], 0.8),
+            stage("lost", ["lost"], "high", [term("buffered_iou", 1.0, 0.3), "mahalanobis"], 0.8),
+            SECOND,
+            TENT,
+        ),
+    ),
+    "bt+high0.5": ("bytetrack", {"association": {"high_score": 0.5, "new_track_score": 0.6}}),
+    "bt+high0.7": ("bytetrack", {"association": {"high_score": 0.7, "new_track_score": 0.8}}),
+    "bt+new0.6": ("bytetrack", {"association": {"new_track_score": 0.6}}),
+    "bt+hits1": ("bytetrack", {"lifecycle": {"min_hits": 1}}),
+    "bt+hits3": ("bytetrack", {"lifecycle": {"min_hits": 3}}),
+}
+
+
+def config_for(name: str) -> Any:
+    base, over = CANDIDATES[name]
+    data = _merge(read_yaml_with_base(base, PRESET_DIR), over)
+    data["name"] = name
+    return config_from_dict(data, where=f"candidate {name}")
+
+
+def score(name: str, set_name: str, spec: dict[str, Any]) -> dict[str, float]:
+    cfg = config_for(name)
+    out = REPO / "out" / "sweep" / name.replace("/", "_") / set_name
+    kwargs = {k: v for k, v in spec.items() if k not in ("dataset", "root")}
+    report = run_benchmark(
+        spec["dataset"], root=spec["root"], config=cfg, out_dir=out, progress=False, **kwargs
+    )
+    assert report.scores is not None
+    o = report.scores.overall
+    return {"mota": 100 * o.mota, "idf1": 100 * o.idf1, "hota": 100 * o.hota, "idsw": float(o.num_switches)}
+
+
+def write_table(cache: dict[str, Any]) -> None:
+    cols = [*SETS, *HELD_OUT]
+    lines = [
+        "# Association candidates",
+        "",
+        "Every candidate tried, written by `benchmarks/association_sweep.py` (motion only: no images,",
+        "no ReID). Tuning sets: `yolox-train` (MOT17-YOLOX-train-half), `mot17` (MOT17 public FRCNN),",
+        "`pets` (PETS09-S2L1, images ignored). `yolox-val` (MOT17-YOLOX-val-half) is held out: scored",
+        "only for candidates already chosen, never used to choose. Each cell: MOTA / IDF1 / HOTA (IDSW).",
+        "`mean dHOTA`/`mean dIDF1`: mean change on the three tuning sets against `bytetrack`;",
+        "`worst`: the worst per-set change of HOTA (leave-one-dataset-out: a gain must not hurt a set).",
+        "",
+        "| candidate | " + " | ".join(cols) + " | mean dIDF1 | mean dHOTA | worst dHOTA |",
+        "|---|" + "---|" * (len(cols) + 3),
+    ]
+    ref = cache.get("bytetrack", {})
+    for name, row in cache.items():
+        cells = []
+        for c in cols:
+            r = row.get(c)
+            cells.append(
+                "" if r is None else f"{r['mota']:.1f} / {r['idf1']:.1f} / {r['hota']:.1f} ({r['idsw']:.0f})"
+            )
+        d_idf1, d_hota = [], []
+        for c in SETS:
+            if c in row and c in ref:
+                d_idf1.append(row[c]["idf1"] - ref[c]["idf1"])
+                d_hota.append(row[c]["hota"] - ref[c]["hota"])
+        full = len(d_hota) == len(SETS)
+        mean_i = f"{sum(d_idf1) / len(d_idf1):+.2f}" if full else ""
+        mean_h = f"{sum(d_hota) / len(d_hota):+.2f}" if full else ""
+        worst = f"{min(d_hota):+.2f}" if full else ""
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean_i} | {mean_h} | {worst} |")
+    lines.append("")
+    lines.append("Candidates (overrides on a preset, lists replace):")
+    lines.append("")
+    for name, row in cache.items():
+        if "spec" in row:
+            lines.append(f"- `{name}`: {row['spec']}")
+    TABLE.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", help="run these candidates (again)")
+    ap.add_argument("--report", nargs="*", default=[], help="also score these on the held-out yolox-val")
+    ap.add_argument("--table", action="store_true", help="only rewrite the table from the cache")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    if not args.table:
+        names = args.only if args.only else [n for n in CANDIDATES if n not in cache]
+        for name in [*names, *[n for n in args.report if n not in names]]:
+            if name not in CANDIDATES:
+                raise SystemExit(f"unknown candidate {name!r}")
+            row = cache.get(name, {}) if not args.only or name not in args.only else {}
+            base, over = CANDIDATES[name]
+            row["spec"] = f"base `{base}`, " + json.dumps(over, separators=(",", ":"))
+            sets = dict(SETS) if name in names else {}
+            if name in args.report:
+                sets.update(HELD_OUT)
+            for set_name, spec in sets.items():
+                t0 = time.time()
+                row[set_name] = score(name, set_name, spec)
+                r = row[set_name]
+                print(
+                    f"{name:28s} {set_name:12s} MOTA {r['mota']:.1f} IDF1 {r['idf1']:.1f} "
+                    f"HOTA {r['hota']:.1f} IDSW {r['idsw']:.0f}  ({time.time() - t0:.0f}s)",
+                    flush=True,
+                )
+            cache[name] = row
+            CACHE.write_text(json.dumps(cache, indent=1))
+    write_table(cache)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Association as declared stages, and the small runner that runs them in order.
+
+A stage (:class:`~tracker.config.StageConfig`, data from a preset's YAML) names a track pool, a
+detection band, a cost (a composition of the cost terms of :mod:`tracker.association.terms`) and the
+largest cost that may still match. :func:`run_stages` runs the stages in order over one frame: each
+stage sees the tracks and detections that earlier stages left unmatched, builds its cost on just those
+rows and columns, and solves a gated assignment (:func:`tracker.association.assign.assign`). It hands
+back every match (in stage order) and what was left over; the life cycle (apply matches, mark lost,
+remove, start tracks) is the caller's.
+
+This module knows nothing of the tracker: everything a cost needs comes in an
+:class:`~tracker.association.terms.AssociationFrame`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import StageConfig
+from .assign import assign, assign_pairs
+from .terms import AssociationFrame, build_cost, build_pair_cost, sparse_candidates
+
+__all__ = ["StageResult", "run_stages"]
+
+log = logging.getLogger("tracker")
+
+_EMPTY = np.zeros(0, np.int64)
+_EMPTY.setflags(write=False)
+
+SPARSE_STAGE_MIN_PAIRS = 16384
+"""A stage with at least this many ``tracks x detections`` pairs (about 128 x 128) builds its cost only
+on the pairs that can match (boxes that overlap, see
+:func:`~tracker.association.terms.sparse_candidates`) and solves per connected component, so its work
+grows with the pairs that touch rather than with ``T * M``. Smaller stages use the dense matrix."""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What the stages of one frame decided.
+
+    Attributes:
+        tracks: ``int64[K]`` matched track rows, stage by stage (each stage's in solver order).
+        detections: ``int64[K]`` the detection matched to each of them.
+        stage: ``int64[K]`` index of the stage that made each match.
+        track_matched: ``bool[T]`` tracks matched by some stage.
+        det_matched: ``bool[N]`` detections matched by some stage.
+    """
+
+    tracks: NDArray[np.int64]
+    detections: NDArray[np.int64]
+    stage: NDArray[np.int64]
+    track_matched: NDArray[np.bool_]
+    det_matched: NDArray[np.bool_]
+
+
+def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageResult:
+    """Run ``stages`` in order over one frame.
+
+    Args:
+        stages: the stages, in order.
+        frame: tracks, detections, pools and bands of this frame (see
+            :class:`~tracker.association.terms.AssociationFrame`).
+
+    Returns:
+        :class:`StageResult`; a track or detection is matched at most once.
+    """
+    n_tracks = len(frame.track_boxes)
+    n_dets = len(frame.det_boxes)
+    track_used = np.zeros(n_tracks, bool)
+    det_used = np.zeros(n_dets, bool)
+    out_t: list[NDArray[np.int64]] = []
+    out_d: list[NDArray[np.int64]] = []
+    out_s: list[NDArray[np.int64]] = []
+    if n_tracks and n_dets:
+        for k, stage in enumerate(stages):
+            rows = np.nonzero(frame.pool_mask(stage.tracks) & ~track_used)[0]
+            if len(rows) == 0:
+                continue
+            cols = np.nonzero(frame.bands[stage.detections] & ~det_used)[0]
+            if len(cols) == 0:
+                continue
+            matched_rows, matched_cols = _solve_stage(stage, frame, rows, cols)
+            if len(matched_rows) == 0:
+                continue
+            track_used[matched_rows] = True
+            det_used[matched_cols] = True
+            out_t.append(matched_rows)
+            out_d.append(matched_cols)
+            out_s.append(np.full(len(matched_rows), k, np.int64))
+    if not out_t:
+        return StageResult(_EMPTY, _EMPTY, _EMPTY, track_used, det_used)
+    return StageResult(
+        np.concatenate(out_t), np.concatenate(out_d), np.concatenate(out_s), track_used, det_used
+    )
+
+
+def _solve_stage(
+    stage: StageConfig, frame: AssociationFrame, rows: NDArray[np.int64], cols: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Matched ``(track rows, detection columns)``, ``int64[K]`` each, of one stage over ``rows`` x
+    ``cols`` (frame indices)."""
+    if len(rows) * len(cols) >= SPARSE_STAGE_MIN_PAIRS:
+        cand = sparse_candidates(stage.cost, frame, rows, cols, stage.max_cost)
+        if cand is not None:
+            pr, pc, iou = cand
+            if len(pr) == 0:
+                return _EMPTY, _EMPTY
+            cost = build_pair_cost(stage.cost, frame, pr, pc, stage.max_cost, iou)
+            # local indices for the solver: position of each pair's row/col in rows/cols (sorted)
+            r, c, _, _ = assign_pairs(
+                np.searchsorted(rows, pr),
+                np.searchsorted(cols, pc),
+                cost,
+                stage.max_cost,
+                len(rows),
+                len(cols),
+            )
+            return rows[r], cols[c]
+    cost = build_cost(stage.cost, frame, rows, cols, stage.max_cost)
+    r, c, _, _ = assign(cost, stage.max_cost)
+    return rows[r], cols[c]

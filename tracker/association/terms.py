@@ -1,0 +1,485 @@
+"""The registry of cost terms a stage composes into its cost, and the frame data they read.
+
+A stage's cost is built by applying its terms in order to a running ``float64[t,m]`` matrix over the
+stage's tracks (rows) and detections (columns). Two kinds of term:
+
+* **base terms** (``iou``, ``iou_score``, ``last_iou``, ``buffered_iou``, ``height``, ``shape``,
+  ``confidence``): a distance in ``[0, 1]``. The first term of a stage starts the cost
+  (``weight * distance``, the distance itself at weight 1); later ones add ``weight * distance``.
+* **modifiers** (``appearance``, ``mahalanobis``, ``mahalanobis_lost``): rewrite the running cost
+  (fusion with appearance, gates). They need a base term before them.
+
+Gated pairs hold :data:`~tracker.association.costs.GATED`, finite and above every threshold.
+
+Terms (``weight`` and ``param`` come from the stage's :class:`~tracker.config.CostTermConfig`):
+
+``iou``
+    ``1 - IoU`` of the predicted track box and the detection box.
+``iou_score``
+    ``1 - IoU * score`` (ByteTrack's ``fuse_score``: confident detections are cheaper).
+``last_iou``
+    ``1 - IoU`` with the track's last observed box instead of its prediction (OC-SORT's
+    observation-centric recovery).
+``buffered_iou``
+    ``1 - IoU`` of both boxes enlarged by ``param`` times their width/height on every side (C-BIoU);
+    a track that drifted off a fast person still overlaps.
+``height``
+    ``1 - `` the overlap of the two boxes' vertical extents over their union (Hybrid-SORT's height
+    cue): people at different depths differ in height and foot position.
+``shape``
+    ``1 - exp(-(|w_t - w_d| / max(w_t, w_d) + |h_t - h_d| / max(h_t, h_d)))`` (BoostTrack's shape
+    similarity).
+``confidence``
+    ``|s_t - s_d|``: the track's last detection score against the detection's (Hybrid-SORT's
+    confidence cue, occluded people score lower).
+``appearance``
+    Fuses the running cost with the cosine distance of the track's appearance feature and the
+    detection's embedding, as :class:`~tracker.config.AppearanceConfig` says (``min`` or ``weighted``,
+    with its gates; the proximity gate reads plain ``1 - IoU``). Without embeddings this frame it does
+    nothing; tracks without a feature yet get the neutral distance 1.
+``mahalanobis``
+    Gates every pair whose squared Mahalanobis distance exceeds ``gating_chi2``.
+``mahalanobis_lost``
+    The same gate on lost tracks only, where a lost track may also be re-identified by appearance
+    alone inside the gate (cosine distance ``<= reid_lost_cost``, when ``appearance`` ran before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import COST_TERMS, AppearanceConfig, CostTermConfig
+from ..geometry import iou_matrix, overlap_pairs, paired_iou
+from .costs import GATED, cosine_distance, fuse_min, fuse_weighted
+
+__all__ = [
+    "PAIR_REGISTRY",
+    "REGISTRY",
+    "AssociationFrame",
+    "CostState",
+    "PairCostState",
+    "build_cost",
+    "build_pair_cost",
+    "sparse_candidates",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+GatingFn = Callable[[I64, I64], F64]
+"""``(track_rows int64[t], det_cols int64[m]) -> float64[t,m]`` squared Mahalanobis distances (dense),
+or, for the pairwise form, ``(track_rows int64[P], det_cols int64[P]) -> float64[P]`` (one per pair)."""
+
+
+@dataclass
+class AssociationFrame:
+    """Everything the stages of one frame read (all arrays indexed by track row / detection column).
+
+    Attributes:
+        track_boxes: ``float64[T,4]`` xyxy pixels, predicted track boxes.
+        track_last_boxes: ``float64[T,4]`` xyxy pixels, each track's last observed box.
+        track_scores: ``float32[T]`` score of each track's last detection.
+        track_features: ``float32[T,D]`` L2-normalised appearance states (``D`` may be 0).
+        track_has_feature: ``bool[T]`` whether the feature row is real.
+        pools: ``bool[T]`` masks by pool name (``tracked``, ``lost``, ``tentative``).
+        det_boxes: ``float32[N,4]`` xyxy pixels.
+        det_scores: ``float32[N]`` in ``[0, 1]``.
+        det_features: ``float32[N,D]`` embeddings, or ``None`` without appearance this frame.
+        bands: ``bool[N]`` masks by band name (``high``, ``low``, ``all``).
+        gating: squared Mahalanobis distance of track rows to detection columns (dense).
+        gating_pairs: the same for listed ``(track, detection)`` pairs.
+        appearance: how appearance fuses with motion.
+        gating_chi2: Mahalanobis gate.
+    """
+
+    track_boxes: F64
+    track_last_boxes: F64
+    track_scores: NDArray[np.float32]
+    track_features: NDArray[np.float32]
+    track_has_feature: NDArray[np.bool_]
+    pools: dict[str, NDArray[np.bool_]]
+    det_boxes: NDArray[np.float32]
+    det_scores: NDArray[np.float32]
+    det_features: NDArray[np.float32] | None
+    bands: dict[str, NDArray[np.bool_]]
+    gating: GatingFn
+    gating_pairs: GatingFn
+    appearance: AppearanceConfig
+    gating_chi2: float
+
+    def pool_mask(self, names: Sequence[str]) -> NDArray[np.bool_]:
+        """``bool[T]``: tracks in any of the pools ``names``."""
+        mask = self.pools[names[0]].copy()
+        for name in names[1:]:
+            mask |= self.pools[name]
+        return mask
+
+
+@dataclass
+class CostState:
+    """The running cost of one stage and what its terms computed on the way.
+
+    Attributes:
+        frame: the frame's data; rows: ``int64[t]`` track rows; cols: ``int64[m]`` detection columns.
+        max_cost: the stage's threshold.
+        cost: ``float64[t,m]`` running cost, ``None`` before the first base term.
+        iou: ``float64[t,m]`` IoU of predicted boxes, once computed.
+        app: ``float64[t,m]`` cosine distances, once the ``appearance`` term ran with embeddings.
+    """
+
+    frame: AssociationFrame
+    rows: I64
+    cols: I64
+    max_cost: float
+    cost: F64 | None = None
+    iou: F64 | None = None
+    app: F64 | None = field(default=None)
+
+    def predicted_iou(self) -> F64:
+        """``float64[t,m]`` IoU of the predicted track boxes with the detections (cached)."""
+        if self.iou is None:
+            self.iou = iou_matrix(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
+        return self.iou
+
+    def add(self, distance: F64, weight: float) -> None:
+        """Start the cost with, or add to it, ``weight * distance``."""
+        term = distance if weight == 1.0 else weight * distance
+        self.cost = term if self.cost is None else self.cost + term
+
+    def require_cost(self, term: str) -> F64:
+        if self.cost is None:
+            raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
+        return self.cost
+
+
+TermFn = Callable[[CostState, CostTermConfig], None]
+
+
+def _iou(state: CostState, term: CostTermConfig) -> None:
+    state.add(1.0 - state.predicted_iou(), term.weight)
+
+
+def _iou_score(state: CostState, term: CostTermConfig) -> None:
+    scores = state.frame.det_scores[state.cols]
+    state.add(1.0 - state.predicted_iou() * scores[None, :], term.weight)
+
+
+def _last_iou(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    state.add(1.0 - iou_matrix(f.track_last_boxes[state.rows], f.det_boxes[state.cols]), term.weight)
+
+
+def _buffer(boxes: NDArray[np.floating], scale: float) -> F64:
+    """``float[K,4]`` xyxy boxes enlarged by ``scale`` times their width/height on each side."""
+    b = np.asarray(boxes, np.float64)
+    wh = (b[:, 2:] - b[:, :2]) * scale
+    return np.concatenate([b[:, :2] - wh, b[:, 2:] + wh], axis=1)
+
+
+def _buffered_iou(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    a = _buffer(f.track_boxes[state.rows], term.param)
+    b = _buffer(f.det_boxes[state.cols], term.param)
+    state.add(1.0 - iou_matrix(a, b), term.weight)
+
+
+def _height(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    t = f.track_boxes[state.rows]
+    d = np.asarray(f.det_boxes[state.cols], np.float64)
+    top = np.maximum(t[:, None, 1], d[None, :, 1])
+    bottom = np.minimum(t[:, None, 3], d[None, :, 3])
+    union = np.maximum(t[:, None, 3], d[None, :, 3]) - np.minimum(t[:, None, 1], d[None, :, 1])
+    overlap = np.maximum(bottom - top, 0.0) / np.maximum(union, 1e-9)
+    state.add(1.0 - overlap, term.weight)
+
+
+def _shape(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    t = f.track_boxes[state.rows]
+    d = np.asarray(f.det_boxes[state.cols], np.float64)
+    tw, th = (t[:, 2] - t[:, 0])[:, None], (t[:, 3] - t[:, 1])[:, None]
+    dw, dh = (d[:, 2] - d[:, 0])[None, :], (d[:, 3] - d[:, 1])[None, :]
+    diff = np.abs(tw - dw) / np.maximum(tw, dw) + np.abs(th - dh) / np.maximum(th, dh)
+    state.add(1.0 - np.exp(-diff), term.weight)
+
+
+def _confidence(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    ts = f.track_scores[state.rows].astype(np.float64)
+    ds = f.det_scores[state.cols].astype(np.float64)
+    state.add(np.abs(ts[:, None] - ds[None, :]), term.weight)
+
+
+def _appearance(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    cost = state.require_cost(term.name)
+    if f.det_features is None:
+        return
+    det_emb = f.det_features[state.cols]
+    if f.track_features.shape[1] != det_emb.shape[1]:
+        app = np.ones((len(state.rows), len(state.cols)))
+    else:
+        app = cosine_distance(f.track_features[state.rows], det_emb)
+        app[~f.track_has_feature[state.rows]] = 1.0
+    state.app = app
+    iou_dist = 1.0 - state.predicted_iou()
+    p = f.appearance
+    if p.fuse == "min":
+        state.cost = fuse_min(cost, app, iou_dist, p.appearance_gate, p.proximity_gate)
+    else:
+        state.cost = fuse_weighted(cost, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
+
+
+def _mahalanobis(state: CostState, term: CostTermConfig) -> None:
+    cost = state.require_cost(term.name)
+    maha = state.frame.gating(state.rows, state.cols)
+    state.cost = np.where(maha <= state.frame.gating_chi2, cost, GATED)
+
+
+def _mahalanobis_lost(state: CostState, term: CostTermConfig) -> None:
+    f = state.frame
+    cost = state.require_cost(term.name)
+    lost_mask = f.pools["lost"][state.rows]
+    if state.app is None:
+        # without appearance a lost track can only match where its cost is admissible already;
+        # gating the other rows would change nothing, so skip them (the usual case: all of them)
+        lost_mask &= cost.min(axis=1) <= state.max_cost
+    lost_rows = np.nonzero(lost_mask)[0]
+    if len(lost_rows) == 0:
+        return
+    maha = f.gating(state.rows[lost_rows], state.cols)
+    gate_ok = maha <= f.gating_chi2
+    lost_cost = np.where(gate_ok, cost[lost_rows], GATED)
+    if state.app is not None:
+        app_lost = state.app[lost_rows]
+        reid_ok = gate_ok & (app_lost <= f.appearance.reid_lost_cost)
+        lost_cost = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
+    cost[lost_rows] = lost_cost
+
+
+REGISTRY: dict[str, TermFn] = {
+    "iou": _iou,
+    "iou_score": _iou_score,
+    "last_iou": _last_iou,
+    "buffered_iou": _buffered_iou,
+    "height": _height,
+    "shape": _shape,
+    "confidence": _confidence,
+    "appearance": _appearance,
+    "mahalanobis": _mahalanobis,
+    "mahalanobis_lost": _mahalanobis_lost,
+}
+"""Cost terms by name; the names are :data:`tracker.config.COST_TERMS`."""
+
+assert set(REGISTRY) == set(COST_TERMS), "tracker.config.COST_TERMS and the registry must agree"
+
+
+def build_cost(
+    terms: Sequence[CostTermConfig], frame: AssociationFrame, rows: I64, cols: I64, max_cost: float
+) -> F64:
+    """The cost ``float64[len(rows), len(cols)]`` of a stage: its ``terms`` applied in order.
+
+    Args:
+        terms: the stage's cost terms; the first must be a base term.
+        frame: this frame's data; rows: ``int64[t]`` track rows; cols: ``int64[m]`` detection columns.
+        max_cost: the stage's threshold (some modifiers skip rows that cannot match anyway).
+    """
+    state = CostState(frame, rows, cols, max_cost)
+    for term in terms:
+        REGISTRY[term.name](state, term)
+    return state.require_cost(terms[0].name if terms else "(none)")
+
+
+# -- the same terms on a sparse list of candidate pairs (large stages) --------------------------------
+_OVERLAP_TERMS = ("iou", "iou_score", "last_iou", "buffered_iou")
+"""Base terms whose distance is exactly 1 for boxes that do not overlap."""
+
+
+@dataclass
+class PairCostState:
+    """The running cost of one stage over candidate pairs: ``rows``/``cols`` ``int64[P]`` (track row and
+    detection column of each pair, frame indices), ``cost`` ``float64[P]``, ``iou`` ``float64[P]`` of
+    the predicted boxes once known, ``app`` ``float64[P]`` cosine distances once computed."""
+
+    frame: AssociationFrame
+    rows: I64
+    cols: I64
+    max_cost: float
+    cost: F64 | None = None
+    iou: F64 | None = None
+    app: F64 | None = None
+
+    def predicted_iou(self) -> F64:
+        if self.iou is None:
+            self.iou = paired_iou(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
+        return self.iou
+
+    def add(self, distance: F64, weight: float) -> None:
+        term = distance if weight == 1.0 else weight * distance
+        self.cost = term if self.cost is None else self.cost + term
+
+    def require_cost(self, term: str) -> F64:
+        if self.cost is None:
+            raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
+        return self.cost
+
+
+PairTermFn = Callable[[PairCostState, CostTermConfig], None]
+
+
+def _p_iou(state: PairCostState, term: CostTermConfig) -> None:
+    state.add(1.0 - state.predicted_iou(), term.weight)
+
+
+def _p_iou_score(state: PairCostState, term: CostTermConfig) -> None:
+    state.add(1.0 - state.predicted_iou() * state.frame.det_scores[state.cols], term.weight)
+
+
+def _p_last_iou(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    state.add(1.0 - paired_iou(f.track_last_boxes[state.rows], f.det_boxes[state.cols]), term.weight)
+
+
+def _p_buffered_iou(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    a = _buffer(f.track_boxes[state.rows], term.param)
+    b = _buffer(f.det_boxes[state.cols], term.param)
+    state.add(1.0 - paired_iou(a, b), term.weight)
+
+
+def _p_height(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    t = f.track_boxes[state.rows]
+    d = np.asarray(f.det_boxes[state.cols], np.float64)
+    top = np.maximum(t[:, 1], d[:, 1])
+    bottom = np.minimum(t[:, 3], d[:, 3])
+    union = np.maximum(t[:, 3], d[:, 3]) - np.minimum(t[:, 1], d[:, 1])
+    state.add(1.0 - np.maximum(bottom - top, 0.0) / np.maximum(union, 1e-9), term.weight)
+
+
+def _p_shape(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    t = f.track_boxes[state.rows]
+    d = np.asarray(f.det_boxes[state.cols], np.float64)
+    tw, th = t[:, 2] - t[:, 0], t[:, 3] - t[:, 1]
+    dw, dh = d[:, 2] - d[:, 0], d[:, 3] - d[:, 1]
+    diff = np.abs(tw - dw) / np.maximum(tw, dw) + np.abs(th - dh) / np.maximum(th, dh)
+    state.add(1.0 - np.exp(-diff), term.weight)
+
+
+def _p_confidence(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    ts = f.track_scores[state.rows].astype(np.float64)
+    ds = f.det_scores[state.cols].astype(np.float64)
+    state.add(np.abs(ts - ds), term.weight)
+
+
+def _p_appearance(state: PairCostState, term: CostTermConfig) -> None:
+    f = state.frame
+    cost = state.require_cost(term.name)
+    if f.det_features is None:
+        return
+    if f.track_features.shape[1] != f.det_features.shape[1]:
+        app = np.ones(len(state.rows))
+    else:
+        t = np.asarray(f.track_features[state.rows], np.float64)
+        d = np.asarray(f.det_features[state.cols], np.float64)
+        app = np.clip(1.0 - np.einsum("pd,pd->p", t, d), 0.0, 2.0)
+        app[~f.track_has_feature[state.rows]] = 1.0
+    state.app = app
+    iou_dist = 1.0 - state.predicted_iou()
+    p = f.appearance
+    if p.fuse == "min":
+        state.cost = fuse_min(cost, app, iou_dist, p.appearance_gate, p.proximity_gate)
+    else:
+        state.cost = fuse_weighted(cost, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
+
+
+def _p_mahalanobis(state: PairCostState, term: CostTermConfig) -> None:
+    cost = state.require_cost(term.name)
+    maha = state.frame.gating_pairs(state.rows, state.cols)
+    state.cost = np.where(maha <= state.frame.gating_chi2, cost, GATED)
+
+
+def _p_mahalanobis_lost(state: PairCostState, term: CostTermConfig) -> None:
+    # only used without appearance (see sparse_candidates): gate the admissible pairs of lost tracks
+    f = state.frame
+    cost = state.require_cost(term.name)
+    sel = np.nonzero(f.pools["lost"][state.rows] & (cost <= state.max_cost))[0]
+    if len(sel) == 0:
+        return
+    maha = f.gating_pairs(state.rows[sel], state.cols[sel])
+    cost[sel[maha > f.gating_chi2]] = GATED
+
+
+PAIR_REGISTRY: dict[str, PairTermFn] = {
+    "iou": _p_iou,
+    "iou_score": _p_iou_score,
+    "last_iou": _p_last_iou,
+    "buffered_iou": _p_buffered_iou,
+    "height": _p_height,
+    "shape": _p_shape,
+    "confidence": _p_confidence,
+    "appearance": _p_appearance,
+    "mahalanobis": _p_mahalanobis,
+    "mahalanobis_lost": _p_mahalanobis_lost,
+}
+"""The terms of :data:`REGISTRY`, evaluated on a list of pairs (same formulas)."""
+
+assert set(PAIR_REGISTRY) == set(COST_TERMS)
+
+
+def sparse_candidates(
+    terms: Sequence[CostTermConfig], frame: AssociationFrame, rows: I64, cols: I64, max_cost: float
+) -> tuple[I64, I64, F64 | None] | None:
+    """The pairs of a stage that can be admissible, when they can be found without a dense matrix.
+
+    That holds when the first term is an overlap term (``iou``, ``iou_score``, ``last_iou``,
+    ``buffered_iou``: distance 1 for boxes that do not overlap) weighted so that a distance of 1 is
+    above ``max_cost``, and no later term can lower a non-overlapping pair under it (appearance only
+    helps within ``proximity_gate < 1``; ``mahalanobis_lost`` re-identifies by appearance anywhere, so
+    it must not meet embeddings). Additive terms and gates only raise costs.
+
+    Returns ``(track_rows int64[P], det_cols int64[P], predicted_iou float64[P] or None)`` in frame
+    indices, or ``None`` when the stage must be built densely.
+    """
+    if not terms or terms[0].name not in _OVERLAP_TERMS or not terms[0].weight > max_cost:
+        return None
+    names = {t.name for t in terms}
+    if frame.det_features is not None:
+        if "mahalanobis_lost" in names:
+            return None
+        if "appearance" in names and not frame.appearance.proximity_gate < 1.0:
+            return None
+    first = terms[0]
+    if first.name == "last_iou":
+        a: NDArray[np.floating] = frame.track_last_boxes[rows]
+        b: NDArray[np.floating] = frame.det_boxes[cols]
+    elif first.name == "buffered_iou":
+        a, b = _buffer(frame.track_boxes[rows], first.param), _buffer(frame.det_boxes[cols], first.param)
+    else:
+        a, b = frame.track_boxes[rows], frame.det_boxes[cols]
+    i, j, iou = overlap_pairs(a, b)
+    predicted = iou if first.name in ("iou", "iou_score") else None
+    return rows[i], cols[j], predicted
+
+
+def build_pair_cost(
+    terms: Sequence[CostTermConfig],
+    frame: AssociationFrame,
+    rows: I64,
+    cols: I64,
+    max_cost: float,
+    predicted_iou: F64 | None = None,
+) -> F64:
+    """:func:`build_cost` over candidate pairs ``rows``/``cols`` (``int64[P]`` frame indices):
+    ``float64[P]``."""
+    state = PairCostState(frame, rows, cols, max_cost, iou=predicted_iou)
+    for term in terms:
+        PAIR_REGISTRY[term.name](state, term)
+    return state.require_cost(terms[0].name if terms else "(none)")

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
-from ..config import dataclass_from_dict
+from ..config import dataclass_from_dict, read_yaml_with_base
 
 __all__ = ["MultiCamConfig", "Transition", "load_multicam_config", "multicam_config_from_dict"]
 
@@ -309,7 +308,7 @@ def load_multicam_config(
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: multi-camera config file not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if data is not None and not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+    # the one YAML loader of the package (base: inheritance, clean errors naming the file)
+    data = read_yaml_with_base(path, path.parent, kind="multi-camera config")
+    data.pop("name", None)  # the loader names every config after its file; linking settings have no name
     return multicam_config_from_dict(data, str(path))

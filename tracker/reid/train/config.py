@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tracker.config import dataclass_from_dict
+from tracker.config import dataclass_from_dict, read_yaml_with_base
 
 __all__ = [
     "AugmentConfig",
@@ -186,50 +184,6 @@ def load_reid_config(name_or_path: str | Path) -> ReidTrainConfig:
             file).
         FileNotFoundError: a path that does not exist.
     """
-    path = _resolve_config_path(name_or_path, Path.cwd())
-    data = _read_with_bases(path, ())
-    data.setdefault("name", path.stem)
-    return reid_config_from_dict(data, where=str(path))
-
-
-def _resolve_config_path(name_or_path: str | Path, relative_to: Path) -> Path:
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PRESET_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise ValueError(
-                f"unknown reid preset {str(name_or_path)!r}; available: {available_reid_presets()}"
-            )
-    elif not path.is_absolute():
-        path = relative_to / path
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    return path
-
-
-def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """The file's mapping merged over its ``base`` chain (``base`` removed)."""
-    if path.resolve() in seen:
-        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
-        raise ValueError(f"{path}: base cycle: {chain}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        raise ValueError(f"{path}: base: expected a preset name or a .yaml path, got {base!r}")
-    parent = _read_with_bases(_resolve_config_path(base, path.parent), (*seen, path.resolve()))
-    parent.pop("name", None)  # a derived file is named after itself
-    return _merge(parent, data)
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+    data = read_yaml_with_base(name_or_path, PRESET_DIR, kind="reid preset")
+    where = str(name_or_path) if Path(name_or_path).suffix else str(PRESET_DIR / f"{name_or_path}.yaml")
+    return reid_config_from_dict(data, where=where)

@@ -242,7 +242,9 @@ def test_a_killed_camera_actor_is_reported_and_the_others_go_on(
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 n = ray.get(service.received.remote())[victim]
-                if n >= kill_at:
+                streamed = tmp_path / f"{victim}.local.txt"
+                # kill once the actor has flushed its streamed files at least once (every second)
+                if n >= kill_at and streamed.is_file() and streamed.stat().st_size > 0:
                     ray.kill(actors[victim], no_restart=True)
                     killed[victim] = n
                     return

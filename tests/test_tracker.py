@@ -275,10 +275,8 @@ def test_lost_track_box_keeps_a_positive_size() -> None:
     assert (b[:, 2] > b[:, 0]).all() and (b[:, 3] > b[:, 1]).all(), b
 
 
-# BUG (semantics): lifecycle.max_lost_frames documents "a lost track is removed after this many frames
-# without a match" and validation accepts 0, but Tracker clamps the window to at least 1 frame
-# (max(1, round(...))), so with max_lost_frames: 0 a lost track survives one missed frame and can be
-# matched again. Repro: Tracker(config_from_dict({"lifecycle": {"max_lost_frames": 0}})).max_lost == 1.
+# lifecycle.max_lost_frames: "a lost track is removed after this many frames without a match"; 0 means
+# a track is gone on its first missed frame (the window is not clamped to 1 frame).
 def test_max_lost_frames_zero_removes_a_track_on_its_first_miss() -> None:
     t = Tracker(preset("bytetrack", lifecycle={"max_lost_frames": 0}))
     for f in range(3):

@@ -38,7 +38,7 @@ def appearance_distance(a: NDArray[np.float32] | None, b: NDArray[np.float32] | 
     when either is missing."""
     if a is None or b is None:
         return None
-    return float(np.clip(1.0 - float(a @ b), 0.0, 2.0))
+    return min(max(1.0 - float(a @ b), 0.0), 2.0)  # np.clip on a scalar costs 10x more
 
 
 def intervals_overlap(a_first: float, a_last: float, b_first: float, b_last: float) -> bool:

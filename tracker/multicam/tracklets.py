@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from ..reid.gallery import observation_weights
+from ..reid.gallery import observation_weight, observation_weights
 
 __all__ = ["Tracklet", "TrackletSummary", "observation_weights", "summarize_embeddings"]
 
@@ -127,7 +127,7 @@ class Tracklet:
             e = self.embeddings[i]
             if e is None:
                 continue
-            w = float(observation_weights(np.array([self.scores[i]]), self.boxes[i][None])[0])
+            w = observation_weight(self.scores[i], self.boxes[i])
             u = e.astype(np.float64) / max(float(np.linalg.norm(e)), 1e-12)
             self.ref_sum = w * u if self.ref_sum is None else self.ref_sum + w * u
             self.ref_count += 1
@@ -172,7 +172,7 @@ class Tracklet:
         for part in (idx[:n], idx[-n:]):
             w = observation_weights(np.asarray(self.scores)[part], np.stack([self.boxes[i] for i in part]))
             sums.append(summarize_embeddings(np.stack([self.embeddings[i] for i in part]), w))  # type: ignore[misc]
-        return float(np.clip(1.0 - float(sums[0] @ sums[1]), 0.0, 2.0))
+        return min(max(1.0 - float(sums[0] @ sums[1]), 0.0), 2.0)
 
     @property
     def first_t(self) -> float:

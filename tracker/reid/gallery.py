@@ -20,6 +20,7 @@ used) and built from tracker output with :func:`gallery_from_tracks`; ``python -
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "concatenate_galleries",
     "draw_hits",
     "gallery_from_tracks",
+    "observation_weight",
     "observation_weights",
     "search",
 ]
@@ -52,6 +54,13 @@ def observation_weights(scores: NDArray[np.floating], boxes: NDArray[np.floating
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
     area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
     return np.asarray(scores, np.float64).reshape(-1) * np.sqrt(area)
+
+
+def observation_weight(score: float, box: NDArray[np.floating]) -> float:
+    """:func:`observation_weights` of one observation (``box`` ``float[4]`` xyxy pixels), the same
+    float64 arithmetic without array overhead (it runs once per observation of every tracklet)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return float(score) * math.sqrt(max(x2 - x1, 0.0) * max(y2 - y1, 0.0))
 
 
 _ARRAY_FIELDS = (

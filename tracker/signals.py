@@ -26,10 +26,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["HANDLED_SIGNALS", "GracefulStop", "StopNow", "exit_status_for"]
+__all__ = ["HANDLED_SIGNALS", "GracefulStop", "StopNow", "exit_status_for", "stop_guard"]
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +107,10 @@ class GracefulStop:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous.clear()
+
+
+def stop_guard(stop: GracefulStop | None) -> AbstractContextManager[GracefulStop]:
+    """The ``with`` target of a long command: a fresh :class:`GracefulStop` (handlers installed for
+    the block) when ``stop`` is ``None``, else the caller's own, used as it is (its handlers are the
+    caller's business)."""
+    return GracefulStop() if stop is None else nullcontext(stop)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -48,9 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import TrackerConfig, load_config
-from ..io.mot import ResultsWriter
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
-from ..io.writers import JsonlWriter
 from ..multicam.multi_tracker import GlobalTracks, MultiCameraTracker
 from ..multicam.setup import CameraSetup, CameraSpec, load_camera_setup, setup_from_sources
 from ..pipeline import (
@@ -68,8 +65,8 @@ from ..pipeline import (
     output_folder,
     run_streams,
 )
-from ..reid.gallery import GalleryBuilder
-from ..signals import GracefulStop, StopNow
+from ..pipeline.final_outputs import write_camera_outputs, write_global_ids
+from ..signals import GracefulStop, StopNow, stop_guard
 from ..types import Detector, Embedder, Tracks
 
 __all__ = [
@@ -285,7 +282,7 @@ def run_cameras(
         bar = Progress(total, "cameras", enabled=progress)
         streams = [StreamInput(c.pipeline, iter(c.src), c.fps, c.spec.start_s) for c in cams]
         start = clock.now()
-        with GracefulStop() if stop is None else _Given(stop) as guard:
+        with stop_guard(stop) as guard:
             try:
                 end = run_streams(streams, stop=guard, max_frames=max_frames, progress=bar)
                 summary.stopped, summary.signal = end.stopped, end.signal
@@ -319,69 +316,40 @@ def run_cameras(
     return summary
 
 
-class _Given:
-    """A caller's :class:`GracefulStop`, used as it is."""
-
-    def __init__(self, stop: GracefulStop) -> None:
-        self.stop = stop
-
-    def __enter__(self) -> GracefulStop:
-        return self.stop
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _final_ids(mct: MultiCameraTracker, camera: str, tracks: GlobalTracks, ts: float) -> NDArray[np.int64]:
     ids = [mct.manager.global_id_at(camera, int(lid), ts) for lid in tracks.local_ids.tolist()]
     return np.array([g if g is not None else -1 for g in ids], np.int64)
+
+
+@dataclass(frozen=True)
+class _Final:
+    frame_index: int
+    tracks: Tracks
+    embeddings: NDArray[np.float32] | None
 
 
 def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: str) -> dict[str, str]:
     outputs: dict[str, str] = {}
     for c in cams:
         cid = c.spec.id
-        results = ResultsWriter()
-        gallery = GalleryBuilder()
-        with JsonlWriter(out / f"{cid}.jsonl") as jsonl:
-            for index, ts, tr in c.records.rows:
-                final = _final_ids(mct, cid, tr, ts)
-                plain = Tracks(
-                    ids=final,
-                    boxes=tr.boxes,
-                    scores=tr.scores,
-                    class_ids=tr.class_ids,
-                    states=tr.states,
-                    det_index=tr.det_index,
-                )
-                results.add(index, plain)
-                jsonl.write(index, plain)
-                if tr.embeddings is not None:
-                    for i in np.nonzero(tr.det_index >= 0)[0].tolist():
-                        if np.any(tr.embeddings[i]):
-                            gallery.add(
-                                index, int(final[i]), tr.boxes[i], float(tr.scores[i]), tr.embeddings[i]
-                            )
-        results.save(out / f"{cid}.txt")
-        outputs[f"{cid}.txt"] = str(out / f"{cid}.txt")
-        if len(gallery):
-            g = gallery.build(cid, source=c.spec.source, model=model)
-            outputs[f"{cid}.tracks.npz"] = str(g.save(out / f"{cid}.tracks.npz"))
+        frames = (
+            _Final(index, replace_ids(tr, _final_ids(mct, cid, tr, ts)), tr.embeddings)
+            for index, ts, tr in c.records.rows
+        )
+        outputs.update(write_camera_outputs(out, cid, c.spec.source, frames, model))
         if any(isinstance(k, VideoSink) for k in c.pipeline.sinks):
             outputs[f"{cid}.mp4"] = str(out / f"{cid}.mp4")
-    mapping = [
-        {
-            "camera": d.camera,
-            "local_id": d.local_id,
-            "decision_time_s": d.decision_time,
-            "global_id": d.global_id,
-            "linked_from": list(d.linked_from) if d.linked_from else None,
-            "distance": None if math.isnan(d.distance) else round(d.distance, 4),
-        }
-        for d in mct.manager.decisions
-    ]
-    (out / "global_ids.json").write_text(
-        json.dumps({"decisions": mapping}, indent=1) + "\n", encoding="utf-8"
-    )
-    outputs["global_ids"] = str(out / "global_ids.json")
+    outputs["global_ids"] = write_global_ids(out, mct.manager.decisions)
     return outputs
+
+
+def replace_ids(tracks: Tracks, ids: NDArray[np.int64]) -> Tracks:
+    """Plain :class:`~tracker.types.Tracks` with ``ids`` (the final global ids) instead of the given ones."""
+    return Tracks(
+        ids=ids,
+        boxes=tracks.boxes,
+        scores=tracks.scores,
+        class_ids=tracks.class_ids,
+        states=tracks.states,
+        det_index=tracks.det_index,
+    )

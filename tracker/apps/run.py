@@ -58,7 +58,7 @@ from ..pipeline import (
     output_folder,
     run_streams,
 )
-from ..signals import GracefulStop, StopNow
+from ..signals import GracefulStop, StopNow, stop_guard
 from ..types import Detector, Embedder
 
 __all__ = ["STAGES", "RunSummary", "display_available", "run_video"]
@@ -378,7 +378,7 @@ def _run(
     total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
     bar = Progress(total, src.name, enabled=progress)
     start = clock.now()
-    with GracefulStop() if stop is None else _NoInstall(stop) as guard:
+    with stop_guard(stop) as guard:
         try:
             end = run_streams(
                 [StreamInput(pipeline, iter(src), frame_rate)],
@@ -400,19 +400,6 @@ def _run(
             finally:
                 _finish(summary, src, pipeline, gallery, clock, start, paths["summary"])
     return summary
-
-
-class _NoInstall:
-    """Use a caller's :class:`GracefulStop` as it is (its handlers are the caller's business)."""
-
-    def __init__(self, stop: GracefulStop) -> None:
-        self.stop = stop
-
-    def __enter__(self) -> GracefulStop:
-        return self.stop
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _finish(

@@ -4,7 +4,7 @@
   timestamp watermark (events may arrive in any order; global ids equal the local engine's);
 * :mod:`~tracker.engines.camera`: :class:`CameraWorker`, one camera's source -> detect -> embed -> track
   -> sinks, sending one :class:`TrackletEvent` per frame to an identity service;
-* :mod:`~tracker.engines.outputs`: the final-id outputs (``<cam>.txt/.jsonl/.tracks.npz``,
+* :mod:`~tracker.pipeline.final_outputs`: the final-id outputs (``<cam>.txt/.jsonl/.tracks.npz``,
   ``global_ids.json``) from the service's records, laid out as the local engine's;
 * :mod:`~tracker.engines.ray_engine`: the same pieces as Ray actors and tasks (``--engine ray``).
 

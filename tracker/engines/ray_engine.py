@@ -39,10 +39,10 @@ from ..apps.multicam_run import CameraStats, MultiRunSummary
 from ..config import TrackerConfig, load_config
 from ..multicam.setup import CameraSetup, load_camera_setup, setup_from_sources
 from ..pipeline import STAGES, Progress, output_folder
-from ..signals import GracefulStop
+from ..pipeline.final_outputs import write_camera_outputs, write_global_ids
+from ..signals import GracefulStop, stop_guard
 from .camera import CameraReport, CameraWorker, ModelSpec, peak_rss_mb
 from .identity import IdentityService, TrackletEvent
-from .outputs import write_camera_outputs, write_global_ids
 
 __all__ = ["RayRunSummary", "ray_session", "run_cameras_ray", "run_sequences_ray"]
 
@@ -251,7 +251,7 @@ def run_cameras_ray(
     cam_ids = [c.id for c in setup.cameras]
     summary = RayRunSummary()
     start = time.perf_counter()
-    with ray_session(address, num_cpus) as session, GracefulStop() if stop is None else _Given(stop) as guard:
+    with ray_session(address, num_cpus) as session, stop_guard(stop) as guard:
         cpus = float(session["num_cpus"] or 1)
         share = cpus_per_camera if cpus_per_camera is not None else min(1.0, cpus / len(cam_ids))
         summary.engine = {
@@ -377,17 +377,6 @@ def _decisions(out: Path) -> list[dict[str, Any]]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-class _Given:
-    def __init__(self, stop: GracefulStop) -> None:
-        self.stop = stop
-
-    def __enter__(self) -> GracefulStop:
-        return self.stop
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # -- bench: sequences as tasks -------------------------------------------------------------------------

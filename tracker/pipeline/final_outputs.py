@@ -1,30 +1,47 @@
-"""The final-id outputs of a distributed multi-camera run, laid out as the local engine's.
+"""The final-id outputs of a multi-camera run, written once for every engine.
 
 Per camera ``<cam>.txt`` (MOTChallenge, final global ids), ``<cam>.jsonl`` and ``<cam>.tracks.npz``
-(the appearance gallery), and ``global_ids.json`` (every link decision): the same files, written the
-same way, as :func:`tracker.apps.multicam_run.run_cameras` writes them.
+(the appearance gallery), and ``global_ids.json`` (every link decision). The local engine
+(:func:`tracker.apps.multicam_run.run_cameras`) and the Ray engine both write them with these
+functions, so their files are the same by construction.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..io.mot import ResultsWriter
 from ..io.writers import JsonlWriter
 from ..multicam.manager import LinkDecision
 from ..reid.gallery import GalleryBuilder
-from .identity import FinalFrame
+from ..types import Tracks
 
-__all__ = ["write_camera_outputs", "write_global_ids"]
+__all__ = ["FinalFrame", "write_camera_outputs", "write_global_ids"]
+
+
+class FinalFrame(Protocol):
+    """One frame of one camera with its final global ids: ``tracks.ids`` are the final ids (``-1``
+    where none), ``embeddings`` ``float32[M,D]`` per track or ``None``."""
+
+    @property
+    def frame_index(self) -> int: ...
+
+    @property
+    def tracks(self) -> Tracks: ...
+
+    @property
+    def embeddings(self) -> NDArray[np.float32] | None: ...
 
 
 def write_camera_outputs(
-    out: Path, camera: str, source: str, frames: Sequence[FinalFrame], model: str
+    out: Path, camera: str, source: str, frames: Iterable[FinalFrame], model: str
 ) -> dict[str, str]:
     """Write ``<camera>.txt``, ``<camera>.jsonl`` and (when any track has an embedding)
     ``<camera>.tracks.npz`` from the camera's frames with final ids; returns ``{name: path}``."""

@@ -119,8 +119,25 @@ class AssociationFrame:
         return mask
 
 
+class _RunningCost:
+    """The running cost shared by :class:`CostState` (a matrix) and :class:`PairCostState` (pairs)."""
+
+    cost: F64 | None
+
+    def add(self, distance: F64, weight: float) -> None:
+        """Start the cost with, or add to it, ``weight * distance``."""
+        term = distance if weight == 1.0 else weight * distance
+        self.cost = term if self.cost is None else self.cost + term
+
+    def require_cost(self, term: str) -> F64:
+        """The cost so far (``ValueError`` if no base term ran before ``term``)."""
+        if self.cost is None:
+            raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
+        return self.cost
+
+
 @dataclass
-class CostState:
+class CostState(_RunningCost):
     """The running cost of one stage and what its terms computed on the way.
 
     Attributes:
@@ -144,16 +161,6 @@ class CostState:
         if self.iou is None:
             self.iou = iou_matrix(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
         return self.iou
-
-    def add(self, distance: F64, weight: float) -> None:
-        """Start the cost with, or add to it, ``weight * distance``."""
-        term = distance if weight == 1.0 else weight * distance
-        self.cost = term if self.cost is None else self.cost + term
-
-    def require_cost(self, term: str) -> F64:
-        if self.cost is None:
-            raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
-        return self.cost
 
 
 TermFn = Callable[[CostState, CostTermConfig], None]
@@ -301,7 +308,7 @@ _OVERLAP_TERMS = ("iou", "iou_score", "last_iou", "buffered_iou")
 
 
 @dataclass
-class PairCostState:
+class PairCostState(_RunningCost):
     """The running cost of one stage over candidate pairs: ``rows``/``cols`` ``int64[P]`` (track row and
     detection column of each pair, frame indices), ``cost`` ``float64[P]``, ``iou`` ``float64[P]`` of
     the predicted boxes once known, ``app`` ``float64[P]`` cosine distances once computed."""
@@ -318,15 +325,6 @@ class PairCostState:
         if self.iou is None:
             self.iou = paired_iou(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
         return self.iou
-
-    def add(self, distance: F64, weight: float) -> None:
-        term = distance if weight == 1.0 else weight * distance
-        self.cost = term if self.cost is None else self.cost + term
-
-    def require_cost(self, term: str) -> F64:
-        if self.cost is None:
-            raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
-        return self.cost
 
 
 PairTermFn = Callable[[PairCostState, CostTermConfig], None]

@@ -297,6 +297,17 @@ class Tracks:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def with_ids(self, ids: NDArray[np.int64]) -> Tracks:
+        """Plain :class:`Tracks` with ``ids`` (``int64[M]``, e.g. final global ids) instead of these."""
+        return Tracks(
+            ids=np.asarray(ids, np.int64),
+            boxes=self.boxes,
+            scores=self.scores,
+            class_ids=self.class_ids,
+            states=self.states,
+            det_index=self.det_index,
+        )
+
     def to_supervision(self) -> sv.Detections:
         """As an ``sv.Detections`` with ``tracker_id`` set to the track ids (``xyxy`` ``float32[M,4]``
         xyxy pixels). Needs ``supervision`` installed. See

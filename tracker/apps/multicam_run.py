@@ -19,18 +19,8 @@ Outputs in ``OUT/``, per camera ``c`` (files named after the camera id):
 and ``global_ids.json`` (every ``(camera, local id, segment start) -> global id`` and each link
 decision) and ``multicam_summary.json``.
 
-Camera list YAML (unknown keys are errors; relative paths are relative to the YAML file)::
-
-    cameras:
-      - id: left               # camera id (defaults to the source's name)
-        source: left.mp4       # anything `run` accepts
-        start_s: 0.0           # timestamp of the first frame on the common clock
-        fps: null              # override the source's frame rate
-        dets: null             # optional MOTChallenge det.txt: public detections instead of the detector
-      - id: right
-        source: right.mp4
-    linking:                   # tracker.multicam.MultiCamConfig fields (transitions, time windows, ...)
-      time_window_s: 10
+The camera list YAML is read by :func:`tracker.multicam.setup.load_camera_setup` (its docstring shows
+the format).
 """
 
 from __future__ import annotations
@@ -304,7 +294,9 @@ def run_cameras(
                 summary.total_seconds = clock.now() - start
     all_ids: set[int] = set()
     for c in cams:
-        ids = {int(g) for _, ts, tr in c.records.rows for g in _final_ids(mct, c.spec.id, tr, ts)}
+        ids = {
+            int(g) for _, ts, tr in c.records.rows for g in mct.manager.final_ids(c.spec.id, tr.local_ids, ts)
+        }
         summary.cameras[c.spec.id].global_ids = len(ids)
         all_ids |= ids
     summary.global_ids = len(all_ids)
@@ -314,11 +306,6 @@ def run_cameras(
     summary.outputs["summary"] = str(path)
     path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     return summary
-
-
-def _final_ids(mct: MultiCameraTracker, camera: str, tracks: GlobalTracks, ts: float) -> NDArray[np.int64]:
-    ids = [mct.manager.global_id_at(camera, int(lid), ts) for lid in tracks.local_ids.tolist()]
-    return np.array([g if g is not None else -1 for g in ids], np.int64)
 
 
 @dataclass(frozen=True)
@@ -333,7 +320,7 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
     for c in cams:
         cid = c.spec.id
         frames = (
-            _Final(index, replace_ids(tr, _final_ids(mct, cid, tr, ts)), tr.embeddings)
+            _Final(index, tr.with_ids(mct.manager.final_ids(cid, tr.local_ids, ts)), tr.embeddings)
             for index, ts, tr in c.records.rows
         )
         outputs.update(write_camera_outputs(out, cid, c.spec.source, frames, model))
@@ -341,15 +328,3 @@ def _write_outputs(out: Path, cams: list[_Cam], mct: MultiCameraTracker, model: 
             outputs[f"{cid}.mp4"] = str(out / f"{cid}.mp4")
     outputs["global_ids"] = write_global_ids(out, mct.manager.decisions)
     return outputs
-
-
-def replace_ids(tracks: Tracks, ids: NDArray[np.int64]) -> Tracks:
-    """Plain :class:`~tracker.types.Tracks` with ``ids`` (the final global ids) instead of the given ones."""
-    return Tracks(
-        ids=ids,
-        boxes=tracks.boxes,
-        scores=tracks.scores,
-        class_ids=tracks.class_ids,
-        states=tracks.states,
-        det_index=tracks.det_index,
-    )

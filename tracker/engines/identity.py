@@ -266,17 +266,8 @@ class IdentityService:
         out = []
         for ev in self._records[camera]:
             tr = ev.tracks
-            ids = [self.manager.global_id_at(camera, int(lid), ev.timestamp) for lid in tr.ids.tolist()]
-            final = np.array([g if g is not None else -1 for g in ids], np.int64)
-            plain = Tracks(
-                ids=final,
-                boxes=tr.boxes,
-                scores=tr.scores,
-                class_ids=tr.class_ids,
-                states=tr.states,
-                det_index=tr.det_index,
-            )
-            out.append(FinalFrame(ev.frame_index, ev.timestamp, plain, ev.embeddings))
+            final = tr.with_ids(self.manager.final_ids(camera, tr.ids, ev.timestamp))
+            out.append(FinalFrame(ev.frame_index, ev.timestamp, final, ev.embeddings))
         return out
 
     def decisions(self) -> list[LinkDecision]:

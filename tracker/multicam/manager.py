@@ -310,6 +310,12 @@ class GlobalIdentityManager:
         k = max(int(np.searchsorted([s.first_t for s in segs], timestamp, side="right")) - 1, 0)
         return segs[k].global_id
 
+    def final_ids(self, camera: str, local_ids: NDArray[np.int64], timestamp: float) -> NDArray[np.int64]:
+        """:meth:`global_id_at` of every ``int64[M]`` local id at ``timestamp`` as ``int64[M]``, ``-1``
+        where there is none (the final ids of a frame, once the run is flushed)."""
+        ids = [self.global_id_at(camera, int(lid), timestamp) for lid in np.asarray(local_ids).tolist()]
+        return np.array([g if g is not None else -1 for g in ids], np.int64)
+
     def mapping(self) -> dict[Key, int]:
         """Every ``(camera, local id)`` seen (and not forgotten) -> its current global id."""
         return {k: tr.global_id for k, tr in self._current.items()}

@@ -78,3 +78,17 @@ def test_exit_statuses_are_documented_in_help() -> None:
 def test_version() -> None:
     done = subprocess.run([sys.executable, "-m", "tracker", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("tracker ")
+
+
+def test_a_missing_extra_is_an_error_line_with_its_install_command(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # as on a machine without the train extra
+        "from tracker.__main__ import main\n"
+        f"sys.exit(main(['reid', 'train', '--config', 'light', '--data', {str(tmp_path)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: torch is not installed: this command needs the train extra: pip install torch==2.13.0 "
+        '&& pip install ".[train]"'
+    )

@@ -583,6 +583,15 @@ def _quiet_opencv(verbose: bool) -> None:
             pass
 
 
+_EXTRAS = {
+    "torch": 'this command needs the train extra: pip install torch==2.13.0 && pip install ".[train]"',
+    "motmetrics": 'scoring needs the eval extra: pip install ".[eval]"',
+    "rosbags": 'ROS 2 bags need the ros extra: pip install ".[ros]"',
+    "supervision": 'pip install ".[supervision]"',
+}
+"""Optional packages a command may need, and the install line that brings each."""
+
+
 def _describe(exc: BaseException) -> str:
     """``<what>: <why>`` for an exception that ends a command."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
@@ -601,6 +610,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (OSError, ValueError) as exc:
         print(f"error: {_describe(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"error: {exc.name} is not installed: {extra}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # Ctrl-C outside a run's loop (loading models, scoring)
         print("error: interrupted", file=sys.stderr)

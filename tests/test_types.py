@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tracker.types import Detections
+from tracker.types import Detections, Tracks
 
 BOX = [0, 0, 10, 10]
 
@@ -100,3 +100,19 @@ def test_valid_inputs_still_accepted() -> None:
     assert d.embeddings is not None
     np.testing.assert_allclose(d.embeddings, [[0.6, 0.8], [0.0, -1.0]], rtol=1e-6)
     assert len(Detections([])) == 0 and len(Detections(np.zeros((0, 4)), embeddings=np.zeros((0, 8)))) == 0
+
+
+def test_tracks_with_ids_relabels_and_checks_the_count() -> None:
+    t = Tracks(
+        ids=np.array([3, 4], np.int64),
+        boxes=np.array([[0, 0, 1, 1], [1, 1, 2, 2]], np.float32),
+        scores=np.array([0.9, 0.8], np.float32),
+        class_ids=np.zeros(2, np.int64),
+        states=np.ones(2, np.int8),
+        det_index=np.array([0, 1], np.int64),
+    )
+    out = t.with_ids(np.array([10, 11]))
+    assert out.ids.tolist() == [10, 11] and np.array_equal(out.boxes, t.boxes)
+    assert t.ids.tolist() == [3, 4]
+    with pytest.raises(ValueError, match="ids: 1 ids for 2 tracks"):
+        t.with_ids(np.array([1]))

@@ -298,9 +298,16 @@ class Tracks:
         return len(self.ids)
 
     def with_ids(self, ids: NDArray[np.int64]) -> Tracks:
-        """Plain :class:`Tracks` with ``ids`` (``int64[M]``, e.g. final global ids) instead of these."""
+        """Plain :class:`Tracks` with ``ids`` (``int64[M]``, e.g. final global ids) instead of these.
+
+        Raises:
+            ValueError: ``ids`` is not one id per track.
+        """
+        new = np.asarray(ids, np.int64).reshape(-1)
+        if len(new) != len(self.ids):
+            raise ValueError(f"ids: {len(new)} ids for {len(self.ids)} tracks")
         return Tracks(
-            ids=np.asarray(ids, np.int64),
+            ids=new,
             boxes=self.boxes,
             scores=self.scores,
             class_ids=self.class_ids,

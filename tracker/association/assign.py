@@ -1,12 +1,11 @@
-"""Gated minimum-cost assignment (Hungarian, ``scipy.optimize.linear_sum_assignment``)."""
+"""Gated minimum-cost assignment: connected components, each solved by :mod:`.lsap`."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from .lsap import connected_components, linear_sum_assignment
 
 __all__ = ["Matches", "assign", "assign_pairs"]
 
@@ -20,9 +19,9 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
     Equivalent to LAPJV with a cost limit: every row and column may instead stay unmatched at
     ``max_cost / 2``, so a pair is used only when it is cheaper than leaving both ends unmatched.
 
-    Work is kept proportional to the real ambiguity: rows and columns with no admissible pair are set
-    aside, pairs that are each other's only option are taken directly, and only the rest goes to the
-    solver. In sparse scenes (the usual case after gating) the solver sees a handful of entries.
+    Work is kept proportional to the real ambiguity: the admissible pairs are handed to
+    :func:`assign_pairs`, which solves each connected component on its own. In sparse scenes (the
+    usual case after gating) the solver sees a handful of entries at a time.
 
     Args:
         cost: ``float[T,M]`` finite costs (gated pairs hold a finite value above ``max_cost``).
@@ -32,46 +31,13 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
         ``(rows, cols, unmatched_rows, unmatched_cols)``: matched pairs ``cost[rows[i], cols[i]]``.
     """
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
-    cost = cost64
-    n_rows, n_cols = cost.shape
-    if n_rows == 0 or n_cols == 0:
-        return _EMPTY, _EMPTY, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
-    if n_rows * n_cols <= _DIRECT_SIZE:
-        rows, cols = _solve_with_limit(cost64, max_cost)
-        free_r = np.ones(n_rows, bool)
-        free_r[rows] = False
-        free_c = np.ones(n_cols, bool)
-        free_c[cols] = False
-        return rows, cols, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
-    ok = cost <= max_cost
-    row_deg = ok.sum(axis=1)
-    col_deg = ok.sum(axis=0)
-    # Pairs that are each other's only admissible option: matched without the solver.
-    single = ok & (row_deg[:, None] == 1) & (col_deg[None, :] == 1)
-    r1, c1 = np.nonzero(single)
-    # The rest: rows/columns with admissible pairs that are not singletons.
-    if len(r1):
-        row_deg[r1] = 0
-        col_deg[c1] = 0
-    rows_left = np.nonzero(row_deg)[0]
-    cols_left = np.nonzero(col_deg)[0]
-    if len(rows_left) and len(cols_left):
-        r, c = _solve_with_limit(cost64[rows_left[:, None], cols_left], max_cost)
-        rows = np.concatenate([r1, rows_left[r]])
-        cols = np.concatenate([c1, cols_left[c]])
-    else:
-        rows, cols = r1, c1
-    free_r = np.ones(n_rows, bool)
-    free_r[rows] = False
-    free_c = np.ones(n_cols, bool)
-    free_c[cols] = False
-    return rows.astype(np.int64), cols.astype(np.int64), np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+    n_rows, n_cols = cost64.shape
+    rows, cols = np.nonzero(cost64 <= max_cost)
+    return assign_pairs(rows, cols, cost64[rows, cols], max_cost, n_rows, n_cols)
 
 
 _EMPTY = np.zeros(0, np.int64)
 _EMPTY.setflags(write=False)
-_DIRECT_SIZE = 1024
-"""Matrices up to this many entries go straight to the solver (cheaper than splitting them up)."""
 
 
 def _solve_with_limit(
@@ -117,9 +83,7 @@ def assign_pairs(
     out_r: list[NDArray[np.int64]] = []
     out_c: list[NDArray[np.int64]] = []
     if len(pr):
-        n = n_rows + n_cols
-        graph = coo_matrix((np.ones(len(pr), np.int8), (pr, n_rows + pc)), shape=(n, n))
-        _, labels = connected_components(graph, directed=False)
+        labels = connected_components(n_rows + n_cols, pr, n_rows + pc)
         comp = labels[pr]
         order = np.argsort(comp, kind="stable")
         comp_sorted = comp[order]

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
+
+from ..association.lsap import linear_sum_assignment
 
 __all__ = ["ALPHAS", "combine_sequences", "eval_sequence"]
 

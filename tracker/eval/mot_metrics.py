@@ -29,12 +29,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
 from tracker.eval._compat import import_motmetrics
 from tracker.eval.hota import HotaScores, combine_hota, hota_sequence
 from tracker.geometry import iou_matrix
 from tracker.io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame
+
+from ..association.lsap import linear_sum_assignment
 
 __all__ = [
     "DISTRACTOR_CLASSES",

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from ..association.lsap import linear_sum_assignment
 from ..io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame, read_ground_truth, read_seqinfo
 from .mot_metrics import box_iou, evaluate
 

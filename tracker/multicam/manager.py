@@ -12,7 +12,7 @@ Life of a tracklet's identity:
    reported a frame at or after ``T`` (or the furthest-ahead camera is ``max_decision_wait_s`` past
    ``T``, or :meth:`GlobalIdentityManager.flush` is called), using only observations up to ``T``. All
    tracklets with the same decision time are decided together by one Hungarian assignment
-   (``scipy.optimize.linear_sum_assignment``) against the candidates: ended tracklets that are
+   (``association.lsap.linear_sum_assignment``) against the candidates: ended tracklets that are
    decided, not yet continued by another tracklet, long and good enough. Cost = cosine distance of
    the tracklet summaries; a pair is gated (finite cost ``max_appearance_distance + margin +
    distance``, never inf/NaN) when
@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
+from ..association.lsap import linear_sum_assignment
 from .calibration import CalibrationRule, CalibrationSettings, CalibrationState
 from .config import MultiCamConfig, load_multicam_config
 from .linking import (

@@ -1,0 +1,95 @@
+"""Our assignment solver and connected components against SciPy's, exact on every input kind."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment as scipy_lsa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as scipy_cc
+
+from tracker.association.lsap import connected_components, linear_sum_assignment
+
+
+def _matrices(seed: int, count: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(count):
+        n, m = (int(x) for x in rng.integers(1, 12, 2))
+        kind = t % 5
+        if kind == 0:
+            c = rng.random((n, m))
+        elif kind == 1:  # small integers: many ties
+            c = rng.integers(0, 3, (n, m)).astype(float)
+        elif kind == 2:  # constant: every assignment ties
+            c = np.full((n, m), 1.0)
+        elif kind == 3:  # gated-style: many equal large entries
+            c = rng.random((n, m))
+            c[rng.random((n, m)) < 0.5] = 5.0
+        else:  # near-diagonal tracking costs with +inf holes off the diagonal
+            c = rng.random((n, m)) + 1.0
+            k = min(n, m)
+            c[np.arange(k), np.arange(k)] = rng.random(k) * 0.1
+            c[rng.random((n, m)) < 0.2] = np.inf
+            c[np.arange(k), np.arange(k)] = rng.random(k) * 0.1
+        out.append(c)
+    return out
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_same_assignment_as_scipy_ties_included(maximize: bool) -> None:
+    checked = 0
+    for c in _matrices(0, 2500):
+        if maximize:
+            c = np.where(np.isinf(c), -np.inf, c)
+        ref = scipy_lsa(c, maximize=maximize)
+        got = linear_sum_assignment(c, maximize=maximize)
+        assert got[0].dtype == np.int64 and got[1].dtype == np.int64
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+        checked += 1
+    assert checked == 2500
+
+
+def test_optimal_against_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n, m = (int(x) for x in rng.integers(1, 6, 2))
+        c = rng.random((n, m))
+        r, k = linear_sum_assignment(c)
+        assert len(r) == min(n, m) and len(set(k.tolist())) == len(k)
+        if n <= m:
+            best = min(sum(c[i, p[i]] for i in range(n)) for p in itertools.permutations(range(m), n))
+        else:
+            best = min(sum(c[p[j], j] for j in range(m)) for p in itertools.permutations(range(n), m))
+        assert c[r, k].sum() == pytest.approx(best)
+
+
+def test_empty_and_bad_input() -> None:
+    r, c = linear_sum_assignment(np.zeros((0, 4)))
+    assert r.shape == (0,) and c.shape == (0,)
+    with pytest.raises(ValueError, match="NaN"):
+        linear_sum_assignment(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="-inf"):
+        linear_sum_assignment(np.array([[0.0, -np.inf]]))
+    with pytest.raises(ValueError, match="infeasible"):
+        linear_sum_assignment(np.array([[np.inf, np.inf], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="2-D"):
+        linear_sum_assignment(np.zeros(3))
+
+
+def test_connected_components_numbered_like_scipy() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(1500):
+        n = int(rng.integers(1, 40))
+        e = int(rng.integers(0, 45))
+        a = rng.integers(0, n, e)
+        b = rng.integers(0, n, e)
+        _, ref = scipy_cc(coo_matrix((np.ones(e, np.int8), (a, b)), shape=(n, n)), directed=False)
+        np.testing.assert_array_equal(connected_components(n, a, b), ref)
+    # a long chain (diameter 999) in shuffled edge order
+    order = rng.permutation(999)
+    labels = connected_components(1001, order, order + 1)
+    assert labels[:1000].tolist() == [0] * 1000 and labels[1000] == 1

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tracker.association.lsap import linear_sum_assignment
 
+from tracker.association.lsap import linear_sum_assignment
 from tracker.detect import (
     FAMILIES,
     Detector,

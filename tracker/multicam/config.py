@@ -143,9 +143,24 @@ class MultiCamConfig:
     ``decisions`` no longer lists them), so memory stays flat on an endless run. ``None``: keep them
     for the whole run (memory grows with the number of tracks)."""
 
+    def __post_init__(self) -> None:
+        # Derived lookups (the config is frozen, so they never go stale): edge() and overlaps() run
+        # for every candidate pair of every identity decision.
+        object.__setattr__(self, "_edge_memo", {})
+        object.__setattr__(
+            self, "_overlap_set", {frozenset(p) for p in self.overlapping_cameras if p[0] != p[1]}
+        )
+
     def edge(self, from_camera: str, to_camera: str) -> Transition | None:
         """The transition rule for a handoff ``from_camera -> to_camera`` (a listed :class:`Transition`
         or one built from the defaults), or ``None`` if the pair may not hand off at all."""
+        memo: dict[tuple[str, str], Transition | None] = self._edge_memo  # type: ignore[attr-defined]
+        key = (from_camera, to_camera)
+        if key not in memo:
+            memo[key] = self._find_edge(from_camera, to_camera)
+        return memo[key]
+
+    def _find_edge(self, from_camera: str, to_camera: str) -> Transition | None:
         for t in self.transitions:
             if t.from_camera == from_camera and t.to_camera == to_camera:
                 return t
@@ -157,7 +172,7 @@ class MultiCamConfig:
 
     def overlaps(self, a: str, b: str) -> bool:
         """Whether cameras ``a`` and ``b`` see the same area (listed in :attr:`overlapping_cameras`)."""
-        return any({a, b} == set(pair) for pair in self.overlapping_cameras) and a != b
+        return a != b and frozenset((a, b)) in self._overlap_set  # type: ignore[attr-defined]
 
     @property
     def max_window_s(self) -> float:

@@ -71,7 +71,7 @@ from .linking import (
     link_costs,
     transition_allowed,
 )
-from .tracklets import Tracklet, TrackletSummary
+from .tracklets import Tracklet, TrackletSummary, vector_norm
 
 __all__ = ["GlobalIdentityManager", "LinkDecision"]
 
@@ -138,6 +138,10 @@ class GlobalIdentityManager:
         self._history: dict[Key, list[Tracklet]] = {}
         self._by_gid: dict[int, list[Tracklet]] = {}
         self._released: deque[Tracklet] = deque()
+        self._stale_scan_at = -math.inf
+        """Safe time of the last scan for stale tracklets (:meth:`_prune`)."""
+        self._stale_scan_due = False
+        """A tracklet was cut short since then (its last observation moved back in time)."""
         self.calibration = CalibrationState(
             CalibrationSettings(
                 enabled=cfg.calibrate,
@@ -260,6 +264,7 @@ class GlobalIdentityManager:
         if e is not None and self._dim is None:
             self._dim = int(e.shape[1])
         frame_tracklets: list[Tracklet] = []
+        has_emb = [] if e is None else e.any(axis=1).tolist()
         for i, lid in enumerate(ids.tolist()):
             key = (camera, lid)
             tr = self._current.get(key)
@@ -273,7 +278,7 @@ class GlobalIdentityManager:
                 if tr is not None and not tr.released and self._would_conflict(tr, t):
                     self._num_conflict_splits += 1
                 tr = self._start_segment(camera, lid, 0 if tr is None else tr.segment + 1)
-            emb = None if e is None or not np.any(e[i]) else e[i]
+            emb = None if e is None or not has_emb[i] else e[i]
             tr.add(t, b[i], float(s[i]), emb)
             self._check_split(tr)
             tr = self._current[key]
@@ -410,14 +415,14 @@ class GlobalIdentityManager:
         if e is None:
             return  # no evidence either way; absorbed (as a no-op) when the streak resolves
         ref = tr.reference()
+        # cosine distance of this observation to the running appearance (one product, used twice)
+        d = math.nan if ref is None else 1.0 - float(e.astype(np.float64) @ ref) / max(vector_norm(e), 1e-12)
         if ref is not None and tr.ref_count >= cfg.min_tracklet_frames and tr.streak == 0:
-            d_own = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
-            self.calibration.add_split(tr.camera, tr.last_t, d_own, same_track=True)
+            self.calibration.add_split(tr.camera, tr.last_t, d, same_track=True)
         thr = self.calibration.split_threshold(tr.camera)
         if thr is None or ref is None or tr.ref_count < max(k, cfg.min_tracklet_frames):
             tr.absorb(last)
             return
-        d = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
         if d <= thr:
             tr.absorb(tr.streak_start if tr.streak else last)
             tr.streak = 0
@@ -429,6 +434,7 @@ class GlobalIdentityManager:
             return
         new = self._start_segment(tr.camera, tr.local_id, tr.segment + 1)
         tr.split_tail(tr.streak_start, new)
+        self._stale_scan_due = True
 
     # -- calibration samples ----------------------------------------------------------------------
     def _sample_link_positive(self, tr: Tracklet) -> None:
@@ -451,20 +457,29 @@ class GlobalIdentityManager:
             ref = b.reference()
             if e is None or ref is None or b.ref_count < self.config.min_tracklet_frames:
                 continue
-            d = 1.0 - float(e.astype(np.float64) @ ref) / max(float(np.linalg.norm(e)), 1e-12)
+            d = 1.0 - float(e.astype(np.float64) @ ref) / max(vector_norm(e), 1e-12)
             self.calibration.add_split(a.camera, a.last_t, d, same_track=False)
 
-    def _sample_link_negatives(self, tr: Tracklet, summary: TrackletSummary, decision_time: float) -> None:
-        """Summary distances of a new tracklet to the tracklets of its camera in view at the same time."""
+    def _sample_link_negatives(
+        self,
+        tr: Tracklet,
+        summary: TrackletSummary,
+        decision_time: float,
+        summaries: dict[SegKey, TrackletSummary | None],
+    ) -> None:
+        """Summary distances of a new tracklet to the tracklets of its camera in view at the same time.
+        ``summaries`` memoises the others' summaries as of ``decision_time`` within one decision."""
         if summary.embedding is None:
             return
-        for other in self._tracklets.values():
+        for key, other in self._tracklets.items():
             if other is tr or other.camera != tr.camera or other.local_id == tr.local_id:
                 continue
             k = other.count_until(decision_time)
             if k == 0 or other.times[k - 1] < summary.first_t:
                 continue
-            os = other.summary(decision_time)
+            if key not in summaries:
+                summaries[key] = other.summary(decision_time)
+            os = summaries[key]
             d = None if os is None else appearance_distance(summary.embedding, os.embedding)
             if d is not None:
                 self.calibration.link_negative.add(decision_time, d)
@@ -501,8 +516,16 @@ class GlobalIdentityManager:
         ]
 
     def _allowed(
-        self, new: Tracklet, ns: TrackletSummary, old: Tracklet, os: TrackletSummary, t: float
+        self,
+        new: Tracklet,
+        ns: TrackletSummary,
+        old: Tracklet,
+        os: TrackletSummary,
+        t: float,
+        conflicts: dict[int, bool],
     ) -> bool:
+        """Whether ``old -> new`` may link at time ``t``. ``conflicts`` memoises :meth:`_conflicts`
+        of ``new`` by global id within one decision (no id changes during the pair loop)."""
         cfg = self.config
         if ns.quality < cfg.min_quality or os.quality < cfg.min_quality:
             return False
@@ -510,15 +533,19 @@ class GlobalIdentityManager:
             return False
         # one id in one place: no tracklet with old's id (old included) in a non-overlapping camera
         # may have been observed while the new one was (every observation recorded so far counts)
-        return not self._conflicts(old.global_id, new, new.first_t, new.last_t)
+        gid = old.global_id
+        if gid not in conflicts:
+            conflicts[gid] = self._conflicts(gid, new, new.first_t, new.last_t)
+        return not conflicts[gid]
 
     def _decide(self, batch: list[Tracklet], decision_time: float) -> None:
         cfg = self.config
         cands = self._candidates(decision_time)
         news = [tr.summary(decision_time) for tr in batch]
+        summaries: dict[SegKey, TrackletSummary | None] = {}
         for tr, ns in zip(batch, news, strict=True):
             if ns is not None:
-                self._sample_link_negatives(tr, ns, decision_time)
+                self._sample_link_negatives(tr, ns, decision_time, summaries)
         thr = self.calibration.link_threshold_at(decision_time)
         assigned: dict[int, tuple[int, float]] = {}
         if cands:
@@ -526,13 +553,14 @@ class GlobalIdentityManager:
             dist = np.full((len(batch), len(cands)), MISSING_EMBEDDING_DISTANCE)
             allowed = np.zeros((len(batch), len(cands)), bool)
             for i, ns in enumerate(news):
+                conflicts: dict[int, bool] = {}
                 for j, os in enumerate(olds):
                     assert ns is not None and os is not None
                     d = appearance_distance(ns.embedding, os.embedding)
                     if d is None:
                         continue
                     dist[i, j] = d
-                    allowed[i, j] = self._allowed(batch[i], ns, cands[j], os, decision_time)
+                    allowed[i, j] = self._allowed(batch[i], ns, cands[j], os, decision_time, conflicts)
             cost = link_costs(dist, allowed, thr, cfg.gated_cost_margin)
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -564,7 +592,11 @@ class GlobalIdentityManager:
         safe = self._safe_time()
         if math.isinf(safe):
             return
-        if cfg.time_gating:
+        # A tracklet turns stale only when the safe time moves on or it is cut short (new ones start at
+        # or after the safe time): scan only then.
+        if cfg.time_gating and (safe != self._stale_scan_at or self._stale_scan_due):
+            self._stale_scan_at = safe
+            self._stale_scan_due = False
             horizon = safe - cfg.max_window_s - cfg.max_decision_wait_s
             stale = [k for k, tr in self._tracklets.items() if tr.last_t < horizon]
             for k in stale:

@@ -9,6 +9,7 @@ uses this so that its decisions do not depend on how frames of different cameras
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -16,7 +17,21 @@ from numpy.typing import NDArray
 
 from ..reid.gallery import observation_weight, observation_weights
 
-__all__ = ["Tracklet", "TrackletSummary", "observation_weights", "summarize_embeddings"]
+__all__ = [
+    "Tracklet",
+    "TrackletSummary",
+    "observation_weights",
+    "summarize_embeddings",
+    "summarize_unit_rows",
+    "unit_rows",
+    "vector_norm",
+]
+
+
+def vector_norm(x: NDArray[np.floating]) -> float:
+    """``float(np.linalg.norm(x))`` of a real 1-D vector, the same arithmetic (``sqrt(x.x)`` in
+    ``x``'s dtype) without its per-call overhead (it runs for every observation)."""
+    return float(np.sqrt(x.dot(x)))
 
 
 def summarize_embeddings(
@@ -31,8 +46,20 @@ def summarize_embeddings(
     Returns:
         ``float32[D]`` unit vector (zeros if every row is zero).
     """
+    return summarize_unit_rows(unit_rows(embeddings), weights)
+
+
+def unit_rows(embeddings: NDArray[np.floating]) -> NDArray[np.float64]:
+    """``float64[K,D]``: the rows of ``embeddings`` (``float[K,D]``) scaled to unit length (zero rows
+    stay zero). Each row's result does not depend on the other rows, so rows may be normalised in
+    blocks as they arrive."""
     e = np.asarray(embeddings, np.float64)
-    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+
+def summarize_unit_rows(units: NDArray[np.float64], weights: NDArray[np.floating]) -> NDArray[np.float32]:
+    """:func:`summarize_embeddings` of rows already normalised by :func:`unit_rows`."""
+    e = units
     w = np.asarray(weights, np.float64).reshape(-1)
     if not (w.sum() > 0):
         w = np.ones(len(e))
@@ -110,16 +137,32 @@ class Tracklet:
     """Index of the first observation of the current deviating streak."""
     released: bool = False
     """The manager no longer needs the observations (see :meth:`release`)."""
+    _units: NDArray[np.float64] | None = field(default=None, repr=False)
+    """Buffer of the unit-length embeddings (:func:`unit_rows`) of the observations that have one,
+    in order; the first :attr:`_units_n` rows are filled (see :meth:`_embedded`)."""
+    _unit_weights: NDArray[np.float64] | None = field(default=None, repr=False)
+    """:func:`observation_weights` of the same observations."""
+    _unit_index: list[int] = field(default_factory=list, repr=False)
+    """Observation index of each filled row."""
+    _units_n: int = field(default=0, repr=False)
+    _units_seen: int = field(default=0, repr=False)
+    """Observations already scanned into the buffer."""
     _summary_memo: tuple[int, TrackletSummary] | None = field(default=None, repr=False)
     """The latest summary and its observation count (a prefix of the observations never changes:
     they are only appended to or cut at the end, so it stays valid for that count)."""
 
+    _ref_memo: NDArray[np.float64] | None = field(default=None, repr=False)
+    """:meth:`reference` of the current :attr:`ref_sum` (reset whenever it changes)."""
+
     def reference(self) -> NDArray[np.float64] | None:
         """Unit-length running appearance ``float64[D]`` of the non-deviating observations, or None."""
+        if self._ref_memo is not None:
+            return self._ref_memo
         if self.ref_sum is None:
             return None
-        n = float(np.linalg.norm(self.ref_sum))
-        return self.ref_sum / n if n > 0 else None
+        n = vector_norm(self.ref_sum)
+        self._ref_memo = self.ref_sum / n if n > 0 else None
+        return self._ref_memo
 
     def absorb(self, first: int) -> None:
         """Add observations ``first..`` (those with embeddings) to the split reference."""
@@ -128,8 +171,9 @@ class Tracklet:
             if e is None:
                 continue
             w = observation_weight(self.scores[i], self.boxes[i])
-            u = e.astype(np.float64) / max(float(np.linalg.norm(e)), 1e-12)
+            u = e.astype(np.float64) / max(vector_norm(e), 1e-12)
             self.ref_sum = w * u if self.ref_sum is None else self.ref_sum + w * u
+            self._ref_memo = None
             self.ref_count += 1
 
     def split_tail(self, start: int, new: Tracklet) -> None:
@@ -139,6 +183,7 @@ class Tracklet:
         new.scores.extend(self.scores[start:])
         new.embeddings.extend(self.embeddings[start:])
         del self.times[start:], self.boxes[start:], self.scores[start:], self.embeddings[start:]
+        self._drop_units()
         self.streak = 0
         new.absorb(0)
 
@@ -159,19 +204,55 @@ class Tracklet:
         self.embeddings.clear()
         self.times[1:-1] = []
         self.ref_sum = None
+        self._ref_memo = None
         self._summary_memo = None
+        self._drop_units()
         self.released = True
+
+    def _drop_units(self) -> None:
+        self._units = self._unit_weights = None
+        self._unit_index = []
+        self._units_n = self._units_seen = 0
+
+    def _embedded(self) -> tuple[NDArray[np.float64], NDArray[np.float64], list[int]]:
+        """``(units float64[E,D], weights float64[E], index)`` of the ``E`` observations with an
+        embedding so far: their unit vectors, weights and observation indices. Kept in a growing
+        buffer, extended by the observations added since the last call (the same arithmetic as
+        normalising them all at once: each row is independent)."""
+        new = [i for i in range(self._units_seen, len(self.times)) if self.embeddings[i] is not None]
+        self._units_seen = len(self.times)
+        if new:
+            rows = unit_rows(np.stack([self.embeddings[i] for i in new]))  # type: ignore[misc]
+            w = observation_weights(
+                np.asarray([self.scores[i] for i in new]), np.stack([self.boxes[i] for i in new])
+            )
+            n, end = self._units_n, self._units_n + len(new)
+            if self._units is None or end > len(self._units):
+                cap = max(16, 2 * end)
+                units = np.empty((cap, rows.shape[1]))
+                weights = np.empty(cap)
+                if self._units is not None and self._unit_weights is not None:
+                    units[:n] = self._units[:n]
+                    weights[:n] = self._unit_weights[:n]
+                self._units, self._unit_weights = units, weights
+            assert self._unit_weights is not None
+            self._units[n:end] = rows
+            self._unit_weights[n:end] = w
+            self._unit_index.extend(new)
+            self._units_n = end
+        if self._units is None or self._unit_weights is None:
+            return np.zeros((0, 0)), np.zeros(0), self._unit_index
+        n = self._units_n
+        return self._units[:n], self._unit_weights[:n], self._unit_index
 
     def end_distance(self, n: int) -> float | None:
         """Cosine distance between the summaries of the first ``n`` and the last ``n`` observations
         that have embeddings (``None`` with fewer than ``2 n``): a same-person distance across time."""
-        idx = [i for i, e in enumerate(self.embeddings) if e is not None]
-        if len(idx) < 2 * n:
+        units, weights, _ = self._embedded()
+        e = len(units)
+        if e < 2 * n:
             return None
-        sums = []
-        for part in (idx[:n], idx[-n:]):
-            w = observation_weights(np.asarray(self.scores)[part], np.stack([self.boxes[i] for i in part]))
-            sums.append(summarize_embeddings(np.stack([self.embeddings[i] for i in part]), w))  # type: ignore[misc]
+        sums = [summarize_unit_rows(units[a:b], weights[a:b]) for a, b in ((0, n), (e - n, e))]
         return min(max(1.0 - float(sums[0] @ sums[1]), 0.0), 2.0)
 
     @property
@@ -184,7 +265,7 @@ class Tracklet:
 
     def count_until(self, t: float) -> int:
         """Number of observations with timestamp ``<= t``."""
-        return int(np.searchsorted(np.asarray(self.times), t, side="right"))
+        return bisect.bisect_right(self.times, t)
 
     def time_of(self, n: int) -> float:
         """Timestamp of the ``n``-th observation (1-based); ``inf`` if there are fewer."""
@@ -200,12 +281,9 @@ class Tracklet:
             return (
                 memo[1] if memo[1].global_id == self.global_id else replace(memo[1], global_id=self.global_id)
             )
-        embs = [(i, e) for i, e in enumerate(self.embeddings[:k]) if e is not None]
-        emb: NDArray[np.float32] | None = None
-        if embs:
-            idx = np.array([i for i, _ in embs])
-            w = observation_weights(np.asarray(self.scores)[idx], np.stack(self.boxes)[idx])
-            emb = summarize_embeddings(np.stack([e for _, e in embs]), w)
+        units, weights, index = self._embedded()
+        m = bisect.bisect_left(index, k)  # rows of observations before the k-th
+        emb = summarize_unit_rows(units[:m], weights[:m]) if m else None
         out = TrackletSummary(
             camera=self.camera,
             local_id=self.local_id,

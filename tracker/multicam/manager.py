@@ -264,7 +264,7 @@ class GlobalIdentityManager:
         if e is not None and self._dim is None:
             self._dim = int(e.shape[1])
         frame_tracklets: list[Tracklet] = []
-        has_emb: list[bool] = [] if e is None else [bool(x) for x in e.any(axis=1)]
+        has_emb: list[bool] = [] if e is None else np.any(e, axis=1).tolist()
         for i, lid in enumerate(ids.tolist()):
             key = (camera, lid)
             tr = self._current.get(key)

@@ -288,10 +288,14 @@ def _ov_compiled(xml: Path) -> Any:
 
 
 def ssdlite() -> DetectFn:
-    from tracker.assets import SSDLITE_DETECTOR
     from tracker.detect import OnnxDetector
 
-    det = OnnxDetector(SSDLITE_DETECTOR, family="ssd", score_threshold=0.1, threads=2)
+    det = OnnxDetector(
+        REPO / "benchmarks" / "models" / "pedestrian_ssdlite_mobilenetv2.onnx",
+        family="ssd",
+        score_threshold=0.1,
+        threads=2,
+    )
 
     def run(frame: Frame) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         d = det.detect(frame)

@@ -40,7 +40,9 @@ from tracker.onnx_utils import TensorInfo
 
 logger = logging.getLogger(__name__)
 
-SSD_ASSET = Path(__file__).resolve().parents[1] / "tracker" / "assets" / "pedestrian_ssdlite_mobilenetv2.onnx"
+SSD_ASSET = (
+    Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "pedestrian_ssdlite_mobilenetv2.onnx"
+)
 YOLOX = "yolox_nano_416x416.onnx"
 NANODET = "nanodet_m_416.onnx"
 MOT17_09 = "MOT17-mini/train/MOT17-09-FRCNN"

@@ -4,7 +4,7 @@ Run from the repository root with the project's virtual environment and shared/ 
 
     python tools/check_default_models.py --data ../shared/data
 
-Detector (``tracker/assets/pedestrian_ssdlite_mobilenetv2.onnx``): runs on frames of ``videos/vtest.avi``
+Detector (``benchmarks/models/pedestrian_ssdlite_mobilenetv2.onnx``): runs on frames of ``videos/vtest.avi``
 and on 50 evenly spaced frames of MOT15 PETS09-S2L1 (768x576), scoring recall/precision at IoU 0.5
 against ``gt/gt.txt`` at several score thresholds, and times ONNX Runtime per frame.
 
@@ -33,8 +33,12 @@ import onnxruntime as ort
 # The package's own paths and IoU (this script runs in the project's environment).
 from tracker.assets import DEFAULT_EMBEDDER as EMBEDDER
 from tracker.assets import IMAGENET_EMBEDDER
-from tracker.assets import SSDLITE_DETECTOR as DETECTOR
 from tracker.association.costs import iou_matrix
+
+# the previous default detector, moved out of the package
+DETECTOR = (
+    Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "pedestrian_ssdlite_mobilenetv2.onnx"
+)
 
 
 def greedy_tp(det: np.ndarray, gt: np.ndarray, thr: float = 0.5) -> int:

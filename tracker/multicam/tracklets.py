@@ -59,11 +59,15 @@ def unit_rows(embeddings: NDArray[np.floating]) -> NDArray[np.float64]:
 
 def summarize_unit_rows(units: NDArray[np.float64], weights: NDArray[np.floating]) -> NDArray[np.float32]:
     """:func:`summarize_embeddings` of rows already normalised by :func:`unit_rows`."""
-    e = units
     w = np.asarray(weights, np.float64).reshape(-1)
     if not (w.sum() > 0):
-        w = np.ones(len(e))
-    m = (w[:, None] * e).sum(axis=0) / w.sum()
+        w = np.ones(len(units))
+    return _finish_summary((w[:, None] * units).sum(axis=0), w)
+
+
+def _finish_summary(weighted_sum: NDArray[np.float64], weights: NDArray[np.float64]) -> NDArray[np.float32]:
+    """The weighted mean ``weighted_sum / sum(weights)`` (``float64[D]``, ``float64[K]``) re-normalised."""
+    m = weighted_sum / weights.sum()
     return (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
 
 
@@ -137,9 +141,10 @@ class Tracklet:
     """Index of the first observation of the current deviating streak."""
     released: bool = False
     """The manager no longer needs the observations (see :meth:`release`)."""
-    _units: NDArray[np.float64] | None = field(default=None, repr=False)
-    """Buffer of the unit-length embeddings (:func:`unit_rows`) of the observations that have one,
-    in order; the first :attr:`_units_n` rows are filled (see :meth:`_embedded`)."""
+    _prefix: NDArray[np.float64] | None = field(default=None, repr=False)
+    """Buffer of running sums: row ``r`` = sum over the first ``r + 1`` observations that have an
+    embedding of weight x unit embedding (:func:`unit_rows`); the first :attr:`_units_n` rows are
+    filled (see :meth:`_embedded`)."""
     _unit_weights: NDArray[np.float64] | None = field(default=None, repr=False)
     """:func:`observation_weights` of the same observations."""
     _unit_index: list[int] = field(default_factory=list, repr=False)
@@ -210,49 +215,63 @@ class Tracklet:
         self.released = True
 
     def _drop_units(self) -> None:
-        self._units = self._unit_weights = None
+        self._prefix = self._unit_weights = None
         self._unit_index = []
         self._units_n = self._units_seen = 0
 
     def _embedded(self) -> tuple[NDArray[np.float64], NDArray[np.float64], list[int]]:
-        """``(units float64[E,D], weights float64[E], index)`` of the ``E`` observations with an
-        embedding so far: their unit vectors, weights and observation indices. Kept in a growing
-        buffer, extended by the observations added since the last call (the same arithmetic as
-        normalising them all at once: each row is independent)."""
+        """``(prefix float64[E,D], weights float64[E], index)`` of the ``E`` observations with an
+        embedding so far: running weighted sums of their unit vectors, their weights and observation
+        indices. Extended by the observations added since the last call. A summary of the first ``m``
+        is then ``prefix[m-1] / weights[:m].sum()``, bit for bit what summing the ``m`` weighted rows
+        gives (numpy sums rows in order), without redoing the sum for every "as of" time."""
         new = [i for i in range(self._units_seen, len(self.times)) if self.embeddings[i] is not None]
         self._units_seen = len(self.times)
         if new:
             rows = unit_rows(np.stack([self.embeddings[i] for i in new]))  # type: ignore[misc]
-            w = observation_weights(
-                np.asarray([self.scores[i] for i in new]), np.stack([self.boxes[i] for i in new])
-            )
+            w = np.array([observation_weight(self.scores[i], self.boxes[i]) for i in new])
             n, end = self._units_n, self._units_n + len(new)
-            if self._units is None or end > len(self._units):
+            if self._prefix is None or end > len(self._prefix):
                 cap = max(16, 2 * end)
-                units = np.empty((cap, rows.shape[1]))
+                prefix = np.empty((cap, rows.shape[1]))
                 weights = np.empty(cap)
-                if self._units is not None and self._unit_weights is not None:
-                    units[:n] = self._units[:n]
+                if self._prefix is not None and self._unit_weights is not None:
+                    prefix[:n] = self._prefix[:n]
                     weights[:n] = self._unit_weights[:n]
-                self._units, self._unit_weights = units, weights
+                self._prefix, self._unit_weights = prefix, weights
             assert self._unit_weights is not None
-            self._units[n:end] = rows
+            weighted = w[:, None] * rows
+            if n:
+                weighted[0] += self._prefix[n - 1]
+            self._prefix[n:end] = np.cumsum(weighted, axis=0)
             self._unit_weights[n:end] = w
             self._unit_index.extend(new)
             self._units_n = end
-        if self._units is None or self._unit_weights is None:
+        if self._prefix is None or self._unit_weights is None:
             return np.zeros((0, 0)), np.zeros(0), self._unit_index
         n = self._units_n
-        return self._units[:n], self._unit_weights[:n], self._unit_index
+        return self._prefix[:n], self._unit_weights[:n], self._unit_index
+
+    def _summary_of_first(self, m: int) -> NDArray[np.float32]:
+        """:func:`summarize_embeddings` of the first ``m >= 1`` observations that have an embedding
+        (call :meth:`_embedded` first: this reads its buffers as they are)."""
+        assert self._prefix is not None and self._unit_weights is not None
+        prefix, weights, index = self._prefix, self._unit_weights, self._unit_index
+        w = weights[:m]
+        if w.sum() > 0:
+            return _finish_summary(prefix[m - 1], w)
+        # all weights zero: the plain mean (rare), from the embeddings themselves
+        return summarize_embeddings(np.stack([self.embeddings[i] for i in index[:m]]), w)  # type: ignore[misc]
 
     def end_distance(self, n: int) -> float | None:
         """Cosine distance between the summaries of the first ``n`` and the last ``n`` observations
         that have embeddings (``None`` with fewer than ``2 n``): a same-person distance across time."""
-        units, weights, _ = self._embedded()
-        e = len(units)
+        _, weights, index = self._embedded()
+        e = len(index)
         if e < 2 * n:
             return None
-        sums = [summarize_unit_rows(units[a:b], weights[a:b]) for a, b in ((0, n), (e - n, e))]
+        last = [self.embeddings[i] for i in index[e - n :]]
+        sums = [self._summary_of_first(n), summarize_embeddings(np.stack(last), weights[e - n :])]  # type: ignore[arg-type]
         return min(max(1.0 - float(sums[0] @ sums[1]), 0.0), 2.0)
 
     @property
@@ -281,9 +300,9 @@ class Tracklet:
             return (
                 memo[1] if memo[1].global_id == self.global_id else replace(memo[1], global_id=self.global_id)
             )
-        units, weights, index = self._embedded()
-        m = bisect.bisect_left(index, k)  # rows of observations before the k-th
-        emb = summarize_unit_rows(units[:m], weights[:m]) if m else None
+        _, _, index = self._embedded()
+        m = bisect.bisect_left(index, k)  # observations with an embedding among the first k
+        emb = self._summary_of_first(m) if m else None
         out = TrackletSummary(
             camera=self.camera,
             local_id=self.local_id,

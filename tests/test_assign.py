@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 import tracker.geometry as costs_module
 from tracker.association.assign import assign
 from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted
+from tracker.association.lsap import linear_sum_assignment
 from tracker.geometry import iou_matrix
 
 
@@ -92,11 +93,17 @@ def test_cosine_and_fuse() -> None:
     assert np.isfinite(fused).all()
 
 
+def _whole_matrix(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """Reference: the whole matrix in one solve (gain max_cost - cost, inadmissible pairs gain 0)."""
+    ok = cost <= max_cost
+    r, c = linear_sum_assignment(np.where(ok, max_cost - cost, 0.0), maximize=True)
+    keep = ok[r, c]
+    return r[keep], c[keep]
+
+
 def test_split_into_components_is_optimal() -> None:
     """Matrices are split into connected components (single pairs taken directly, each other one
     solved on its own block); the total must equal the solver's optimum on the whole matrix."""
-    from tracker.association.assign import _solve_with_limit
-
     rng = np.random.default_rng(3)
     for trial in range(20):
         n, m = 70 + trial, 60 + 2 * trial
@@ -106,7 +113,7 @@ def test_split_into_components_is_optimal() -> None:
             for j in rng.choice(m, size=rng.integers(0, 4), replace=False):
                 cost[i, j] = rng.uniform(0.0, 1.0)
         r, c, ur, uc = assign(cost, 0.8)
-        r0, c0 = _solve_with_limit(cost, 0.8)
+        r0, c0 = _whole_matrix(cost, 0.8)
         assert (cost[r, c] <= 0.8).all()
         assert len(set(r.tolist())) == len(r) and len(set(c.tolist())) == len(c)
         assert _total(cost, 0.8, r, c) == pytest.approx(_total(cost, 0.8, r0, c0), abs=1e-9)
@@ -222,3 +229,23 @@ def test_sparse_stages_give_the_same_tracks_as_dense_ones(
     dense = run()
     assert sparse == dense
     assert sum(len(ids) for ids, _ in sparse) > 1000
+
+
+def test_components_solved_like_the_whole_block_ties_included() -> None:
+    """Every component, including the one-row / one-column shortcut, gives exactly what the solver
+    gives on the component's own block (ties broken the same way)."""
+    from tracker.association.assign import _solve_components
+    from tracker.association.lsap import max_gain_assignment
+
+    rng = np.random.default_rng(11)
+    for _ in range(600):
+        n, m = (int(x) for x in rng.integers(1, 5, 2))
+        full = rng.integers(0, 3, (n, m)) * 0.25 if rng.random() < 0.5 else rng.random((n, m))
+        keep = rng.random((n, m)) < 0.7
+        keep[0, :] = True  # one component through row 0 and every column
+        keep[:, 0] = True
+        r, c = np.nonzero(keep)
+        got = _solve_components(r.tolist(), c.tolist(), full[r, c].tolist(), 1.0)
+        gain = np.where(keep, 1.0 - full, 0.0)
+        want = [(i, j) for i, j in max_gain_assignment(gain.tolist()) if keep[i, j]]
+        assert list(zip(*got, strict=True)) == want

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .lsap import connected_components, linear_sum_assignment
+from .lsap import max_gain_assignment
 
 __all__ = ["Matches", "assign", "assign_pairs"]
 
@@ -40,20 +40,6 @@ _EMPTY = np.zeros(0, np.int64)
 _EMPTY.setflags(write=False)
 
 
-def _solve_with_limit(
-    cost: NDArray[np.float64], max_cost: float
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Hungarian on ``cost`` (``float64[n,m]``) where leaving a row and a column unmatched costs
-    ``max_cost``: maximise the total gain ``max_cost - cost`` over admissible pairs (inadmissible
-    pairs gain 0 and are dropped afterwards). Same optimum as padding the matrix with "unmatched"
-    slots, at ``n x m`` instead of ``(n+m)^2`` size."""
-    ok = cost <= max_cost
-    gain = np.where(ok, max_cost - cost, 0.0)
-    r, c = linear_sum_assignment(gain, maximize=True)
-    keep = ok[r, c]
-    return r[keep].astype(np.int64), c[keep].astype(np.int64)
-
-
 def assign_pairs(
     rows: NDArray[np.int64],
     cols: NDArray[np.int64],
@@ -66,9 +52,12 @@ def assign_pairs(
     inadmissible).
 
     The admissible pairs (``cost <= max_cost``) split into connected components of the bipartite graph
-    of rows and columns; a component of one pair is matched directly, each other one is solved on its
-    own small dense block. Same optimum as :func:`assign` on the dense matrix (where several optima
-    tie, either may be returned).
+    of rows and columns: a pair whose row and column have no other admissible pair is matched
+    directly; each other component is solved on its own small block, as a maximum-gain assignment
+    with gain ``max_cost - cost`` for admissible pairs and 0 otherwise (the same optimum as padding
+    the block with "unmatched" slots at ``max_cost / 2`` each), on Python lists: blocks are tiny and
+    many. Same optimum as solving the whole matrix
+    (where several optima tie, either may be returned).
 
     Args:
         rows: ``int64[P]`` row of each pair; cols: ``int64[P]`` its column; cost: ``float64[P]``.
@@ -76,35 +65,87 @@ def assign_pairs(
         n_rows, n_cols: the matrix shape.
 
     Returns:
-        ``(rows, cols, unmatched_rows, unmatched_cols)`` as :func:`assign`.
+        ``(rows, cols, unmatched_rows, unmatched_cols)`` as :func:`assign`; matches of single pairs
+        first (by row), then those of each larger component, components ordered by their first row.
     """
     ok = cost <= max_cost
     pr, pc, pcost = rows[ok], cols[ok], cost[ok]
-    out_r: list[NDArray[np.int64]] = []
-    out_c: list[NDArray[np.int64]] = []
-    if len(pr):
-        labels = connected_components(n_rows + n_cols, pr, n_rows + pc)
-        comp = labels[pr]
-        order = np.argsort(comp, kind="stable")
-        comp_sorted = comp[order]
-        starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
-        sizes = np.diff(np.r_[starts, len(order)])
-        single = order[starts[sizes == 1]]
-        out_r.append(pr[single])
-        out_c.append(pc[single])
-        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
-            idx = order[start : start + size]
-            ur, ri = np.unique(pr[idx], return_inverse=True)
-            uc, ci = np.unique(pc[idx], return_inverse=True)
-            block = np.full((len(ur), len(uc)), max_cost + 1.0)
-            block[ri, ci] = pcost[idx]
-            r, c = _solve_with_limit(block, max_cost)
-            out_r.append(ur[r])
-            out_c.append(uc[c])
-    mr = np.concatenate(out_r).astype(np.int64) if out_r else _EMPTY
-    mc = np.concatenate(out_c).astype(np.int64) if out_c else _EMPTY
+    if len(pr) == 0:
+        return _EMPTY, _EMPTY, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
+    row_deg = np.bincount(pr, minlength=n_rows)
+    col_deg = np.bincount(pc, minlength=n_cols)
+    single = (row_deg[pr] == 1) & (col_deg[pc] == 1)
+    s_rows, s_cols = pr[single], pc[single]
+    by_row = np.argsort(s_rows, kind="stable")
+    out_r = s_rows[by_row].tolist()
+    out_c = s_cols[by_row].tolist()
+    rest = ~single
+    if rest.any():
+        mr, mc = _solve_components(pr[rest].tolist(), pc[rest].tolist(), pcost[rest].tolist(), max_cost)
+        out_r += mr
+        out_c += mc
+    m_rows = np.array(out_r, np.int64)
+    m_cols = np.array(out_c, np.int64)
     free_r = np.ones(n_rows, bool)
-    free_r[mr] = False
+    free_r[m_rows] = False
     free_c = np.ones(n_cols, bool)
-    free_c[mc] = False
-    return mr, mc, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+    free_c[m_cols] = False
+    return m_rows, m_cols, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+
+
+def _solve_components(
+    rows: list[int], cols: list[int], cost: list[float], max_cost: float
+) -> tuple[list[int], list[int]]:
+    """Matches of admissible pairs that form components of two or more pairs: each component (found
+    by union-find) solved on its own block. Components in the order of their smallest row; within
+    one, rows ascending."""
+    # union-find on rows: two rows are joined when they share a column
+    parent: dict[int, int] = {}
+    first_row: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while (up := parent.get(root, root)) != root:
+            root = up
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for r, c in zip(rows, cols, strict=True):
+        r0 = first_row.setdefault(c, r)
+        if r0 != r:
+            a, b = find(r), find(r0)
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the root stays the component's smallest row
+    root_of = {r: find(r) for r in set(rows)}
+    members: dict[int, list[int]] = {}
+    for k, r in enumerate(rows):
+        members.setdefault(root_of[r], []).append(k)
+    out_r: list[int] = []
+    out_c: list[int] = []
+    for root in sorted(members):
+        pairs = members[root]
+        ur = sorted({rows[k] for k in pairs})
+        uc = sorted({cols[k] for k in pairs})
+        if len(ur) == 1 or len(uc) == 1:
+            # one row (or column) against several: the solver's answer is the largest gain, the
+            # first in ascending order among equals (the last listed value of a repeated pair counts)
+            one_row = len(ur) == 1
+            gains = {(cols[k] if one_row else rows[k]): max_cost - cost[k] for k in pairs}
+            best = max(sorted(gains), key=gains.__getitem__)
+            out_r.append(ur[0] if one_row else best)
+            out_c.append(best if one_row else uc[0])
+            continue
+        ri = {r: i for i, r in enumerate(ur)}
+        ci = {c: j for j, c in enumerate(uc)}
+        gain = [[0.0] * len(uc) for _ in ur]
+        admissible = set()
+        for k in pairs:
+            i, j = ri[rows[k]], ci[cols[k]]
+            gain[i][j] = max_cost - cost[k]
+            admissible.add((i, j))
+        for i, j in max_gain_assignment(gain):
+            if (i, j) in admissible:
+                out_r.append(ur[i])
+                out_c.append(uc[j])
+    return out_r, out_c

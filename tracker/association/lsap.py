@@ -1,4 +1,4 @@
-"""Linear sum assignment (minimum-cost bipartite matching) in numpy, and connected components.
+"""Linear sum assignment (minimum-cost bipartite matching) without SciPy.
 
 The solver is the shortest-augmenting-path algorithm of Crouse (2016), "On implementing 2D
 rectangular assignment algorithms", the one ``scipy.optimize.linear_sum_assignment`` implements:
@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["connected_components", "linear_sum_assignment"]
+__all__ = ["linear_sum_assignment", "max_gain_assignment"]
 
 
 def linear_sum_assignment(
@@ -64,6 +64,18 @@ def linear_sum_assignment(
         order = np.argsort(col4row, kind="stable")
         return col4row[order], order.astype(np.int64)
     return np.arange(len(col4row), dtype=np.int64), col4row
+
+
+def max_gain_assignment(gain: list[list[float]]) -> list[tuple[int, int]]:
+    """:func:`linear_sum_assignment` ``(gain, maximize=True)`` of a small matrix given as Python lists
+    (``float[N][M]``, N, M >= 1, finite), without numpy: ``(row, col)`` pairs, rows ascending. The
+    same steps and answer; for callers that solve many tiny blocks (tracking's connected components),
+    where converting to and from arrays would cost more than solving."""
+    n_rows, n_cols = len(gain), len(gain[0])
+    if n_cols < n_rows:
+        neg_t = [[-gain[i][j] for i in range(n_rows)] for j in range(n_cols)]
+        return sorted((r, j) for j, r in enumerate(_solve(neg_t)))
+    return list(enumerate(_solve([[-g for g in row] for row in gain])))
 
 
 def _solve(cost: list[list[float]]) -> list[int]:
@@ -124,38 +136,3 @@ def _solve(cost: list[list[float]]) -> list[int]:
             if i == cur:
                 break
     return col4row
-
-
-def connected_components(n_nodes: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Components of the undirected graph on ``n_nodes`` nodes with edges ``a[k] -- b[k]``.
-
-    Args:
-        n_nodes: number of nodes ``0..n_nodes-1``.
-        a, b: ``int64[E]`` edge ends.
-
-    Returns:
-        ``int64[n_nodes]`` component label of each node, numbered ``0, 1, ...`` in the order of each
-        component's smallest node (the numbering SciPy's ``csgraph.connected_components`` gives).
-    """
-    label = np.arange(n_nodes, dtype=np.int64)
-    if len(a):
-        # Min-label propagation with pointer jumping: every node ends with its component's smallest
-        # node; rounds grow with the log of the component diameter.
-        while True:
-            la, lb = label[a], label[b]
-            low = np.minimum(la, lb)
-            new = label.copy()
-            np.minimum.at(new, la, low)
-            np.minimum.at(new, lb, low)
-            new = new[new]
-            while True:
-                jumped = new[new]
-                if np.array_equal(jumped, new):
-                    break
-                new = jumped
-            if np.array_equal(new, label):
-                break
-            label = new
-    roots, inverse = np.unique(label, return_inverse=True)
-    del roots
-    return inverse.astype(np.int64)

@@ -34,6 +34,7 @@ repository root::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -250,7 +251,10 @@ def main() -> int:
             results = json.loads(Path(args.out).read_text(encoding="utf-8"))
     results["load"].append(("start", uptime()))
     # The in-process service first, before Ray's own processes (GCS, raylet, workers) share the cores.
+    # gc.freeze() as the service actor does at start (this process has imported Ray too; without it
+    # every full collection rescans Ray's objects).
     events = synthetic_events(8, args.synthetic_frames, args.synthetic_tracks)
+    gc.freeze()
     in_process = [service_throughput(events, 8, False) for _ in range(args.service_repeats)]
     with tempfile.TemporaryDirectory() as tmp, ray_session(num_cpus=args.num_cpus) as session:
         results["ray"] = session

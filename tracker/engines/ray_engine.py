@@ -22,6 +22,7 @@ installed at the same paths on every node, and the output folder is written on e
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -96,6 +97,10 @@ class _ServiceActor(IdentityService):
     def __init__(self, cameras: Sequence[str], config: Any, keep_records: bool = True) -> None:
         super().__init__(cameras, config, keep_records=keep_records)
         self.errors: list[str] = []
+        # The actor's process is ours alone: move what exists now (Ray's and our modules' objects,
+        # hundreds of thousands) out of the cyclic collector's reach, so that the collections the
+        # service's many small objects trigger do not rescan them (~15% of its time, measured).
+        gc.freeze()
 
     def push_checked(self, events: list[TrackletEvent]) -> int:
         try:

@@ -83,3 +83,14 @@ def test_list_version_same_as_array_version() -> None:
         gain = np.where(np.isinf(c), 0.0, c)
         r, k = scipy_lsa(gain, maximize=True)
         assert max_gain_assignment(gain.tolist()) == list(zip(r.tolist(), k.tolist(), strict=True))
+
+
+def test_two_by_two_shortcut_same_as_scipy() -> None:
+    rng = np.random.default_rng(5)
+    for t in range(4000):
+        c = rng.integers(-2, 3, (2, 2)).astype(float) if t % 2 else rng.random((2, 2))
+        if t % 7 == 0:
+            c[rng.integers(0, 2), rng.integers(0, 2)] = -0.0
+        ref = scipy_lsa(c)
+        got = linear_sum_assignment(c)
+        np.testing.assert_array_equal(got[1], ref[1])

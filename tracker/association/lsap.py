@@ -66,6 +66,22 @@ def linear_sum_assignment(
     return np.arange(len(col4row), dtype=np.int64), col4row
 
 
+def _solve_2x2(c: list[list[float]]) -> list[int]:
+    """:func:`_solve` of a finite 2x2 matrix, its steps unrolled (the commonest block in tracking):
+    row 0 takes its cheaper column (column 0 on a tie); row 1 its cheaper column (on a tie the one
+    still free); if both want the same column, the augmenting path through row 0 swaps them when its
+    reduced cost, computed in the same order as the general loop, is strictly lower."""
+    j0 = 0 if c[0][0] <= c[0][1] else 1
+    c10, c11 = c[1]
+    j1 = 0 if (c10 < c11 or (c10 == c11 and j0 == 1)) else 1
+    if j1 != j0:
+        return [j0, j1]
+    jo = 1 - j0
+    if c[1][j0] + c[0][jo] - c[0][j0] - 0.0 < c[1][jo]:
+        return [jo, j0]
+    return [j0, jo]
+
+
 def max_gain_assignment(gain: list[list[float]]) -> list[tuple[int, int]]:
     """:func:`linear_sum_assignment` ``(gain, maximize=True)`` of a small matrix given as Python lists
     (``float[N][M]``, N, M >= 1, finite), without numpy: ``(row, col)`` pairs, rows ascending. The
@@ -81,6 +97,8 @@ def max_gain_assignment(gain: list[list[float]]) -> list[tuple[int, int]]:
 def _solve(cost: list[list[float]]) -> list[int]:
     """Assignment of a wide (``n <= m``) matrix given as rows of floats: ``col4row``."""
     nr, nc = len(cost), len(cost[0])
+    if nr == 2 and nc == 2 and math.isfinite(sum(cost[0]) + sum(cost[1])):
+        return _solve_2x2(cost)
     inf = math.inf
     u = [0.0] * nr
     v = [0.0] * nc

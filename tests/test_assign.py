@@ -249,3 +249,25 @@ def test_components_solved_like_the_whole_block_ties_included() -> None:
         gain = np.where(keep, 1.0 - full, 0.0)
         want = [(i, j) for i, j in max_gain_assignment(gain.tolist()) if keep[i, j]]
         assert list(zip(*got, strict=True)) == want
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_list_and_array_component_paths_agree(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crowded scenes (many overlapping pairs) take the numpy component path: same matches, same
+    order as the list path."""
+    import tracker.association.assign as assign_module
+
+    rng = np.random.default_rng(seed)
+    n, m = 300, 320
+    pairs = {
+        (int(i), int(j)) for i in range(n) for j in rng.choice(m, size=rng.integers(0, 5), replace=False)
+    }
+    r = np.array([p[0] for p in sorted(pairs)], np.int64)
+    c = np.array([p[1] for p in sorted(pairs)], np.int64)
+    cost = rng.choice([0.1, 0.3, 0.5, 0.9], size=len(r)) if seed == 2 else rng.uniform(0, 1, len(r))
+    monkeypatch.setattr(assign_module, "_LIST_MAX_PAIRS", 10**9)
+    by_lists = assign_module.assign_pairs(r, c, cost, 0.8, n, m)
+    monkeypatch.setattr(assign_module, "_LIST_MAX_PAIRS", 0)
+    by_arrays = assign_module.assign_pairs(r, c, cost, 0.8, n, m)
+    for a, b in zip(by_lists, by_arrays, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -8,14 +8,22 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
+import tracker.association.lsap as lsap_module
 from tracker.association.lsap import linear_sum_assignment, max_gain_assignment
 
 
-def _matrices(seed: int, count: int) -> list[np.ndarray]:
+@pytest.fixture(autouse=True)
+def own_solver_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here runs our own solver: with SciPy installed, large matrices would otherwise go
+    to SciPy's compiled copy (the comparison would then be SciPy against itself)."""
+    monkeypatch.setattr(lsap_module, "_compiled_lsa", None)
+
+
+def _matrices(seed: int, count: int, largest: int = 12) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     out = []
     for t in range(count):
-        n, m = (int(x) for x in rng.integers(1, 12, 2))
+        n, m = (int(x) for x in rng.integers(1, largest, 2))
         kind = t % 5
         if kind == 0:
             c = rng.random((n, m))
@@ -94,3 +102,27 @@ def test_two_by_two_shortcut_same_as_scipy() -> None:
         ref = scipy_lsa(c)
         got = linear_sum_assignment(c)
         np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_large_matrices_same_as_scipy() -> None:
+    for c in _matrices(9, 60, largest=90):
+        ref = scipy_lsa(c)
+        got = linear_sum_assignment(c)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_compiled_path_used_for_large_matrices_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def spy(c: np.ndarray, maximize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(c.shape)
+        return scipy_lsa(c, maximize=maximize)
+
+    monkeypatch.setattr(lsap_module, "_compiled_lsa", spy)
+    c = np.random.default_rng(0).random((9, 8))
+    assert np.array_equal(linear_sum_assignment(c)[1], scipy_lsa(c)[1]) and calls == [(8, 9)]
+    assert linear_sum_assignment(np.ones((2, 3)))[1].tolist() == [0, 1] and len(calls) == 1
+    gain = c.tolist()
+    r, k = scipy_lsa(c, maximize=True)
+    assert max_gain_assignment(gain) == list(zip(r.tolist(), k.tolist(), strict=True)) and len(calls) == 2

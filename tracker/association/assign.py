@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .lsap import max_gain_assignment
+from .lsap import linear_sum_assignment, max_gain_assignment
 
 __all__ = ["Matches", "assign", "assign_pairs"]
 
@@ -80,8 +80,13 @@ def assign_pairs(
     out_r = s_rows[by_row].tolist()
     out_c = s_cols[by_row].tolist()
     rest = ~single
-    if rest.any():
+    n_rest = int(rest.sum())
+    if 0 < n_rest <= _LIST_MAX_PAIRS:
         mr, mc = _solve_components(pr[rest].tolist(), pc[rest].tolist(), pcost[rest].tolist(), max_cost)
+        out_r += mr
+        out_c += mc
+    elif n_rest:
+        mr, mc = _solve_components_arrays(pr[rest], pc[rest], pcost[rest], max_cost, n_rows)
         out_r += mr
         out_c += mc
     m_rows = np.array(out_r, np.int64)
@@ -91,6 +96,63 @@ def assign_pairs(
     free_c = np.ones(n_cols, bool)
     free_c[m_cols] = False
     return m_rows, m_cols, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+
+
+_LIST_MAX_PAIRS = 512
+"""Up to this many pairs outside single-pair components, components are found and their blocks
+built on Python lists (cheapest for the handfuls of a normal scene); above it (hundreds of mutually
+overlapping objects) with numpy, where one component may hold hundreds of rows."""
+
+
+def _solve_components_arrays(
+    pr: NDArray[np.int64], pc: NDArray[np.int64], pcost: NDArray[np.float64], max_cost: float, n_rows: int
+) -> tuple[list[int], list[int]]:
+    """:func:`_solve_components` for many pairs: the same components in the same order (labels by
+    smallest node, rows numbered before columns, so by smallest row) and the same block problems."""
+    labels = _connected_components(n_rows + int(pc.max()) + 1, pr, n_rows + pc)
+    comp = labels[pr]
+    order = np.argsort(comp, kind="stable")
+    comp_sorted = comp[order]
+    starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    out_r: list[int] = []
+    out_c: list[int] = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        idx = order[a:b]
+        ur, ri = np.unique(pr[idx], return_inverse=True)
+        uc, ci = np.unique(pc[idx], return_inverse=True)
+        gain = np.zeros((len(ur), len(uc)))
+        admissible = np.zeros((len(ur), len(uc)), bool)
+        gain[ri, ci] = max_cost - pcost[idx]
+        admissible[ri, ci] = True
+        r, c = linear_sum_assignment(gain, maximize=True)
+        keep = admissible[r, c]
+        out_r += ur[r[keep]].tolist()
+        out_c += uc[c[keep]].tolist()
+    return out_r, out_c
+
+
+def _connected_components(n_nodes: int, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Component label ``int64[n_nodes]`` of each node of the undirected graph with edges
+    ``a[k] -- b[k]``, numbered ``0, 1, ...`` in the order of each component's smallest node
+    (min-label propagation with pointer jumping; rounds grow with the log of the diameter)."""
+    label = np.arange(n_nodes, dtype=np.int64)
+    while True:
+        la, lb = label[a], label[b]
+        low = np.minimum(la, lb)
+        new = label.copy()
+        np.minimum.at(new, la, low)
+        np.minimum.at(new, lb, low)
+        new = new[new]
+        while True:
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, label):
+            break
+        label = new
+    return np.unique(label, return_inverse=True)[1].astype(np.int64)
 
 
 def _solve_components(

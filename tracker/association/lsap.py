@@ -23,6 +23,17 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+try:  # optional: the same algorithm compiled; used for large matrices when installed (same answers)
+    from scipy.optimize import linear_sum_assignment as _compiled_lsa
+except ImportError:  # the core install has no SciPy
+    _compiled_lsa = None
+
+_COMPILED_MIN_ENTRIES = 64
+"""Matrices of at least this many entries go to SciPy's compiled copy of this algorithm when SciPy is
+installed (it returns the same assignment, ties included: ``tests/test_lsap.py``); smaller ones, and
+all of them without SciPy, are solved here (on lists that is faster than a call into SciPy for the
+tiny blocks tracking makes; a block of hundreds of rows takes ~0.1-1 s here instead of milliseconds)."""
+
 __all__ = ["linear_sum_assignment", "max_gain_assignment"]
 
 
@@ -58,7 +69,11 @@ def linear_sum_assignment(
         c = -c
     if np.isnan(c).any() or np.isneginf(c).any():
         raise ValueError(f"cost matrix contains NaN or {'+' if maximize else '-'}inf")
-    col4row = np.asarray(_solve(c.tolist()), dtype=np.int64)
+    if _compiled_lsa is not None and c.size >= _COMPILED_MIN_ENTRIES:
+        _, cols = _compiled_lsa(c)
+        col4row = np.asarray(cols, np.int64)
+    else:
+        col4row = np.asarray(_solve(c.tolist()), dtype=np.int64)
     if transpose:
         # Rows of the transposed problem are the caller's columns: report in caller-row order.
         order = np.argsort(col4row, kind="stable")
@@ -88,6 +103,9 @@ def max_gain_assignment(gain: list[list[float]]) -> list[tuple[int, int]]:
     same steps and answer; for callers that solve many tiny blocks (tracking's connected components),
     where converting to and from arrays would cost more than solving."""
     n_rows, n_cols = len(gain), len(gain[0])
+    if _compiled_lsa is not None and n_rows * n_cols >= _COMPILED_MIN_ENTRIES:
+        r, c = _compiled_lsa(np.asarray(gain, np.float64), maximize=True)
+        return list(zip(r.tolist(), c.tolist(), strict=True))
     if n_cols < n_rows:
         neg_t = [[-gain[i][j] for i in range(n_rows)] for j in range(n_cols)]
         return sorted((r, j) for j, r in enumerate(_solve(neg_t)))

@@ -13,7 +13,9 @@ few to ~150 rows: trackers split their matrices into connected components first,
 ``association/assign.py``): about 6 us for 2x3, 0.1 ms for 15x17, 8 ms for 150x150. The search is
 ``O(n^2 m)`` in the worst case, about ``O(n m)`` on the near-diagonal costs of tracking.
 
-Keeping this here means the core install does not need SciPy (about 140 MB installed).
+Keeping this here means the core install does not need SciPy (about 140 MB installed). When SciPy
+is installed anyway, matrices of :data:`_COMPILED_MIN_ENTRIES` or more entries go to its compiled copy
+of the same algorithm (same answers, much faster on large blocks).
 """
 
 from __future__ import annotations

@@ -4,13 +4,9 @@ PETS09-S2L1 (data test)."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import math
 import random
-import sys
-import types
 from collections import deque
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripts import harness
 
 from tracker import Detections
 from tracker.multicam import (
@@ -30,18 +27,6 @@ from tracker.multicam import (
 )
 
 D = 8
-
-
-@functools.cache
-def harness() -> types.ModuleType:
-    """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
-    spec = importlib.util.spec_from_file_location("multicam_harness", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def unit(i: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:

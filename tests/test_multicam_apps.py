@@ -4,17 +4,14 @@ path, the CLI on the same scene, hand-built scoring cases, and the PETS09 export
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import math
-import sys
-import types
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from scripts import harness
 
 from tracker import Detections
 from tracker.__main__ import main
@@ -24,19 +21,6 @@ from tracker.eval.multicam import CameraTruth, score_multicam
 from tracker.io.mot import GtFrame, MotGroundTruth, MotResults, ResultFrame, read_results
 from tracker.multicam.setup import load_camera_setup, load_camera_truth, setup_from_sources
 from tracker.reid.gallery import Gallery, draw_hits, gallery_from_tracks, search
-
-
-@functools.cache
-def harness() -> types.ModuleType:
-    """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
-    spec = importlib.util.spec_from_file_location("multicam_harness", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
 
 H, W = 120, 200
 RED, BLUE = (0, 0, 230), (230, 0, 0)  # BGR

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 
 import cv2
@@ -160,6 +161,20 @@ def test_run_video_writes_valid_outputs(video: Path, tmp_path: Path) -> None:
     assert s.total_seconds > 0 and s.fps is not None
     text = s.format()
     assert "frames   40" in text and "detect" in text and "total" in text
+
+
+def test_run_video_overlap_threads_give_the_same_outputs(video: Path, tmp_path: Path) -> None:
+    """Decode-ahead and background encoding change when work is done, not what is written."""
+    runs = {}
+    for overlap in (True, False):
+        out = tmp_path / str(overlap)
+        s = run_video(video, ColourDetector(), out_dir=out, progress=False, overlap=overlap)
+        assert s.frames == N_FRAMES and s.stopped == "end" and s.error is None
+        runs[overlap] = out
+        assert read_video(out / "moving.mp4")[0] == N_FRAMES
+    for name in ("moving.txt", "moving.jsonl"):
+        assert (runs[True] / name).read_text() == (runs[False] / name).read_text()
+    assert not [t for t in threading.enumerate() if t.name.startswith("tracker-")]
 
 
 def test_run_video_max_frames_no_video(video: Path, tmp_path: Path) -> None:

@@ -238,6 +238,7 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         topic=args.topic,
         ros_out=args.ros_out,
+        overlap=args.overlap,
     )
     print(summary.format())
     if summary.signal:
@@ -456,6 +457,12 @@ def _add_run(sub: Any) -> None:
         help="also write OUT/<name>_tracks.mcap: vision_msgs/Detection2DArray per frame (ros extra)",
     )
     r.add_argument("--no-video", action="store_true", help="do not write the annotated video")
+    r.add_argument(
+        "--overlap",
+        action="store_true",
+        help="decode and encode the video in two background threads beside the models: faster when the "
+        "models leave a core free (e.g. --threads 1 on 2 cores), slower when they use every core",
+    )
     r.add_argument(
         "--show", action="store_true", help="show annotated frames if a display is available; q quits"
     )

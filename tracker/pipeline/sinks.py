@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from ..io.mot import MotResults, ResultsWriter
 from ..io.mot_stream import format_result_rows
+from ..io.threads import BackgroundWriter
 from ..io.writers import AnnotatedVideoWriter, tracks_to_records
 from ..reid.gallery import Gallery, GalleryBuilder, concatenate_galleries
 from ..types import Detections, Tracks
@@ -222,11 +223,19 @@ class VideoSink:
     """The annotated video (H.264 MP4 with PyAV when installed, else OpenCV's MPEG-4 Part 2; see
     :class:`~tracker.io.writers.AnnotatedVideoWriter`)."""
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int] | None) -> None:
+    def __init__(
+        self, path: str | Path, fps: float, size: tuple[int, int] | None, *, background: bool = False
+    ) -> None:
+        """``background=True``: frames are annotated here and encoded in a background thread
+        (:class:`~tracker.io.threads.BackgroundWriter`, two frames queued at most); an encoder error
+        is then raised by the next ``write`` or by ``close``."""
         self.path = Path(path)
         check_output_file(self.path)
         self._writer = AnnotatedVideoWriter(self.path, fps, size)
         self._annotator = _Annotator()
+        self._background: BackgroundWriter[NDArray[np.uint8]] | None = (
+            BackgroundWriter(self._writer.write, depth=2) if background else None
+        )
 
     @property
     def frames_written(self) -> int:
@@ -238,11 +247,19 @@ class VideoSink:
 
     def write(self, result: FrameResult) -> None:
         image = self._annotator.draw(result)
-        if image is not None:
+        if image is None:
+            return
+        if self._background is not None:
+            self._background.put(image)
+        else:
             self._writer.write(image)
 
     def close(self) -> None:
-        self._writer.close()
+        try:
+            if self._background is not None:
+                self._background.close()
+        finally:
+            self._writer.close()
 
 
 class WindowSink:

@@ -98,6 +98,32 @@ def _shape_first(weight: float, max_cost: float) -> dict[str, Any]:
     return stage("first", ["tracked", "lost"], "high", cost, max_cost)
 
 
+B = {"association": ADAPT}
+"""bt+adapt: the bytetrack preset with adaptive thresholds (round 2; helped pets, hurt no set)."""
+SHIFT = {"motion": {"shift_lost_with_scene": True}}
+B_SHAPE = stage("first", ["tracked", "lost"], "high", ["iou_score", term("shape", 0.3)], 0.9)
+B_TRACKED = stage("first", ["tracked"], "high", ["iou_score"], 0.8)
+B_TRACKED_SHAPE = stage("first", ["tracked"], "high", ["iou_score", term("shape", 0.3)], 0.9)
+B_LOST = stage("lost", ["lost"], "high", [term("buffered_iou", 1.0, 0.3), "mahalanobis"], 0.8)
+B_LOST_MAHA = stage("lost", ["lost"], "high", [term("buffered_iou", 1.0, 0.3), "mahalanobis_lost"], 0.8)
+
+
+C = both(B, SHIFT, stages(B_TRACKED_SHAPE, B_LOST, SECOND, TENT))
+"""B+shift+shape0.3+biou: round 5's best (mean dHOTA +6.44, worst +0.57)."""
+
+
+def _first_shape(weight: float, max_cost: float) -> dict[str, Any]:
+    return stage("first", ["tracked"], "high", ["iou_score", term("shape", weight)], max_cost)
+
+
+def _lost_biou(buffer: float, max_cost: float) -> dict[str, Any]:
+    return stage("lost", ["lost"], "high", [term("buffered_iou", 1.0, buffer), "mahalanobis"], max_cost)
+
+
+NORESET = {"motion": {"reset_velocity_after_gap": False}}
+NSA05 = {"motion": {"score_noise": 0.5}}
+
+
 CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # references
     "bytetrack": ("bytetrack", {}),
@@ -181,6 +207,76 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         "default",
         both(D, stages(_shape_first(0.3, 0.9), SECOND, TENT), {"motion": {"score_noise": 0.5}}),
     ),
+    # round 5: on B = bt+adapt (ByteTrack's motion, adaptive thresholds), the cues that helped
+    # bytetrack on every tuning set in round 1, combined
+    "B+shift": ("bytetrack", both(B, {"motion": {"shift_lost_with_scene": True}})),
+    "B+shift+shape0.3": ("bytetrack", both(B, SHIFT, stages(B_SHAPE, SECOND, TENT))),
+    "B+shift+biou": ("bytetrack", both(B, SHIFT, stages(B_TRACKED, B_LOST, SECOND, TENT))),
+    "B+shift+shape0.3+biou": ("bytetrack", both(B, SHIFT, stages(B_TRACKED_SHAPE, B_LOST, SECOND, TENT))),
+    "B+shift+shape0.3+biou+nsa0.9": (
+        "bytetrack",
+        both(B, SHIFT, {"motion": {"score_noise": 0.9}}, stages(B_TRACKED_SHAPE, B_LOST, SECOND, TENT)),
+    ),
+    "B+shift+shape0.3+biou+maha": (
+        "bytetrack",
+        both(B, SHIFT, stages(B_TRACKED_SHAPE, B_LOST_MAHA, SECOND, TENT)),
+    ),
+    "B+shift+shape0.3+biou+lost90": (
+        "bytetrack",
+        both(B, SHIFT, {"lifecycle": {"max_lost_frames": 90}}, stages(B_TRACKED_SHAPE, B_LOST, SECOND, TENT)),
+    ),
+    # round 6: on C = B+shift+shape0.3+biou (round 5's best on mean and worst dHOTA)
+    "C+vel003": ("bytetrack", both(C, {"motion": {"std_weight_velocity": 0.003}})),
+    "C+vel0045": ("bytetrack", both(C, {"motion": {"std_weight_velocity": 0.0045}})),
+    "C+nsa0.5": ("bytetrack", both(C, {"motion": {"score_noise": 0.5}})),
+    "C+noreset": ("bytetrack", both(C, {"motion": {"reset_velocity_after_gap": False}})),
+    "C+shape0.5": ("bytetrack", both(C, stages(_first_shape(0.5, 1.0), B_LOST, SECOND, TENT))),
+    "C+shape0.2": ("bytetrack", both(C, stages(_first_shape(0.2, 0.85), B_LOST, SECOND, TENT))),
+    "C+biou0.5": ("bytetrack", both(C, stages(B_TRACKED_SHAPE, _lost_biou(0.5, 0.8), SECOND, TENT))),
+    "C+biou0.2": ("bytetrack", both(C, stages(B_TRACKED_SHAPE, _lost_biou(0.2, 0.8), SECOND, TENT))),
+    "C+lostcost0.9": ("bytetrack", both(C, stages(B_TRACKED_SHAPE, _lost_biou(0.3, 0.9), SECOND, TENT))),
+    "C+lostshape": (
+        "bytetrack",
+        both(
+            C,
+            stages(
+                B_TRACKED_SHAPE,
+                stage(
+                    "lost",
+                    ["lost"],
+                    "high",
+                    [term("buffered_iou", 1.0, 0.3), term("shape", 0.3), "mahalanobis"],
+                    0.9,
+                ),
+                SECOND,
+                TENT,
+            ),
+        ),
+    ),
+    "C+lost90": ("bytetrack", both(C, {"lifecycle": {"max_lost_frames": 90}})),
+    "C+lost30": ("bytetrack", both(C, {"lifecycle": {"max_lost_frames": 30}})),
+    # round 7: round 6's changes that helped every tuning set (noreset, biou0.2, shape0.2, nsa0.5), combined
+    "C+noreset+biou0.2": (
+        "bytetrack",
+        both(C, NORESET, stages(B_TRACKED_SHAPE, _lost_biou(0.2, 0.8), SECOND, TENT)),
+    ),
+    "C+noreset+shape0.2": (
+        "bytetrack",
+        both(C, NORESET, stages(_first_shape(0.2, 0.85), B_LOST, SECOND, TENT)),
+    ),
+    "C+noreset+shape0.2+biou0.2": (
+        "bytetrack",
+        both(C, NORESET, stages(_first_shape(0.2, 0.85), _lost_biou(0.2, 0.8), SECOND, TENT)),
+    ),
+    "C+noreset+biou0.2+nsa0.5": (
+        "bytetrack",
+        both(C, NORESET, NSA05, stages(B_TRACKED_SHAPE, _lost_biou(0.2, 0.8), SECOND, TENT)),
+    ),
+    "C+noreset+shape0.2+biou0.2+nsa0.5": (
+        "bytetrack",
+        both(C, NORESET, NSA05, stages(_first_shape(0.2, 0.85), _lost_biou(0.2, 0.8), SECOND, TENT)),
+    ),
+    "C+noreset+nsa0.5": ("bytetrack", both(C, NORESET, NSA05)),
     # round 1: one change at a time on the bytetrack preset
     "bt+maha": ("bytetrack", stages(FIRST_MAHA, SECOND, TENT)),
     "bt+recovery": ("bytetrack", stages(FIRST, SECOND, RECOVERY, TENT)),

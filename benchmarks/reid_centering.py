@@ -43,6 +43,12 @@ def _norm(x: NDArray[np.float32]) -> NDArray[np.float32]:
     return n
 
 
+def _score(a: NDArray[np.float32], b: NDArray[np.float32], ids: tuple[NDArray[np.int64], ...]) -> str:
+    """``rank-1 / mAP`` (percent) of query features ``a`` against gallery features ``b``."""
+    r = evaluate_rank(cosine_distance(a, b), *ids)
+    return f"{100 * r.rank(1):.1f} / {100 * r.mAP:.1f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", type=Path)
@@ -56,15 +62,12 @@ def main() -> None:
             qp, gp = np.array([s.pid for s in q]), np.array([s.pid for s in g])
             qc, gc = np.array([s.camid for s in q]), np.array([s.camid for s in g])
 
-            def score(a: NDArray[np.float32], b: NDArray[np.float32]) -> str:
-                r = evaluate_rank(cosine_distance(a, b), qp, gp, qc, gc)
-                return f"{100 * r.rank(1):.1f} / {100 * r.mAP:.1f}"
-
+            ids = (qp, gp, qc, gc)
             mean = np.concatenate([fq, fg]).mean(axis=0)
             cells = [
-                score(fq, fg),
-                score(_norm(fq - mean), _norm(fg - mean)),
-                score(_norm(fq - fq.mean(axis=0)), _norm(fg - fg.mean(axis=0))),
+                _score(fq, fg, ids),
+                _score(_norm(fq - mean), _norm(fg - mean), ids),
+                _score(_norm(fq - fq.mean(axis=0)), _norm(fg - fg.mean(axis=0)), ids),
             ]
             print(f"{model.name:34s} {proto:12s} " + " ".join(f"{c:>16s}" for c in cells), flush=True)
 

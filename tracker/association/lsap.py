@@ -69,7 +69,8 @@ def linear_sum_assignment(
         c = c.T
     if maximize:
         c = -c
-    if np.isnan(c).any() or np.isneginf(c).any():
+    low = float(c.min())  # NaN propagates through min; one reduction checks both
+    if low != low or low == -np.inf:
         raise ValueError(f"cost matrix contains NaN or {'+' if maximize else '-'}inf")
     if _compiled_lsa is not None and c.size >= _COMPILED_MIN_ENTRIES:
         _, cols = _compiled_lsa(c)

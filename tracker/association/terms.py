@@ -47,7 +47,8 @@ Terms (``weight`` and ``param`` come from the stage's :class:`~tracker.config.Co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -119,10 +120,22 @@ class AssociationFrame:
         return mask
 
 
+@dataclass
 class _RunningCost:
-    """The running cost shared by :class:`CostState` (a matrix) and :class:`PairCostState` (pairs)."""
+    """The running cost of one stage and what its terms computed on the way, over track rows ``rows``
+    and detection columns ``cols`` (frame indices). Two shapes share every term's formula:
+    :class:`CostState` (a ``[t,m]`` matrix: ``rows`` ``int64[t]``, ``cols`` ``int64[m]``) and
+    :class:`PairCostState` (a list of pairs: ``rows``, ``cols`` ``int64[P]``, cost ``float64[P]``).
+    A term reads per-track values through :meth:`track` and per-detection values through :meth:`det`,
+    which broadcast against each other to the cost's shape."""
 
-    cost: F64 | None
+    frame: AssociationFrame
+    rows: I64
+    cols: I64
+    max_cost: float
+    cost: F64 | None = None
+    iou: F64 | None = None
+    app: F64 | None = None
 
     def add(self, distance: F64, weight: float) -> None:
         """Start the cost with, or add to it, ``weight * distance``."""
@@ -135,10 +148,36 @@ class _RunningCost:
             raise ValueError(f"cost term {term!r} needs a base term (e.g. 'iou') before it")
         return self.cost
 
+    # shape-specific: how a per-track / per-detection array meets the other side
+    def track(self, values: NDArray[Any]) -> NDArray[Any]:
+        """``values[rows]`` shaped to broadcast against :meth:`det` (rows of a matrix, or pairs)."""
+        raise NotImplementedError
 
-@dataclass
+    def det(self, values: NDArray[Any]) -> NDArray[Any]:
+        """``values[cols]`` shaped to broadcast against :meth:`track`."""
+        raise NotImplementedError
+
+    def box_iou(self, tracks: NDArray[np.floating], dets: NDArray[np.floating]) -> F64:
+        """IoU of ``float[t,4]`` / ``float[m,4]`` xyxy boxes already taken at ``rows`` / ``cols``."""
+        raise NotImplementedError
+
+    def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
+        """Cosine distance of L2-normalised features already taken at ``rows`` / ``cols``."""
+        raise NotImplementedError
+
+    def gating(self) -> F64:
+        """Squared Mahalanobis distance of the stage's tracks to its detections."""
+        raise NotImplementedError
+
+    def predicted_iou(self) -> F64:
+        """IoU of the predicted track boxes with the detections (cached)."""
+        if self.iou is None:
+            self.iou = self.box_iou(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
+        return self.iou
+
+
 class CostState(_RunningCost):
-    """The running cost of one stage and what its terms computed on the way.
+    """The running cost of one stage as a matrix.
 
     Attributes:
         frame: the frame's data; rows: ``int64[t]`` track rows; cols: ``int64[m]`` detection columns.
@@ -148,36 +187,64 @@ class CostState(_RunningCost):
         app: ``float64[t,m]`` cosine distances, once the ``appearance`` term ran with embeddings.
     """
 
-    frame: AssociationFrame
-    rows: I64
-    cols: I64
-    max_cost: float
-    cost: F64 | None = None
-    iou: F64 | None = None
-    app: F64 | None = field(default=None)
+    def track(self, values: NDArray[Any]) -> NDArray[Any]:
+        v = values[self.rows]
+        return v[:, None] if v.ndim == 1 else v[:, None, :]
 
-    def predicted_iou(self) -> F64:
-        """``float64[t,m]`` IoU of the predicted track boxes with the detections (cached)."""
-        if self.iou is None:
-            self.iou = iou_matrix(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
-        return self.iou
+    def det(self, values: NDArray[Any]) -> NDArray[Any]:
+        v = values[self.cols]
+        return v[None, :] if v.ndim == 1 else v[None, :, :]
+
+    def box_iou(self, tracks: NDArray[np.floating], dets: NDArray[np.floating]) -> F64:
+        return iou_matrix(tracks, dets)
+
+    def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
+        return cosine_distance(tracks, dets)
+
+    def gating(self) -> F64:
+        return self.frame.gating(self.rows, self.cols)
 
 
-TermFn = Callable[[CostState, CostTermConfig], None]
+class PairCostState(_RunningCost):
+    """The running cost of one stage over candidate pairs: ``rows``/``cols`` ``int64[P]`` (track row and
+    detection column of each pair, frame indices), ``cost`` ``float64[P]``, ``iou`` ``float64[P]`` of
+    the predicted boxes once known, ``app`` ``float64[P]`` cosine distances once computed."""
+
+    def track(self, values: NDArray[Any]) -> NDArray[Any]:
+        return values[self.rows]
+
+    def det(self, values: NDArray[Any]) -> NDArray[Any]:
+        return values[self.cols]
+
+    def box_iou(self, tracks: NDArray[np.floating], dets: NDArray[np.floating]) -> F64:
+        return paired_iou(tracks, dets)
+
+    def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
+        t = np.asarray(tracks, np.float64)
+        d = np.asarray(dets, np.float64)
+        out: F64 = np.clip(1.0 - np.einsum("pd,pd->p", t, d), 0.0, 2.0)
+        return out
+
+    def gating(self) -> F64:
+        return self.frame.gating_pairs(self.rows, self.cols)
 
 
-def _iou(state: CostState, term: CostTermConfig) -> None:
+TermFn = Callable[[_RunningCost, CostTermConfig], None]
+"""A cost term: reads the frame through the state and adds to (or rewrites) its running cost. One
+function serves both shapes (:class:`CostState`, :class:`PairCostState`)."""
+
+
+def _iou(state: _RunningCost, term: CostTermConfig) -> None:
     state.add(1.0 - state.predicted_iou(), term.weight)
 
 
-def _iou_score(state: CostState, term: CostTermConfig) -> None:
-    scores = state.frame.det_scores[state.cols]
-    state.add(1.0 - state.predicted_iou() * scores[None, :], term.weight)
+def _iou_score(state: _RunningCost, term: CostTermConfig) -> None:
+    state.add(1.0 - state.predicted_iou() * state.det(state.frame.det_scores), term.weight)
 
 
-def _last_iou(state: CostState, term: CostTermConfig) -> None:
+def _last_iou(state: _RunningCost, term: CostTermConfig) -> None:
     f = state.frame
-    state.add(1.0 - iou_matrix(f.track_last_boxes[state.rows], f.det_boxes[state.cols]), term.weight)
+    state.add(1.0 - state.box_iou(f.track_last_boxes[state.rows], f.det_boxes[state.cols]), term.weight)
 
 
 def _buffer(boxes: NDArray[np.floating], scale: float) -> F64:
@@ -187,51 +254,47 @@ def _buffer(boxes: NDArray[np.floating], scale: float) -> F64:
     return np.concatenate([b[:, :2] - wh, b[:, 2:] + wh], axis=1)
 
 
-def _buffered_iou(state: CostState, term: CostTermConfig) -> None:
+def _buffered_iou(state: _RunningCost, term: CostTermConfig) -> None:
     f = state.frame
     a = _buffer(f.track_boxes[state.rows], term.param)
     b = _buffer(f.det_boxes[state.cols], term.param)
-    state.add(1.0 - iou_matrix(a, b), term.weight)
+    state.add(1.0 - state.box_iou(a, b), term.weight)
 
 
-def _height(state: CostState, term: CostTermConfig) -> None:
-    f = state.frame
-    t = f.track_boxes[state.rows]
-    d = np.asarray(f.det_boxes[state.cols], np.float64)
-    top = np.maximum(t[:, None, 1], d[None, :, 1])
-    bottom = np.minimum(t[:, None, 3], d[None, :, 3])
-    union = np.maximum(t[:, None, 3], d[None, :, 3]) - np.minimum(t[:, None, 1], d[None, :, 1])
-    overlap = np.maximum(bottom - top, 0.0) / np.maximum(union, 1e-9)
-    state.add(1.0 - overlap, term.weight)
+def _height(state: _RunningCost, term: CostTermConfig) -> None:
+    t = state.track(state.frame.track_boxes)
+    d = state.det(np.asarray(state.frame.det_boxes, np.float64))
+    top = np.maximum(t[..., 1], d[..., 1])
+    bottom = np.minimum(t[..., 3], d[..., 3])
+    union = np.maximum(t[..., 3], d[..., 3]) - np.minimum(t[..., 1], d[..., 1])
+    state.add(1.0 - np.maximum(bottom - top, 0.0) / np.maximum(union, 1e-9), term.weight)
 
 
-def _shape(state: CostState, term: CostTermConfig) -> None:
-    f = state.frame
-    t = f.track_boxes[state.rows]
-    d = np.asarray(f.det_boxes[state.cols], np.float64)
-    tw, th = (t[:, 2] - t[:, 0])[:, None], (t[:, 3] - t[:, 1])[:, None]
-    dw, dh = (d[:, 2] - d[:, 0])[None, :], (d[:, 3] - d[:, 1])[None, :]
+def _shape(state: _RunningCost, term: CostTermConfig) -> None:
+    t = state.track(state.frame.track_boxes)
+    d = state.det(np.asarray(state.frame.det_boxes, np.float64))
+    tw, th = t[..., 2] - t[..., 0], t[..., 3] - t[..., 1]
+    dw, dh = d[..., 2] - d[..., 0], d[..., 3] - d[..., 1]
     diff = np.abs(tw - dw) / np.maximum(tw, dw) + np.abs(th - dh) / np.maximum(th, dh)
     state.add(1.0 - np.exp(-diff), term.weight)
 
 
-def _confidence(state: CostState, term: CostTermConfig) -> None:
-    f = state.frame
-    ts = f.track_scores[state.rows].astype(np.float64)
-    ds = f.det_scores[state.cols].astype(np.float64)
-    state.add(np.abs(ts[:, None] - ds[None, :]), term.weight)
+def _confidence(state: _RunningCost, term: CostTermConfig) -> None:
+    ts = state.track(state.frame.track_scores.astype(np.float64))
+    ds = state.det(state.frame.det_scores.astype(np.float64))
+    state.add(np.abs(ts - ds), term.weight)
 
 
-def _appearance(state: CostState, term: CostTermConfig) -> None:
+def _appearance(state: _RunningCost, term: CostTermConfig) -> None:
     f = state.frame
     cost = state.require_cost(term.name)
     if f.det_features is None:
         return
-    det_emb = f.det_features[state.cols]
-    if f.track_features.shape[1] != det_emb.shape[1]:
-        app = np.ones((len(state.rows), len(state.cols)))
+    if f.track_features.shape[1] != f.det_features.shape[1]:
+        shape = np.broadcast_shapes(state.track(f.track_has_feature).shape, state.det(f.det_scores).shape)
+        app = np.ones(shape)
     else:
-        app = cosine_distance(f.track_features[state.rows], det_emb)
+        app = state.cosine(f.track_features[state.rows], f.det_features[state.cols])
         app[~f.track_has_feature[state.rows]] = 1.0
     state.app = app
     iou_dist = 1.0 - state.predicted_iou()
@@ -242,13 +305,14 @@ def _appearance(state: CostState, term: CostTermConfig) -> None:
         state.cost = fuse_weighted(cost, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
 
 
-def _mahalanobis(state: CostState, term: CostTermConfig) -> None:
+def _mahalanobis(state: _RunningCost, term: CostTermConfig) -> None:
     cost = state.require_cost(term.name)
-    maha = state.frame.gating(state.rows, state.cols)
-    state.cost = np.where(maha <= state.frame.gating_chi2, cost, GATED)
+    state.cost = np.where(state.gating() <= state.frame.gating_chi2, cost, GATED)
 
 
-def _mahalanobis_lost(state: CostState, term: CostTermConfig) -> None:
+def _mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
+    """Dense form (see :func:`_p_mahalanobis_lost` for pairs)."""
+    assert isinstance(state, CostState)
     f = state.frame
     cost = state.require_cost(term.name)
     lost_mask = f.pools["lost"][state.rows]
@@ -307,104 +371,7 @@ _OVERLAP_TERMS = ("iou", "iou_score", "last_iou", "buffered_iou")
 """Base terms whose distance is exactly 1 for boxes that do not overlap."""
 
 
-@dataclass
-class PairCostState(_RunningCost):
-    """The running cost of one stage over candidate pairs: ``rows``/``cols`` ``int64[P]`` (track row and
-    detection column of each pair, frame indices), ``cost`` ``float64[P]``, ``iou`` ``float64[P]`` of
-    the predicted boxes once known, ``app`` ``float64[P]`` cosine distances once computed."""
-
-    frame: AssociationFrame
-    rows: I64
-    cols: I64
-    max_cost: float
-    cost: F64 | None = None
-    iou: F64 | None = None
-    app: F64 | None = None
-
-    def predicted_iou(self) -> F64:
-        if self.iou is None:
-            self.iou = paired_iou(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
-        return self.iou
-
-
-PairTermFn = Callable[[PairCostState, CostTermConfig], None]
-
-
-def _p_iou(state: PairCostState, term: CostTermConfig) -> None:
-    state.add(1.0 - state.predicted_iou(), term.weight)
-
-
-def _p_iou_score(state: PairCostState, term: CostTermConfig) -> None:
-    state.add(1.0 - state.predicted_iou() * state.frame.det_scores[state.cols], term.weight)
-
-
-def _p_last_iou(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    state.add(1.0 - paired_iou(f.track_last_boxes[state.rows], f.det_boxes[state.cols]), term.weight)
-
-
-def _p_buffered_iou(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    a = _buffer(f.track_boxes[state.rows], term.param)
-    b = _buffer(f.det_boxes[state.cols], term.param)
-    state.add(1.0 - paired_iou(a, b), term.weight)
-
-
-def _p_height(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    t = f.track_boxes[state.rows]
-    d = np.asarray(f.det_boxes[state.cols], np.float64)
-    top = np.maximum(t[:, 1], d[:, 1])
-    bottom = np.minimum(t[:, 3], d[:, 3])
-    union = np.maximum(t[:, 3], d[:, 3]) - np.minimum(t[:, 1], d[:, 1])
-    state.add(1.0 - np.maximum(bottom - top, 0.0) / np.maximum(union, 1e-9), term.weight)
-
-
-def _p_shape(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    t = f.track_boxes[state.rows]
-    d = np.asarray(f.det_boxes[state.cols], np.float64)
-    tw, th = t[:, 2] - t[:, 0], t[:, 3] - t[:, 1]
-    dw, dh = d[:, 2] - d[:, 0], d[:, 3] - d[:, 1]
-    diff = np.abs(tw - dw) / np.maximum(tw, dw) + np.abs(th - dh) / np.maximum(th, dh)
-    state.add(1.0 - np.exp(-diff), term.weight)
-
-
-def _p_confidence(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    ts = f.track_scores[state.rows].astype(np.float64)
-    ds = f.det_scores[state.cols].astype(np.float64)
-    state.add(np.abs(ts - ds), term.weight)
-
-
-def _p_appearance(state: PairCostState, term: CostTermConfig) -> None:
-    f = state.frame
-    cost = state.require_cost(term.name)
-    if f.det_features is None:
-        return
-    if f.track_features.shape[1] != f.det_features.shape[1]:
-        app = np.ones(len(state.rows))
-    else:
-        t = np.asarray(f.track_features[state.rows], np.float64)
-        d = np.asarray(f.det_features[state.cols], np.float64)
-        app = np.clip(1.0 - np.einsum("pd,pd->p", t, d), 0.0, 2.0)
-        app[~f.track_has_feature[state.rows]] = 1.0
-    state.app = app
-    iou_dist = 1.0 - state.predicted_iou()
-    p = f.appearance
-    if p.fuse == "min":
-        state.cost = fuse_min(cost, app, iou_dist, p.appearance_gate, p.proximity_gate)
-    else:
-        state.cost = fuse_weighted(cost, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
-
-
-def _p_mahalanobis(state: PairCostState, term: CostTermConfig) -> None:
-    cost = state.require_cost(term.name)
-    maha = state.frame.gating_pairs(state.rows, state.cols)
-    state.cost = np.where(maha <= state.frame.gating_chi2, cost, GATED)
-
-
-def _p_mahalanobis_lost(state: PairCostState, term: CostTermConfig) -> None:
+def _p_mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
     # only used without appearance (see sparse_candidates): gate the admissible pairs of lost tracks
     f = state.frame
     cost = state.require_cost(term.name)
@@ -415,18 +382,7 @@ def _p_mahalanobis_lost(state: PairCostState, term: CostTermConfig) -> None:
     cost[sel[maha > f.gating_chi2]] = GATED
 
 
-PAIR_REGISTRY: dict[str, PairTermFn] = {
-    "iou": _p_iou,
-    "iou_score": _p_iou_score,
-    "last_iou": _p_last_iou,
-    "buffered_iou": _p_buffered_iou,
-    "height": _p_height,
-    "shape": _p_shape,
-    "confidence": _p_confidence,
-    "appearance": _p_appearance,
-    "mahalanobis": _p_mahalanobis,
-    "mahalanobis_lost": _p_mahalanobis_lost,
-}
+PAIR_REGISTRY: dict[str, TermFn] = {**REGISTRY, "mahalanobis_lost": _p_mahalanobis_lost}
 """The terms of :data:`REGISTRY`, evaluated on a list of pairs (same formulas)."""
 
 assert set(PAIR_REGISTRY) == set(COST_TERMS)

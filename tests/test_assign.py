@@ -268,6 +268,11 @@ def test_list_and_array_component_paths_agree(seed: int, monkeypatch: pytest.Mon
     monkeypatch.setattr(assign_module, "_LIST_MAX_PAIRS", 10**9)
     by_lists = assign_module.assign_pairs(r, c, cost, 0.8, n, m)
     monkeypatch.setattr(assign_module, "_LIST_MAX_PAIRS", 0)
-    by_arrays = assign_module.assign_pairs(r, c, cost, 0.8, n, m)
-    for a, b in zip(by_lists, by_arrays, strict=True):
-        np.testing.assert_array_equal(a, b)
+    sizes = []
+    for small in (0, assign_module._SMALL_BLOCK_PAIRS):  # every block by numpy; small ones by lists
+        monkeypatch.setattr(assign_module, "_SMALL_BLOCK_PAIRS", small)
+        by_arrays = assign_module.assign_pairs(r, c, cost, 0.8, n, m)
+        for a, b in zip(by_lists, by_arrays, strict=True):
+            np.testing.assert_array_equal(a, b)
+        sizes.append(len(by_arrays[0]))
+    assert sizes[0] > 0

@@ -104,6 +104,11 @@ built on Python lists (cheapest for the handfuls of a normal scene); above it (h
 overlapping objects) with numpy, where one component may hold hundreds of rows."""
 
 
+_SMALL_BLOCK_PAIRS = 32
+"""Components of a crowded scene with at most this many pairs are still solved on Python lists
+(:func:`_solve_block`): most components stay small, and numpy's per-call cost dominates there."""
+
+
 def _solve_components_arrays(
     pr: NDArray[np.int64], pc: NDArray[np.int64], pcost: NDArray[np.float64], max_cost: float, n_rows: int
 ) -> tuple[list[int], list[int]]:
@@ -119,6 +124,17 @@ def _solve_components_arrays(
     out_c: list[int] = []
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         idx = order[a:b]
+        if b - a <= _SMALL_BLOCK_PAIRS:
+            _solve_block(
+                pr[idx].tolist(),
+                pc[idx].tolist(),
+                pcost[idx].tolist(),
+                list(range(b - a)),
+                max_cost,
+                out_r,
+                out_c,
+            )
+            continue
         ur, ri = np.unique(pr[idx], return_inverse=True)
         uc, ci = np.unique(pc[idx], return_inverse=True)
         gain = np.zeros((len(ur), len(uc)))
@@ -186,28 +202,41 @@ def _solve_components(
     out_r: list[int] = []
     out_c: list[int] = []
     for root in sorted(members):
-        pairs = members[root]
-        ur = sorted({rows[k] for k in pairs})
-        uc = sorted({cols[k] for k in pairs})
-        if len(ur) == 1 or len(uc) == 1:
-            # one row (or column) against several: the solver's answer is the largest gain, the
-            # first in ascending order among equals (the last listed value of a repeated pair counts)
-            one_row = len(ur) == 1
-            gains = {(cols[k] if one_row else rows[k]): max_cost - cost[k] for k in pairs}
-            best = max(sorted(gains), key=gains.__getitem__)
-            out_r.append(ur[0] if one_row else best)
-            out_c.append(best if one_row else uc[0])
-            continue
-        ri = {r: i for i, r in enumerate(ur)}
-        ci = {c: j for j, c in enumerate(uc)}
-        gain = [[0.0] * len(uc) for _ in ur]
-        admissible = set()
-        for k in pairs:
-            i, j = ri[rows[k]], ci[cols[k]]
-            gain[i][j] = max_cost - cost[k]
-            admissible.add((i, j))
-        for i, j in max_gain_assignment(gain):
-            if (i, j) in admissible:
-                out_r.append(ur[i])
-                out_c.append(uc[j])
+        _solve_block(rows, cols, cost, members[root], max_cost, out_r, out_c)
     return out_r, out_c
+
+
+def _solve_block(
+    rows: list[int],
+    cols: list[int],
+    cost: list[float],
+    pairs: list[int],
+    max_cost: float,
+    out_r: list[int],
+    out_c: list[int],
+) -> None:
+    """Append to ``out_r``/``out_c`` the matches of one component: the pairs ``pairs`` (indices into
+    ``rows``/``cols``/``cost``), rows ascending. On Python lists: cheaper than arrays for small blocks."""
+    ur = sorted({rows[k] for k in pairs})
+    uc = sorted({cols[k] for k in pairs})
+    if len(ur) == 1 or len(uc) == 1:
+        # one row (or column) against several: the solver's answer is the largest gain, the
+        # first in ascending order among equals (the last listed value of a repeated pair counts)
+        one_row = len(ur) == 1
+        gains = {(cols[k] if one_row else rows[k]): max_cost - cost[k] for k in pairs}
+        best = max(sorted(gains), key=gains.__getitem__)
+        out_r.append(ur[0] if one_row else best)
+        out_c.append(best if one_row else uc[0])
+        return
+    ri = {r: i for i, r in enumerate(ur)}
+    ci = {c: j for j, c in enumerate(uc)}
+    gain = [[0.0] * len(uc) for _ in ur]
+    admissible = set()
+    for k in pairs:
+        i, j = ri[rows[k]], ci[cols[k]]
+        gain[i][j] = max_cost - cost[k]
+        admissible.add((i, j))
+    for i, j in max_gain_assignment(gain):
+        if (i, j) in admissible:
+            out_r.append(ur[i])
+            out_c.append(uc[j])

@@ -174,7 +174,7 @@ def test_run_video_overlap_threads_give_the_same_outputs(video: Path, tmp_path: 
         assert read_video(out / "moving.mp4")[0] == N_FRAMES
     for name in ("moving.txt", "moving.jsonl"):
         assert (runs[True] / name).read_text() == (runs[False] / name).read_text()
-    assert not [t for t in threading.enumerate() if t.name.startswith("tracker-")]
+    assert _no_tracker_threads()
 
 
 def test_run_video_max_frames_no_video(video: Path, tmp_path: Path) -> None:
@@ -235,12 +235,24 @@ class FailingDetector(ColourDetector):
         return super().detect(frame, frame_index)
 
 
-def test_detector_exception_keeps_partial_outputs(video: Path, tmp_path: Path) -> None:
+def _no_tracker_threads() -> bool:
+    return not [t for t in threading.enumerate() if t.name.startswith("tracker-")]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_detector_exception_keeps_partial_outputs(video: Path, tmp_path: Path, overlap: bool) -> None:
     with pytest.raises(RuntimeError, match="model crashed"):
-        run_video(video, FailingDetector(6, RuntimeError("model crashed")), out_dir=tmp_path, progress=False)
+        run_video(
+            video,
+            FailingDetector(6, RuntimeError("model crashed")),
+            out_dir=tmp_path,
+            progress=False,
+            overlap=overlap,
+        )
     assert read_results(tmp_path / "moving.txt").last_frame == 5
     assert len((tmp_path / "moving.jsonl").read_text().splitlines()) == 5
     assert read_video(tmp_path / "moving.mp4")[0] == 5
+    assert _no_tracker_threads()
 
 
 class SignallingDetector(ColourDetector):
@@ -257,11 +269,13 @@ class SignallingDetector(ColourDetector):
         return super().detect(frame, frame_index)
 
 
+@pytest.mark.parametrize("overlap", [False, True])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_finishes_frame_and_writes_everything(
-    video: Path, tmp_path: Path, sig: signal.Signals
+    video: Path, tmp_path: Path, sig: signal.Signals, overlap: bool
 ) -> None:
-    s = run_video(video, SignallingDetector(9, [sig]), out_dir=tmp_path, progress=False)
+    s = run_video(video, SignallingDetector(9, [sig]), out_dir=tmp_path, progress=False, overlap=overlap)
+    assert _no_tracker_threads()
     assert s.frames == 9 and s.stopped == "signal" and s.signal == sig.name and s.error is None
     assert read_results(tmp_path / "moving.txt").last_frame == 9
     assert len((tmp_path / "moving.jsonl").read_text().splitlines()) == 9
@@ -271,10 +285,16 @@ def test_signal_finishes_frame_and_writes_everything(
     assert signal.getsignal(sig) is not None  # handlers restored after the run
 
 
-def test_second_signal_stops_at_once_with_valid_files(video: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("overlap", [False, True])
+def test_second_signal_stops_at_once_with_valid_files(video: Path, tmp_path: Path, overlap: bool) -> None:
     s = run_video(
-        video, SignallingDetector(9, [signal.SIGTERM, signal.SIGTERM]), out_dir=tmp_path, progress=False
+        video,
+        SignallingDetector(9, [signal.SIGTERM, signal.SIGTERM]),
+        out_dir=tmp_path,
+        progress=False,
+        overlap=overlap,
     )
+    assert _no_tracker_threads()
     # the frame in hand is dropped; everything before it is in every file
     assert s.frames == 8 and s.stopped == "signal" and s.signal == "SIGTERM"
     assert read_results(tmp_path / "moving.txt").last_frame == 8

@@ -34,9 +34,13 @@ def test_prefetch_stays_at_most_depth_items_ahead() -> None:
     ahead = Prefetch(items(), depth=2)
     try:
         assert next(ahead) == 0
-        time.sleep(0.3)  # let the thread run as far as it may
-        # item 0 handed over, 2 queued, at most one more pulled and waiting for room
-        assert 3 <= len(pulled) <= 4
+        deadline = time.monotonic() + 10.0
+        while len(pulled) < 3 and time.monotonic() < deadline:  # item 0 handed over, 2 queued
+            time.sleep(0.01)
+        assert len(pulled) >= 3
+        time.sleep(0.2)  # room for it to run further if it would
+        # at most one more pulled and waiting for room in the queue
+        assert len(pulled) <= 4
     finally:
         ahead.close()
     n = len(pulled)
@@ -106,21 +110,30 @@ def test_background_writer_writes_everything_in_order_by_close() -> None:
         w.put(41)
 
 
-def test_background_writer_raises_a_write_error_once_then_refuses_nothing_silently() -> None:
+def test_background_writer_raises_a_write_error_at_the_next_put_once() -> None:
     written: list[int] = []
+    failed = threading.Event()
 
     def write(i: int) -> None:
         if i == 3:
+            failed.set()
             raise ValueError("disk full at item 3")
         written.append(i)
 
     w = BackgroundWriter(write, depth=1)
+    for i in range(4):
+        w.put(i)
+    assert failed.wait(10.0)
+    deadline = time.monotonic() + 10.0
     with pytest.raises(ValueError, match="item 3"):
-        for i in range(100):
-            w.put(i)
-            time.sleep(0.01)  # give the thread time to fail before the loop ends
+        while time.monotonic() < deadline:  # until the thread has stored the error it just raised
+            w.put(4)  # queued behind item 3: drained, never written
+            time.sleep(0.01)
+    with pytest.raises(ValueError, match="stopped after an earlier error: disk full"):
+        w.put(5)  # refused: a gap in what is written would go unnoticed
     w.close()  # the error was raised once already
     assert written == [0, 1, 2]  # nothing after the failure is written
+    assert not _threads()
 
 
 def test_background_writer_error_at_the_last_item_is_raised_by_close() -> None:

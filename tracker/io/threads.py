@@ -101,6 +101,9 @@ class Prefetch(Closing, Generic[T]):
 class BackgroundWriter(Closing, Generic[T]):
     """Call ``write(item)`` for every :meth:`put` item, in order, in a background thread.
 
+    After ``write`` fails, nothing more is written: the error is raised by the next :meth:`put` (or
+    by :meth:`close` if no put came), and later puts are refused.
+
     Args:
         write: called in the thread, once per item, in the order they were put.
         depth: items waiting at most; :meth:`put` blocks while the queue is full.
@@ -116,6 +119,7 @@ class BackgroundWriter(Closing, Generic[T]):
         self._write = write
         self._queue: queue.Queue[tuple[int, object]] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._reported = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"tracker-{name}", daemon=True)
         self._thread.start()
@@ -132,27 +136,31 @@ class BackgroundWriter(Closing, Generic[T]):
             except BaseException as exc:
                 self._error = exc
 
-    def _raise(self) -> None:
-        if self._error is not None:
-            exc, self._error = self._error, None
-            raise exc
+    def _raise_once(self) -> None:
+        """Raise the thread's error the first time it is seen."""
+        if self._error is not None and not self._reported:
+            self._reported = True
+            raise self._error
 
     def put(self, item: T) -> None:
         """Queue ``item`` (blocks while ``depth`` items wait).
 
         Raises:
-            ValueError: the writer is closed.
-            Exception: what an earlier ``write`` raised in the thread (raised once).
+            ValueError: the writer is closed, or an earlier ``write`` failed and was reported.
+            Exception: what an earlier ``write`` raised in the thread (the first put after it).
         """
         if self._closed:
             raise ValueError("background writer is closed")
-        self._raise()
+        self._raise_once()
+        if self._error is not None:
+            raise ValueError(f"background writer stopped after an earlier error: {self._error}")
         self._queue.put((_ITEM, item))
 
     def close(self) -> None:
-        """Write everything queued, join the thread, then raise a pending error (safe to call twice)."""
+        """Write everything queued, join the thread, then raise an error not yet reported (safe to call
+        twice)."""
         if not self._closed:
             self._closed = True
             self._queue.put((_END, None))
             self._thread.join()
-        self._raise()
+        self._raise_once()

@@ -18,7 +18,7 @@ model's metadata gains ``tracker.weights`` saying what was done.
 
 Run from the repository root in the project's dev environment (it needs ``onnx``)::
 
-    python tools/compact_onnx_weights.py IN.onnx OUT.onnx --mode int8 [--min-elements 1024]
+    python tools/compact_onnx_weights.py IN.onnx OUT.onnx --mode int8 [--min-elements 1024] [--input-range 0 255]
 
 It prints the sizes and, on random inputs shaped like the model's first input (dynamic dimensions
 set to 2), the largest |original - compacted| of each output under ONNX Runtime. Accuracy checks on
@@ -98,12 +98,13 @@ def compact(
     return counts
 
 
-def _random_feed(sess: ort.InferenceSession, seed: int) -> dict[str, np.ndarray]:
+def _random_feed(sess: ort.InferenceSession, seed: int, lo: float, hi: float) -> dict[str, np.ndarray]:
+    """Uniform random ``float32`` inputs in ``[lo, hi)`` shaped like the model's (dynamic dims = 2)."""
     rng = np.random.default_rng(seed)
     feed = {}
     for i in sess.get_inputs():
         shape = [d if isinstance(d, int) else 2 for d in i.shape]
-        feed[i.name] = rng.uniform(0, 1, size=shape).astype(np.float32)
+        feed[i.name] = rng.uniform(lo, hi, size=shape).astype(np.float32)
     return feed
 
 
@@ -119,6 +120,14 @@ def main() -> None:
         default=0,
         help="int8 mode: only tensors this large are quantised, the others go to float16",
     )
+    ap.add_argument(
+        "--input-range",
+        type=float,
+        nargs=2,
+        default=(0.0, 1.0),
+        metavar=("LO", "HI"),
+        help="range of the random check inputs (the detector takes 0 255: BGR pixels)",
+    )
     args = ap.parse_args()
     model = onnx.load(str(args.input))
     counts = compact(model, args.mode, args.min_elements, args.int8_min_elements)
@@ -126,9 +135,7 @@ def main() -> None:
     onnx.save(model, str(args.output))
     a = ort.InferenceSession(str(args.input), providers=["CPUExecutionProvider"])
     b = ort.InferenceSession(str(args.output), providers=["CPUExecutionProvider"])
-    feed = _random_feed(a, 0)
-    scale = 255.0 if any(i.shape[-1] == 672 for i in a.get_inputs()) else 1.0
-    feed = {k: v * scale for k, v in feed.items()}
+    feed = _random_feed(a, 0, *args.input_range)
     for o, x, y in zip(a.get_outputs(), a.run(None, feed), b.run(None, feed), strict=True):
         print(f"output {o.name}: max |diff| {np.abs(x - y).max():.3g} (max |value| {np.abs(x).max():.3g})")
     print(

@@ -217,6 +217,31 @@ def test_metadata_spec_and_exact_preprocessing(
     np.testing.assert_allclose(out, np.tile(_expected_flat(bgr, spec, 4, 2, layout), (3, 1)), atol=1e-5)
 
 
+@pytest.mark.parametrize(("layout", "shape"), [("NCHW", ["N", 3, 4, 2]), ("NHWC", [2, 4, 2, 3])])
+def test_embed_crops_equals_embed_of_whole_images(
+    onnx_mod: ModuleType, tmp_path: Path, layout: str, shape: list[Any]
+) -> None:
+    """Ready-cut crops (the distillation teacher's input): the same embeddings as ``embed`` of boxes
+    covering them, resized here when their size differs; bad arrays are refused."""
+    path = _tiny_model(onnx_mod, tmp_path / "c.onnx", shape)
+    emb = OnnxEmbedder(path, spec=IMAGENET_SPEC, batch_size=2)
+    rng = np.random.default_rng(3)
+    for h, w in ((4, 2), (9, 5)):
+        crops = rng.integers(0, 256, (3, h, w, 3), dtype=np.uint8)
+        got = emb.embed_crops(crops)
+        want = np.concatenate([emb.embed(c, np.array([[0, 0, w, h]], np.float32)) for c in crops])
+        assert got.shape == (3, 24) and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    assert emb.embed_crops(np.zeros((0, 4, 2, 3), np.uint8)).shape == (0, 24)
+    for bad in (
+        np.zeros((2, 4, 2, 3), np.float32),
+        np.zeros((4, 2, 3), np.uint8),
+        np.zeros((1, 4, 2, 1), np.uint8),
+    ):
+        with pytest.raises(ValueError, match=r"crops: expected uint8\[N,h,w,3\]"):
+            emb.embed_crops(bad)
+
+
 def test_spec_precedence_and_default_warning(
     onnx_mod: ModuleType, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -742,3 +742,142 @@ def test_sigterm_to_reid_train_process_group(tiny_samples: list[Sample], tmp_pat
     assert (after["epoch"], after["batch"]) == (meta["epoch"] + 1, 0)
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert last["resumed_at_batch"] == meta["batch"] and "stopped" not in last
+
+
+# ----------------------------------------------------------------------------- domain generalisation
+
+
+def test_colour_transforms_keep_pixels_valid_and_seeded() -> None:
+    from tracker.reid.train.transforms import IMAGENET_MEAN, IMAGENET_STD, ColorJitter, RandomGrayscale
+
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    px = torch.rand(3, 16, 8, generator=torch.Generator().manual_seed(0))
+    x = (px - mean) / std
+    torch.testing.assert_close(ColorJitter(0.0)(x), x, atol=1e-6, rtol=0)  # factor 1: unchanged
+    for _ in range(20):
+        y = ColorJitter(0.5, rng=np.random.default_rng(1))(x) * std + mean
+        assert float(y.min()) >= -1e-6 and float(y.max()) <= 1 + 1e-6
+    g = RandomGrayscale(1.0)(x) * std + mean
+    torch.testing.assert_close(g[0], g[1]) and torch.testing.assert_close(g[1], g[2])
+    torch.testing.assert_close(g[0], 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2], atol=1e-6, rtol=0)
+    assert torch.equal(RandomGrayscale(0.0)(x), x)
+    with pytest.raises(ValueError, match="strength"):
+        ColorJitter(1.0)
+
+    # with the colour steps off, the random streams are exactly the baseline's three
+    seq = np.random.SeedSequence(7)
+    r = [np.random.default_rng(s) for s in seq.spawn(3)]
+    base = [RandomHorizontalFlip(0.5, r[0]), PadCrop(4, r[1]), RandomErasing(0.5, rng=r[2])]
+    off = build_train_transform(0.5, 4, 0.5, seed=7)
+    on_a = build_train_transform(0.5, 4, 0.5, seed=7, color_jitter=0.3, gray_p=0.5)
+    on_b = build_train_transform(0.5, 4, 0.5, seed=7, color_jitter=0.3, gray_p=0.5)
+    for _ in range(6):
+        want = x
+        for t in base:
+            want = t(want)
+        assert torch.equal(off(x), want)
+        assert torch.equal(on_a(x), on_b(x))
+    assert len(on_a.transforms) == 5 and len(off.transforms) == 3
+
+
+def test_similarity_distillation_loss_by_hand() -> None:
+    from tracker.reid.train.distill import similarity_distillation_loss
+
+    t = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert float(similarity_distillation_loss(3.0 * t, t)) == pytest.approx(0.0, abs=1e-7)  # scale-free
+    s = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    # cosines: teacher (0, 1/sqrt2, 1/sqrt2), student (1, 0, 0) for pairs (01, 02, 12); each twice
+    want = ((1 - 0) ** 2 + (0 - 0.5**0.5) ** 2 + (0 - 0.5**0.5) ** 2) / 3
+    loss = similarity_distillation_loss(s, t)
+    assert float(loss.detach()) == pytest.approx(want, rel=1e-6)
+    loss.backward()
+    assert s.grad is not None and float(s.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="batch sizes"):
+        similarity_distillation_loss(s[:2], t)
+
+
+def _tiny_export(tiny_samples: list[Sample], out: Path) -> Path:
+    res = train(_tiny_config(1), None, out / "run", samples=tiny_samples, progress=False)
+    onnx_path = out / "tiny.onnx"
+    export_checkpoint(res.checkpoint, onnx_path)
+    return onnx_path
+
+
+def test_teacher_sees_the_training_pixels(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    from tracker.reid import OnnxEmbedder
+    from tracker.reid.preprocess import PreprocessSpec
+    from tracker.reid.train.distill import Teacher
+
+    onnx_path = _tiny_export(tiny_samples, tmp_path)
+    teacher = Teacher(onnx_path, PreprocessSpec(input_size=(32, 16)))
+    ds = ImageDataset(tiny_samples[:3], (32, 16))
+    images = torch.stack([ds[i][0] for i in range(3)])
+    px = teacher.pixels(images)
+    originals = np.stack([cv2.imread(s.path) for s in tiny_samples[:3]])
+    assert px.dtype == np.uint8 and px.shape == (3, 32, 16, 3)
+    assert int(np.abs(px.astype(int) - originals).max()) <= 1  # BGR again, rounding only
+    emb = OnnxEmbedder(onnx_path)
+    want = np.concatenate([emb.embed(o, np.array([[0, 0, 16, 32]], np.float32)) for o in originals])
+    np.testing.assert_allclose(teacher.embed(images).numpy(), want, atol=1e-3)
+
+
+def test_recover_a_folded_export_and_train_from_it(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    """An export (BatchNorm folded) back to a trainable model: eval output equals ONNX Runtime's before
+    and after calibration, the running statistics are the measured ones, and in train mode the batch
+    statistics of the calibration images reproduce the eval output."""
+    from tracker.reid.train.engine import _make_model
+    from tracker.reid.train.recover import calibrate, load_folded
+
+    onnx_path = _tiny_export(tiny_samples, tmp_path)
+    cfg = _tiny_config(1)
+    model = _make_model(cfg, 1, 0, pretrained=False)
+    assert isinstance(model, LightReid)
+    load_folded(model, onnx_path)
+    ds = ImageDataset(tiny_samples, (32, 16))
+    images = torch.stack([ds[i][0] for i in range(len(ds))])
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    ref = sess.run(None, {sess.get_inputs()[0].name: images.numpy()})[0]
+    model.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(model(images).numpy(), ref, atol=1e-4)
+        first_conv = model.backbone.features[0][0]
+        z = first_conv(images)
+        calibrate(model, images)
+        np.testing.assert_allclose(model(images).numpy(), ref, atol=1e-4)
+        bn = model.backbone.features[0][1]
+        torch.testing.assert_close(bn.running_mean, z.mean(dim=(0, 2, 3)), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(bn.running_var, z.var(dim=(0, 2, 3), unbiased=False), atol=1e-5, rtol=1e-4)
+        f_eval = model.reduce(model.backbone(images).mean(dim=(2, 3)))
+        model.train()
+        f_train = model.reduce(model.backbone(images).mean(dim=(2, 3)))
+    torch.testing.assert_close(f_train, f_eval, atol=2e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match=r"tiny\.onnx: .*weight \(8, 3, 3, 3\) != \(16, 3, 3, 3\)"):
+        load_folded(
+            _make_model(
+                dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, width_mult=0.5)), 1, 0, False
+            ),
+            onnx_path,
+        )
+
+
+def test_train_with_colour_augmentation_and_distillation(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    onnx_path = _tiny_export(tiny_samples, tmp_path)
+    cfg = _tiny_config(1)
+    cfg = dataclasses.replace(
+        cfg,
+        augment=dataclasses.replace(cfg.augment, color_jitter=0.3, gray_p=0.5),
+        loss=dataclasses.replace(cfg.loss, distill_teacher=str(onnx_path), distill_weight=5.0),
+    )
+    res = train(cfg, None, tmp_path / "kd", samples=tiny_samples, progress=False)
+    entry = res.epochs[0]
+    assert math.isfinite(entry["distill_loss"]) and entry["distill_loss"] >= 0
+    assert entry["loss"] == pytest.approx(entry["id_loss"] + 5.0 * entry["distill_loss"], rel=1e-3)
+    for bad, what in (
+        ({"loss": {"distill_weight": 1.0}}, "go together"),
+        ({"loss": {"distill_teacher": "t.onnx"}}, "go together"),
+        ({"augment": {"color_jitter": 1.0}}, "color_jitter"),
+        ({"augment": {"gray_p": 2.0}}, "gray_p"),
+    ):
+        with pytest.raises(ValueError, match=what):
+            reid_config_from_dict(bad)

@@ -7,7 +7,7 @@ compares by cosine distance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -270,10 +270,52 @@ class OnnxEmbedder:
         """
         img = _check_image(image)
         b = _check_boxes(boxes)
-        n = len(b)
-        if n == 0:
+        if len(b) == 0:
             return np.zeros((0, self._dim), np.float32)
         crops = crop_and_resize(img, b, self._size, self.spec.interpolation, self.crop_pad)
+        return self._embed_resized(crops, lambda i: f"box {i} {b[i].tolist()}", "boxes")
+
+    def embed_crops(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Embed whole images (e.g. person crops already cut out), resized to :attr:`input_size` here
+        when they have another size.
+
+        Args:
+            crops: ``uint8[N,h,w,3]`` BGR images.
+
+        Returns:
+            ``float32[N,D]`` L2-normalised embeddings.
+
+        Raises:
+            ValueError: ``crops`` is not ``uint8[N,h,w,3]``; or the model's output is malformed or
+                non-finite (the message names the model file and the first bad crop).
+        """
+        if (
+            not isinstance(crops, np.ndarray)
+            or crops.dtype != np.uint8
+            or crops.ndim != 4
+            or crops.shape[3] != 3
+        ):
+            raise ValueError(
+                f"crops: expected uint8[N,h,w,3] BGR images, got {getattr(crops, 'dtype', type(crops).__name__)}"
+                f"{list(getattr(crops, 'shape', []))}"
+            )
+        if len(crops) == 0:
+            return np.zeros((0, self._dim), np.float32)
+        h, w = crops.shape[1:3]
+        if (h, w) != self._size:
+            full = np.array([[0, 0, w, h]], np.float32).repeat(len(crops), 0)
+            crops = np.stack(
+                [crop_and_resize(c, full[:1], self._size, self.spec.interpolation, 0)[0] for c in crops]
+            )
+        return self._embed_resized(np.ascontiguousarray(crops), lambda i: f"crop {i}", "crops")
+
+    def _embed_resized(
+        self, crops: NDArray[np.uint8], name: Callable[[int], str], items: str
+    ) -> NDArray[np.float32]:
+        """``uint8[N,H,W,3]`` crops at the input size -> ``float32[N,D]`` L2-normalised, in model-sized
+        chunks (the last padded for a fixed-batch model); ``name(i)`` names item ``i`` in errors, ``items``
+        what they are."""
+        n = len(crops)
         chunk = self._input.batch or self.batch_size
         out = np.empty((n, self._dim), np.float64)
         for start in range(0, n, chunk):
@@ -291,8 +333,8 @@ class OnnxEmbedder:
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
-                f"{self.model_path}: the model output non-finite values (NaN or inf) for box {i} "
-                f"{b[i].tolist()} ({int(bad.sum())} of {n} boxes); the model file is broken or does not "
+                f"{self.model_path}: the model output non-finite values (NaN or inf) for {name(i)} "
+                f"({int(bad.sum())} of {n} {items}); the model file is broken or does not "
                 "fit its preprocessing"
             )
         return l2_normalize(out)

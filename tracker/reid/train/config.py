@@ -86,6 +86,11 @@ class AugmentConfig:
     flip_p: float = 0.5
     pad: int = 10
     erase_p: float = 0.5
+    color_jitter: float = 0.0
+    """Colour jitter strength in ``[0, 1)``: brightness, contrast and saturation each scaled by a
+    factor in ``[1 - s, 1 + s]`` (0 = off). For models meant to work on other cameras."""
+    gray_p: float = 0.0
+    """Probability of turning a training image grey (0 = off)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,11 @@ class LossConfig:
     contrastive_margin: float = 1.0
     attribute_weight: float = 1.0
     """Weight of the attribute loss; applies only when the data carries attributes."""
+    distill_teacher: str | None = None
+    """An ONNX ReID model whose batch similarities the student learns to match
+    (:mod:`tracker.reid.train.distill`); ``null`` = no distillation."""
+    distill_weight: float = 0.0
+    """Weight of the similarity-distillation loss (needs ``distill_teacher``)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,15 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
         raise ValueError(f"{where}.loss.label_smoothing: must be in [0, 1)")
     if not d.datasets:
         raise ValueError(f"{where}.data.datasets: at least one dataset")
+    a, lo = cfg.augment, cfg.loss
+    if not 0.0 <= a.color_jitter < 1.0:
+        raise ValueError(f"{where}.augment.color_jitter: must be in [0, 1), got {a.color_jitter}")
+    if not 0.0 <= a.gray_p <= 1.0:
+        raise ValueError(f"{where}.augment.gray_p: must be in [0, 1], got {a.gray_p}")
+    if lo.distill_weight < 0:
+        raise ValueError(f"{where}.loss.distill_weight: must be >= 0, got {lo.distill_weight}")
+    if (lo.distill_weight > 0) != (lo.distill_teacher is not None):
+        raise ValueError(f"{where}.loss: distill_weight > 0 and distill_teacher go together")
 
 
 def available_reid_presets() -> list[str]:

@@ -47,6 +47,7 @@ from tracker.reid.preprocess import PreprocessSpec
 from tracker.reid.train.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint_state
 from tracker.reid.train.config import LossConfig, ReidTrainConfig, reid_config_from_dict
 from tracker.reid.train.datasets import ImageDataset, Sample, load_dataset, relabel
+from tracker.reid.train.distill import Teacher, similarity_distillation_loss
 from tracker.reid.train.losses import (
     attribute_loss,
     batch_hard_triplet_loss,
@@ -126,11 +127,17 @@ def learning_rate(cfg: ReidTrainConfig, epoch: int) -> float:
 
 
 def compute_loss(
-    out: ReidOutput, pids: torch.Tensor, attrs: torch.Tensor | None, cfg: LossConfig
+    out: ReidOutput,
+    pids: torch.Tensor,
+    attrs: torch.Tensor | None,
+    cfg: LossConfig,
+    teacher: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted total of the ID loss (mean over classifiers), triplet loss (mean over metric
-    features), optional contrastive loss and, when ``attrs`` (``float32[N,A]``) and attribute logits
-    exist, the attribute loss. Returns ``(total, {part: value})``."""
+    features), optional contrastive loss, when ``attrs`` (``float32[N,A]``) and attribute logits
+    exist the attribute loss, and when ``teacher`` (``float32[N,D_t]`` teacher embeddings of the same
+    images) is given the similarity-distillation loss on ``out.embedding``. Returns
+    ``(total, {part: value})``."""
     parts: dict[str, torch.Tensor] = {}
     if cfg.id_weight:
         parts["id"] = sum(  # type: ignore[assignment]
@@ -147,11 +154,16 @@ def compute_loss(
         ) / len(out.features)
     if out.attributes is not None and attrs is not None and attrs.numel() and cfg.attribute_weight:
         parts["attribute"] = attribute_loss(out.attributes, attrs)
+    if teacher is not None and cfg.distill_weight:
+        if out.embedding is None:
+            raise ValueError("distillation: the model gives no embedding in training mode")
+        parts["distill"] = similarity_distillation_loss(out.embedding, teacher)
     weights = {
         "id": cfg.id_weight,
         "triplet": cfg.triplet_weight,
         "contrastive": cfg.contrastive_weight,
         "attribute": cfg.attribute_weight,
+        "distill": cfg.distill_weight,
     }
     total = sum(weights[k] * v for k, v in parts.items())
     assert isinstance(total, torch.Tensor)
@@ -329,6 +341,7 @@ class _TrainState:
     num_attributes: int
     start_epoch: int = 0
     start_batch: int = 0
+    teacher: Teacher | None = None
 
 
 def _training_samples(
@@ -362,6 +375,9 @@ def _initial_state(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     state = _TrainState(model, optimizer, samples, n_cls, n_attr)
+    if cfg.loss.distill_teacher is not None:
+        state.teacher = Teacher(cfg.loss.distill_teacher, preprocess_spec(cfg))
+        logger.info("distilling from %r (weight %g)", state.teacher, cfg.loss.distill_weight)
     if resuming:
         ckpt, meta = load_checkpoint(ckpt_path)
         if meta["num_classes"] != n_cls:
@@ -396,7 +412,16 @@ def _epoch_loader(
     first ``skip`` batches."""
     sampler.set_epoch(epoch)
     aug = cfg.augment
-    dataset.transform = build_train_transform(aug.flip_p, aug.pad, aug.erase_p, seed=cfg.seed * 1000 + epoch)
+    spec = preprocess_spec(cfg)
+    colour: dict[str, Any] = {
+        "color_jitter": aug.color_jitter,
+        "gray_p": aug.gray_p,
+        "mean": spec.mean,
+        "std": spec.std,
+    }
+    dataset.transform = build_train_transform(
+        aug.flip_p, aug.pad, aug.erase_p, seed=cfg.seed * 1000 + epoch, **colour
+    )
 
     def init_worker(worker_id: int) -> None:
         _ignore_stop_signals()
@@ -404,7 +429,7 @@ def _epoch_loader(
         if info is not None:  # each worker its own augmentation stream
             ds: Any = info.dataset
             ds.transform = build_train_transform(
-                aug.flip_p, aug.pad, aug.erase_p, seed=[cfg.seed, epoch, worker_id]
+                aug.flip_p, aug.pad, aug.erase_p, seed=[cfg.seed, epoch, worker_id], **colour
             )
 
     batches = sampler if skip == 0 else _SkipBatches(sampler, skip)
@@ -418,9 +443,10 @@ def _train_batch(
 ) -> None:
     """One optimisation step on ``(images float32[B,3,H,W], pids int64[B], camids, attrs)``."""
     images, pids, _camids, attrs = batch
+    teacher = state.teacher.embed(images) if state.teacher is not None else None
     out_t = state.model(images)
     assert isinstance(out_t, ReidOutput)
-    loss, parts = compute_loss(out_t, pids, _collate_attrs(attrs), cfg.loss)
+    loss, parts = compute_loss(out_t, pids, _collate_attrs(attrs), cfg.loss, teacher)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     state.optimizer.step()

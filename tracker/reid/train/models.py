@@ -48,11 +48,14 @@ class ReidOutput:
         logits: one ``float32[N,C]`` tensor per identity classifier.
         features: the ``float32[N,d]`` features the triplet/contrastive losses use (one or more).
         attributes: ``float32[N,A]`` attribute logits, or ``None`` when the model has no attribute heads.
+        embedding: ``float32[N,D]``, what the model returns in eval mode, computed in training mode
+            (batch statistics); the distillation loss uses it. ``None`` when a model does not give it.
     """
 
     logits: list[torch.Tensor]
     features: list[torch.Tensor]
     attributes: torch.Tensor | None = None
+    embedding: torch.Tensor | None = None
 
 
 class AttributeHeads(nn.Module):
@@ -199,7 +202,7 @@ class BoTBaseline(nn.Module):
         if not self.training:
             return f_i
         attrs = self.attributes(f_i) if self.attributes is not None else None
-        return ReidOutput([self.classifier(f_i)], [f_t], attrs)
+        return ReidOutput([self.classifier(f_i)], [f_t], attrs, f_i)
 
 
 # ---------------------------------------------------------------------------------------- MGN
@@ -275,7 +278,7 @@ class MGN(nn.Module):
             return emb
         logits = [fc(f) for fc, f in zip(self.classifiers, feats, strict=True)]
         attrs = self.attributes(emb) if self.attributes is not None else None
-        return ReidOutput(logits, feats[:3], attrs)
+        return ReidOutput(logits, feats[:3], attrs, emb)
 
 
 # ---------------------------------------------------------------------------------------- MobileNetV2
@@ -430,7 +433,7 @@ class LightReid(nn.Module):
         if not self.training:
             return f_i
         attrs = self.attributes(f_i) if self.attributes is not None else None
-        return ReidOutput([self.classifier(f_i)], [f_t], attrs)
+        return ReidOutput([self.classifier(f_i)], [f_t], attrs, f_i)
 
 
 ARCHITECTURES = ("bot_r50", "mgn", "mobilenetv2")

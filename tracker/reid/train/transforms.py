@@ -1,7 +1,9 @@
 """Training augmentations of the ReID strong baseline, on ``float32[3,H,W]`` tensors, seeded.
 
 Random horizontal flip, zero pad + random crop back to the input size, and random erasing
-(Zhong et al. 2020) with the baseline's defaults. Each transform draws from its own
+(Zhong et al. 2020) with the baseline's defaults; for domain generalisation, optionally colour jitter
+(brightness, contrast, saturation) and random grayscale first, so that a model leans less on the
+colour rendition of the training cameras. Each transform draws from its own
 ``numpy.random.Generator`` so a seed reproduces the same augmentations.
 """
 
@@ -13,7 +15,81 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Compose", "PadCrop", "RandomErasing", "RandomHorizontalFlip", "build_train_transform"]
+__all__ = [
+    "ColorJitter",
+    "Compose",
+    "PadCrop",
+    "RandomErasing",
+    "RandomGrayscale",
+    "RandomHorizontalFlip",
+    "build_train_transform",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_LUMA = (0.299, 0.587, 0.114)  # RGB weights of the grey level (ITU-R BT.601)
+
+
+class _Pixels:
+    """Map a normalised ``float32[3,H,W]`` RGB tensor to ``[0,1]`` pixels and back."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+        self.luma = torch.tensor(_LUMA, dtype=torch.float32).view(3, 1, 1)
+
+    def to01(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean
+
+    def back(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.clamp(0.0, 1.0) - self.mean) / self.std
+
+    def grey(self, x01: torch.Tensor) -> torch.Tensor:
+        return (x01 * self.luma).sum(0, keepdim=True)
+
+
+class ColorJitter:
+    """Scale brightness, contrast and saturation of a normalised RGB ``float32[3,H,W]`` image, each by
+    a factor drawn uniformly from ``[1 - strength, 1 + strength]`` (brightness, then contrast about
+    the mean grey level, then saturation about each pixel's grey level), clipped to valid pixels."""
+
+    def __init__(
+        self,
+        strength: float,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not 0.0 <= strength < 1.0:
+            raise ValueError(f"ColorJitter: strength must be in [0, 1), got {strength}")
+        self.strength, self.px, self.rng = strength, _Pixels(mean, std), rng or np.random.default_rng()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, s = self.rng.uniform(1.0 - self.strength, 1.0 + self.strength, size=3)
+        y = self.px.to01(x) * float(b)
+        m = self.px.grey(y).mean()
+        y = (y - m) * float(c) + m
+        g = self.px.grey(y)
+        y = (y - g) * float(s) + g
+        return self.px.back(y)
+
+
+class RandomGrayscale:
+    """With probability ``p`` replace a normalised RGB ``float32[3,H,W]`` image by its grey level."""
+
+    def __init__(
+        self,
+        p: float,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.p, self.px, self.rng = p, _Pixels(mean, std), rng or np.random.default_rng()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rng.random() >= self.p:
+            return x
+        return self.px.back(self.px.grey(self.px.to01(x)).expand(3, -1, -1))
 
 
 class RandomHorizontalFlip:
@@ -94,9 +170,27 @@ class Compose:
 
 
 def build_train_transform(
-    flip_p: float = 0.5, pad: int = 10, erase_p: float = 0.5, seed: int | Sequence[int] | None = None
+    flip_p: float = 0.5,
+    pad: int = 10,
+    erase_p: float = 0.5,
+    seed: int | Sequence[int] | None = None,
+    *,
+    color_jitter: float = 0.0,
+    gray_p: float = 0.0,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
 ) -> Compose:
-    """The strong-baseline training pipeline: flip, pad + crop, random erasing (seeded)."""
+    """The strong-baseline training pipeline: flip, pad + crop, random erasing (seeded); preceded by
+    colour jitter and random grayscale when ``color_jitter`` / ``gray_p`` are non-zero (``mean`` and
+    ``std``: the normalisation of the images). With both zero the random streams are those of the
+    baseline pipeline alone."""
     seq = np.random.SeedSequence(seed)
-    r = [np.random.default_rng(s) for s in seq.spawn(3)]
-    return Compose([RandomHorizontalFlip(flip_p, r[0]), PadCrop(pad, r[1]), RandomErasing(erase_p, rng=r[2])])
+    r = [np.random.default_rng(s) for s in seq.spawn(5)]
+    colour: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    if color_jitter > 0:
+        colour.append(ColorJitter(color_jitter, mean, std, r[3]))
+    if gray_p > 0:
+        colour.append(RandomGrayscale(gray_p, mean, std, r[4]))
+    return Compose(
+        [*colour, RandomHorizontalFlip(flip_p, r[0]), PadCrop(pad, r[1]), RandomErasing(erase_p, rng=r[2])]
+    )

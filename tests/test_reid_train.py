@@ -784,13 +784,29 @@ def test_colour_transforms_keep_pixels_valid_and_seeded() -> None:
 def test_similarity_distillation_loss_by_hand() -> None:
     from tracker.reid.train.distill import similarity_distillation_loss
 
-    t = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    assert float(similarity_distillation_loss(3.0 * t, t)) == pytest.approx(0.0, abs=1e-7)  # scale-free
-    s = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], requires_grad=True)
-    # cosines: teacher (0, 1/sqrt2, 1/sqrt2), student (1, 0, 0) for pairs (01, 02, 12); each twice
-    want = ((1 - 0) ** 2 + (0 - 0.5**0.5) ** 2 + (0 - 0.5**0.5) ** 2) / 3
+    g = torch.Generator().manual_seed(0)
+    t = torch.randn(6, 5, generator=g)
+    q, _ = torch.linalg.qr(torch.randn(5, 5, generator=g))
+    # the same structure in another basis, at another scale, in more dimensions: nothing to learn
+    same = torch.cat([3.0 * t @ q, torch.zeros(6, 2)], dim=1)
+    assert float(similarity_distillation_loss(same, t)) == pytest.approx(0.0, abs=1e-6)
+
+    def ref(a: np.ndarray, b: np.ndarray) -> float:  # numpy, step by step
+        def sim(e: np.ndarray) -> np.ndarray:
+            u = e / np.linalg.norm(e, axis=1, keepdims=True)
+            c = u - u.mean(axis=0)
+            c /= np.linalg.norm(c, axis=1, keepdims=True)
+            return c @ c.T
+
+        d = sim(a) - sim(b)
+        return float((d[~np.eye(len(a), dtype=bool)] ** 2).mean())
+
+    s = torch.randn(6, 3, generator=g, requires_grad=True)
     loss = similarity_distillation_loss(s, t)
-    assert float(loss.detach()) == pytest.approx(want, rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(
+        ref(s.detach().numpy().astype(np.float64), t.numpy()), rel=1e-5
+    )
+    assert float(loss.detach()) > 0.05
     loss.backward()
     assert s.grad is not None and float(s.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="batch sizes"):

@@ -314,6 +314,40 @@ def test_mgn_branch_shapes() -> None:
     assert len(out.features) == 3 and all(f.shape == (2, 256) for f in out.features)
 
 
+def test_mgn_on_the_mobilenetv2_trunk() -> None:
+    """MGN's branches on MobileNetV2: shapes per part stride, distinct branch weights, a light model's
+    weights carried into the trunk and all three branches (global branch = the light backbone), and
+    one training step of the whole model through the ID + triplet losses."""
+    from tracker.reid.train.models import MGN_SPLIT, MGNMobileNetV2
+    from tracker.reid.train.recover import light_to_mgn
+
+    x = torch.randn(2, 3, 64, 32)
+    for stride, part_hw in ((2, (2, 1)), (1, (4, 2))):
+        model = build_model("mgn_mobilenetv2", 5, embedding_dim=8, width_mult=0.25, last_stride=stride).eval()
+        assert isinstance(model, MGNMobileNetV2) and len(model.backbone.features) == MGN_SPLIT
+        with torch.no_grad():
+            g, p2, p3 = model.branch_maps(x)
+            assert g.shape == (2, 1280, 2, 1) and p2.shape == p3.shape == (2, 1280, *part_hw)
+            assert model(x).shape == (2, 8 * 8)
+    assert model.p1[0].conv[0].weight.data_ptr() != model.p2[0].conv[0].weight.data_ptr()
+
+    light = LightReid(3, embedding_dim=16, width_mult=0.25).eval()
+    mgn = build_model("mgn_mobilenetv2", 3, embedding_dim=8, width_mult=0.25, last_stride=2).eval()
+    assert isinstance(mgn, MGNMobileNetV2)
+    light_to_mgn(light, mgn)
+    with torch.no_grad():
+        want = light.backbone(x)
+        for branch in (mgn.p1, mgn.p2, mgn.p3):
+            torch.testing.assert_close(branch(mgn.backbone(x)), want)
+    mgn.train()
+    out = mgn(torch.randn(8, 3, 64, 32))
+    assert isinstance(out, ReidOutput) and len(out.logits) == 8 and out.embedding is not None
+    pids = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1])
+    loss, parts = compute_loss(out, pids, None, load_reid_config("light").loss)
+    loss.backward()
+    assert {"id", "triplet"} <= set(parts) and mgn.p3[0].conv[0].weight.grad is not None
+
+
 def test_bot_and_light_shapes() -> None:
     bot = BoTBaseline(num_classes=4, last_stride=1, width=4).eval()
     with torch.no_grad():

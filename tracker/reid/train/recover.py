@@ -27,9 +27,9 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from tracker.reid.train.models import LightReid
+from tracker.reid.train.models import MGN_SPLIT, LightReid, MGNMobileNetV2
 
-__all__ = ["calibrate", "load_folded"]
+__all__ = ["calibrate", "light_to_mgn", "load_folded"]
 
 
 def _conv_pairs(model: LightReid) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
@@ -118,3 +118,22 @@ def calibrate(model: LightReid, images: torch.Tensor) -> None:
             _buffer(bn, "running_var").copy_(var.float())
             bn.weight.copy_(torch.sqrt(var + bn.eps).float())
             bn.bias.copy_((b + mu).float())
+
+
+def light_to_mgn(light: LightReid, mgn: MGNMobileNetV2) -> None:
+    """Start an MGN from a trained light model: the shared trunk from its first ``MGN_SPLIT`` blocks,
+    each of the three branches from a copy of its remaining blocks (the reductions and classifiers
+    stay as built)."""
+    blocks = list(light.backbone.features.children())
+    features = getattr(mgn.backbone, "features", None)
+    if not isinstance(features, nn.Sequential):
+        raise ValueError("MGN without a MobileNetV2 trunk (backbone.features)")
+    trunk = list(features.children())
+    if len(trunk) != MGN_SPLIT:
+        raise ValueError(f"MGN trunk has {len(trunk)} blocks, expected {MGN_SPLIT}")
+    for dst, src in zip(trunk, blocks[:MGN_SPLIT], strict=True):
+        dst.load_state_dict(src.state_dict())
+    for branch in (mgn.p1, mgn.p2, mgn.p3):
+        tail = list(branch.children())
+        for dst, src in zip(tail, blocks[MGN_SPLIT:], strict=True):
+            dst.load_state_dict(src.state_dict())

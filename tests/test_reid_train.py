@@ -314,7 +314,7 @@ def test_mgn_branch_shapes() -> None:
     assert len(out.features) == 3 and all(f.shape == (2, 256) for f in out.features)
 
 
-def test_mgn_on_the_mobilenetv2_trunk() -> None:
+def test_mgn_on_the_mobilenetv2_trunk(tmp_path: Path) -> None:
     """MGN's branches on MobileNetV2: shapes per part stride, distinct branch weights, a light model's
     weights carried into the trunk and all three branches (global branch = the light backbone), and
     one training step of the whole model through the ID + triplet losses."""
@@ -330,6 +330,19 @@ def test_mgn_on_the_mobilenetv2_trunk() -> None:
             assert g.shape == (2, 1280, 2, 1) and p2.shape == p3.shape == (2, 1280, *part_hw)
             assert model(x).shape == (2, 8 * 8)
     assert model.p1[0].conv[0].weight.data_ptr() != model.p2[0].conv[0].weight.data_ptr()
+    # stripes as slices equal adaptive max pooling for any height, and so the model exports (the
+    # exporter's adaptive_max_pool2d needs the stripe count to divide the map height)
+    from tracker.reid.train.models import _stripes
+
+    for h in (2, 5, 8, 16, 24):
+        m = torch.randn(2, 3, h, 4)
+        for n in (2, 3):
+            assert torch.equal(
+                torch.cat(_stripes(m, n), dim=2), torch.nn.functional.adaptive_max_pool2d(m, (n, 1))
+            )
+    from tracker.reid.preprocess import PreprocessSpec
+
+    assert export_onnx(model, tmp_path / "mgn.onnx", (64, 32), PreprocessSpec(input_size=(64, 32))) <= 1e-4
 
     light = LightReid(3, embedding_dim=16, width_mult=0.25).eval()
     mgn = build_model("mgn_mobilenetv2", 3, embedding_dim=8, width_mult=0.25, last_stride=2).eval()

@@ -210,6 +210,16 @@ class BoTBaseline(nn.Module):
 # ---------------------------------------------------------------------------------------- MGN
 
 
+def _stripes(m: torch.Tensor, n: int) -> list[torch.Tensor]:
+    """Max over ``n`` horizontal stripes of ``float32[N,C,H,W]``, top to bottom, each ``[N,C,1,1]``.
+
+    The stripes are adaptive max pooling's (rows ``floor(i*H/n)`` to ``ceil((i+1)*H/n)``), written as
+    slices so that the ONNX exporter takes any ``H`` (its ``adaptive_max_pool2d`` needs ``n | H``).
+    """
+    h = m.shape[2]
+    return [m[:, :, (i * h) // n : -((-(i + 1) * h) // n)].amax(dim=(2, 3), keepdim=True) for i in range(n)]
+
+
 class _MultiGranularity(nn.Module):
     """MGN's heads, shared by both trunks: ``self.backbone`` (shared trunk) and ``self.p1``/``p2``/``p3``
     (global, part-2 and part-3 branches) are set by the subclass, then :meth:`_build_heads`.
@@ -249,10 +259,7 @@ class _MultiGranularity(nn.Module):
         then the 2 stripes of p2 and the 3 stripes of p3 (top to bottom)."""
         m1, m2, m3 = self.branch_maps(x)
         g = [F.adaptive_max_pool2d(m, 1) for m in (m1, m2, m3)]
-        s2 = F.adaptive_max_pool2d(m2, (2, 1))
-        s3 = F.adaptive_max_pool2d(m3, (3, 1))
-        parts = [s2[:, :, i : i + 1] for i in range(2)] + [s3[:, :, i : i + 1] for i in range(3)]
-        return g + parts
+        return g + _stripes(m2, 2) + _stripes(m3, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | ReidOutput:
         feats = [red(p).flatten(1) for red, p in zip(self.reductions, self.pooled(x), strict=True)]

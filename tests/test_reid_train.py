@@ -343,6 +343,14 @@ def test_mgn_on_the_mobilenetv2_trunk(tmp_path: Path) -> None:
     from tracker.reid.preprocess import PreprocessSpec
 
     assert export_onnx(model, tmp_path / "mgn.onnx", (64, 32), PreprocessSpec(input_size=(64, 32))) <= 1e-4
+    # 256x128: 8-row maps, 3 stripes of rows 0-2, 2-5, 5-7 (a ceiling by negative floor division
+    # exported as truncation and cut the first two short)
+    big = build_model("mgn_mobilenetv2", 5, embedding_dim=8, width_mult=0.25, last_stride=2).eval()
+    for mod in big.modules():  # non-trivial BatchNorm statistics, so that every stripe matters
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+    assert export_onnx(big, tmp_path / "big.onnx", (256, 128), PreprocessSpec(input_size=(256, 128))) <= 1e-4
 
     light = LightReid(3, embedding_dim=16, width_mult=0.25).eval()
     mgn = build_model("mgn_mobilenetv2", 3, embedding_dim=8, width_mult=0.25, last_stride=2).eval()
@@ -442,12 +450,27 @@ def test_config_base_merges_over_its_chain(tmp_path: Path) -> None:
 
 
 def test_default_embedder_stages_chain() -> None:
-    """The three presets that made the shipped model: each stage starts from the previous one's output."""
+    """The presets that made the shipped model: each stage starts from the previous one's output."""
     s1, s2, s3 = (load_reid_config(n) for n in ("light_cuhk", "light_cuhk_256", "light_cuhk01_ft"))
     assert s1.model.init_checkpoint is None and s1.model.input_size == (128, 64)
     assert s2.model.init_checkpoint == "out/reid/light_cuhk/last.pt" and s2.model.input_size == (256, 128)
     assert s3.model.init_checkpoint == "out/reid/light_cuhk_256/last.pt" and s3.data.datasets == ("cuhk01",)
-    for cfg in (s1, s2, s3):  # CUHK01 persons 486-971 are the test split and are never trained on
+    # the shipped (domain-generalising) model continues from stage 3, recovered from its export
+    s4, s5 = (load_reid_config(n) for n in ("light_dg_distill", "light_dg_cuhk01_ft"))
+    assert s4.model.init_checkpoint == "out/reid/recovered/last.pt" and s4.data.datasets == (
+        "cuhk01",
+        "cuhk03",
+    )
+    assert s5.model.init_checkpoint == "out/reid/light_dg_distill/last.pt" and s5.data.datasets == ("cuhk01",)
+    for cfg in (s4, s5):
+        assert (
+            cfg.loss.distill_teacher == "../shared/models/osnet_x0_25_msmt17.onnx"
+            and cfg.loss.distill_weight > 0
+        )
+        assert cfg.augment.color_jitter > 0 and cfg.augment.gray_p > 0
+    mgn = load_reid_config("mgn_mobilenetv2_dg")
+    assert mgn.model.arch == "mgn_mobilenetv2" and mgn.model.init_checkpoint == "out/reid/mgn_init/last.pt"
+    for cfg in (s1, s2, s3, s4, s5, mgn):  # CUHK01 persons 486-971 are the test split, never trained on
         assert cfg.data.cuhk01_train_ids == (1, 485) and cfg.data.cuhk01_test_ids == (486, 971)
 
 

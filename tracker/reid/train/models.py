@@ -215,9 +215,13 @@ def _stripes(m: torch.Tensor, n: int) -> list[torch.Tensor]:
 
     The stripes are adaptive max pooling's (rows ``floor(i*H/n)`` to ``ceil((i+1)*H/n)``), written as
     slices so that the ONNX exporter takes any ``H`` (its ``adaptive_max_pool2d`` needs ``n | H``).
+    Only non-negative integer division: the exporter traces ``H`` as a tensor, and ONNX integer
+    division truncates where Python's floors (a ``-(-a // n)`` ceiling came out wrong).
     """
     h = m.shape[2]
-    return [m[:, :, (i * h) // n : -((-(i + 1) * h) // n)].amax(dim=(2, 3), keepdim=True) for i in range(n)]
+    return [
+        m[:, :, (i * h) // n : ((i + 1) * h + n - 1) // n].amax(dim=(2, 3), keepdim=True) for i in range(n)
+    ]
 
 
 class _MultiGranularity(nn.Module):

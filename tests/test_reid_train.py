@@ -834,6 +834,8 @@ def test_colour_transforms_keep_pixels_valid_and_seeded() -> None:
     assert torch.equal(RandomGrayscale(0.0)(x), x)
     with pytest.raises(ValueError, match="strength"):
         ColorJitter(1.0)
+    with pytest.raises(ValueError, match="p must be in"):
+        RandomGrayscale(1.5)
 
     # with the colour steps off, the random streams are exactly the baseline's three
     seq = np.random.SeedSequence(7)

@@ -48,7 +48,15 @@ class _Pixels:
         return (x01 * self.luma).sum(0, keepdim=True)
 
 
-class ColorJitter:
+class _ColourTransform:
+    """Base of the transforms that work on pixels: the normalisation to undo and redo, and a
+    generator."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], rng: np.random.Generator | None) -> None:
+        self.px, self.rng = _Pixels(mean, std), rng or np.random.default_rng()
+
+
+class ColorJitter(_ColourTransform):
     """Scale brightness, contrast and saturation of a normalised RGB ``float32[3,H,W]`` image, each by
     a factor drawn uniformly from ``[1 - strength, 1 + strength]`` (brightness, then contrast about
     the mean grey level, then saturation about each pixel's grey level), clipped to valid pixels."""
@@ -62,7 +70,8 @@ class ColorJitter:
     ) -> None:
         if not 0.0 <= strength < 1.0:
             raise ValueError(f"ColorJitter: strength must be in [0, 1), got {strength}")
-        self.strength, self.px, self.rng = strength, _Pixels(mean, std), rng or np.random.default_rng()
+        super().__init__(mean, std, rng)
+        self.strength = strength
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         b, c, s = self.rng.uniform(1.0 - self.strength, 1.0 + self.strength, size=3)
@@ -74,7 +83,7 @@ class ColorJitter:
         return self.px.back(y)
 
 
-class RandomGrayscale:
+class RandomGrayscale(_ColourTransform):
     """With probability ``p`` replace a normalised RGB ``float32[3,H,W]`` image by its grey level."""
 
     def __init__(
@@ -84,7 +93,10 @@ class RandomGrayscale:
         std: Sequence[float] = IMAGENET_STD,
         rng: np.random.Generator | None = None,
     ) -> None:
-        self.p, self.px, self.rng = p, _Pixels(mean, std), rng or np.random.default_rng()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"RandomGrayscale: p must be in [0, 1], got {p}")
+        super().__init__(mean, std, rng)
+        self.p = p
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.rng.random() >= self.p:

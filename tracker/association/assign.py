@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from .lsap import linear_sum_assignment, max_gain_assignment
 
-__all__ = ["Matches", "assign", "assign_pairs"]
+__all__ = ["Matches", "assign", "assign_pairs", "match", "match_pairs"]
 
 Matches = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 """``(rows, cols, unmatched_rows, unmatched_cols)``, all ``int64`` index arrays."""
@@ -30,10 +30,28 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
     Returns:
         ``(rows, cols, unmatched_rows, unmatched_cols)``: matched pairs ``cost[rows[i], cols[i]]``.
     """
+    m_rows, m_cols = match(cost, max_cost)
+    n_rows, n_cols = np.shape(cost)
+    return m_rows, m_cols, *_unmatched(m_rows, m_cols, n_rows, n_cols)
+
+
+def match(cost: NDArray[np.floating], max_cost: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The matched ``(rows, cols)`` of :func:`assign`, without the unmatched lists (what the stage
+    runner needs; it keeps its own masks)."""
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
-    n_rows, n_cols = cost64.shape
     rows, cols = np.nonzero(cost64 <= max_cost)
-    return assign_pairs(rows, cols, cost64[rows, cols], max_cost, n_rows, n_cols)
+    return match_pairs(rows, cols, cost64[rows, cols], max_cost)
+
+
+def _unmatched(
+    m_rows: NDArray[np.int64], m_cols: NDArray[np.int64], n_rows: int, n_cols: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows of ``range(n_rows)`` not in ``m_rows`` and columns of ``range(n_cols)`` not in ``m_cols``."""
+    free_r = np.ones(n_rows, bool)
+    free_r[m_rows] = False
+    free_c = np.ones(n_cols, bool)
+    free_c[m_cols] = False
+    return np.nonzero(free_r)[0], np.nonzero(free_c)[0]
 
 
 _EMPTY = np.zeros(0, np.int64)
@@ -68,12 +86,23 @@ def assign_pairs(
         ``(rows, cols, unmatched_rows, unmatched_cols)`` as :func:`assign`; matches of single pairs
         first (by row), then those of each larger component, components ordered by their first row.
     """
+    m_rows, m_cols = match_pairs(rows, cols, cost, max_cost)
+    return m_rows, m_cols, *_unmatched(m_rows, m_cols, n_rows, n_cols)
+
+
+def match_pairs(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], cost: NDArray[np.float64], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The matched ``(rows, cols)`` of :func:`assign_pairs` (same pairs, same order), without the
+    unmatched lists."""
+    if len(rows) <= _PYTHON_MAX_PAIRS:
+        return _match_pairs_lists(rows.tolist(), cols.tolist(), cost.tolist(), max_cost)
     ok = cost <= max_cost
     pr, pc, pcost = rows[ok], cols[ok], cost[ok]
     if len(pr) == 0:
-        return _EMPTY, _EMPTY, np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
-    row_deg = np.bincount(pr, minlength=n_rows)
-    col_deg = np.bincount(pc, minlength=n_cols)
+        return _EMPTY, _EMPTY
+    row_deg = np.bincount(pr)
+    col_deg = np.bincount(pc)
     single = (row_deg[pr] == 1) & (col_deg[pc] == 1)
     s_rows, s_cols = pr[single], pc[single]
     by_row = np.argsort(s_rows, kind="stable")
@@ -86,16 +115,47 @@ def assign_pairs(
         out_r += mr
         out_c += mc
     elif n_rest:
-        mr, mc = _solve_components_arrays(pr[rest], pc[rest], pcost[rest], max_cost, n_rows)
+        mr, mc = _solve_components_arrays(pr[rest], pc[rest], pcost[rest], max_cost, int(pr.max()) + 1)
         out_r += mr
         out_c += mc
-    m_rows = np.array(out_r, np.int64)
-    m_cols = np.array(out_c, np.int64)
-    free_r = np.ones(n_rows, bool)
-    free_r[m_rows] = False
-    free_c = np.ones(n_cols, bool)
-    free_c[m_cols] = False
-    return m_rows, m_cols, np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+    return np.array(out_r, np.int64), np.array(out_c, np.int64)
+
+
+_PYTHON_MAX_PAIRS = 64
+"""Up to this many listed pairs (a normal scene after gating), :func:`match_pairs` runs on Python lists
+from the start: a dozen numpy calls cost more than the loop over the pairs."""
+
+
+def _match_pairs_lists(
+    rows: list[int], cols: list[int], cost: list[float], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`match_pairs` on lists: the same matches in the same order (single pairs by row, then the
+    components of :func:`_solve_components`)."""
+    keep = [k for k, v in enumerate(cost) if v <= max_cost]
+    if not keep:
+        return _EMPTY, _EMPTY
+    row_deg: dict[int, int] = {}
+    col_deg: dict[int, int] = {}
+    for k in keep:
+        row_deg[rows[k]] = row_deg.get(rows[k], 0) + 1
+        col_deg[cols[k]] = col_deg.get(cols[k], 0) + 1
+    singles: list[tuple[int, int]] = []
+    rest: list[int] = []
+    for k in keep:
+        if row_deg[rows[k]] == 1 and col_deg[cols[k]] == 1:
+            singles.append((rows[k], cols[k]))
+        else:
+            rest.append(k)
+    singles.sort()  # rows of single pairs are distinct: by row
+    out_r = [r for r, _ in singles]
+    out_c = [c for _, c in singles]
+    if rest:
+        mr, mc = _solve_components(
+            [rows[k] for k in rest], [cols[k] for k in rest], [cost[k] for k in rest], max_cost
+        )
+        out_r += mr
+        out_c += mc
+    return np.array(out_r, np.int64), np.array(out_c, np.int64)
 
 
 _LIST_MAX_PAIRS = 512

@@ -4,7 +4,7 @@ A stage (:class:`~tracker.config.StageConfig`, data from a preset's YAML) names 
 detection band, a cost (a composition of the cost terms of :mod:`tracker.association.terms`) and the
 largest cost that may still match. :func:`run_stages` runs the stages in order over one frame: each
 stage sees the tracks and detections that earlier stages left unmatched, builds its cost on just those
-rows and columns, and solves a gated assignment (:func:`tracker.association.assign.assign`). It hands
+rows and columns, and solves a gated assignment (:func:`tracker.association.assign.match`). It hands
 back every match (in stage order) and what was left over; the life cycle (apply matches, mark lost,
 remove, start tracks) is the caller's.
 
@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import StageConfig
-from .assign import assign, assign_pairs
+from .assign import match, match_pairs
 from .terms import AssociationFrame, build_cost, build_pair_cost, sparse_candidates
 
 __all__ = ["StageResult", "run_stages"]
@@ -47,15 +47,15 @@ class StageResult:
         tracks: ``int64[K]`` matched track rows, stage by stage (each stage's in solver order).
         detections: ``int64[K]`` the detection matched to each of them.
         stage: ``int64[K]`` index of the stage that made each match.
-        track_matched: ``bool[T]`` tracks matched by some stage.
-        det_matched: ``bool[N]`` detections matched by some stage.
+        track_unmatched: ``bool[T]`` tracks no stage matched.
+        det_unmatched: ``bool[N]`` detections no stage matched.
     """
 
     tracks: NDArray[np.int64]
     detections: NDArray[np.int64]
     stage: NDArray[np.int64]
-    track_matched: NDArray[np.bool_]
-    det_matched: NDArray[np.bool_]
+    track_unmatched: NDArray[np.bool_]
+    det_unmatched: NDArray[np.bool_]
 
 
 def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageResult:
@@ -71,31 +71,33 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     """
     n_tracks = len(frame.track_boxes)
     n_dets = len(frame.det_boxes)
-    track_used = np.zeros(n_tracks, bool)
-    det_used = np.zeros(n_dets, bool)
+    track_free = np.ones(n_tracks, bool)
+    det_free = np.ones(n_dets, bool)
     out_t: list[NDArray[np.int64]] = []
     out_d: list[NDArray[np.int64]] = []
     out_s: list[NDArray[np.int64]] = []
     if n_tracks and n_dets:
         for k, stage in enumerate(stages):
-            rows = np.nonzero(frame.pool_mask(stage.tracks) & ~track_used)[0]
+            rows = np.nonzero(frame.pool_mask(stage.tracks) & track_free)[0]
             if len(rows) == 0:
                 continue
-            cols = np.nonzero(frame.bands[stage.detections] & ~det_used)[0]
+            cols = np.nonzero(frame.bands[stage.detections] & det_free)[0]
             if len(cols) == 0:
                 continue
             matched_rows, matched_cols = _solve_stage(stage, frame, rows, cols)
             if len(matched_rows) == 0:
                 continue
-            track_used[matched_rows] = True
-            det_used[matched_cols] = True
+            track_free[matched_rows] = False
+            det_free[matched_cols] = False
             out_t.append(matched_rows)
             out_d.append(matched_cols)
             out_s.append(np.full(len(matched_rows), k, np.int64))
     if not out_t:
-        return StageResult(_EMPTY, _EMPTY, _EMPTY, track_used, det_used)
+        return StageResult(_EMPTY, _EMPTY, _EMPTY, track_free, det_free)
+    if len(out_t) == 1:
+        return StageResult(out_t[0], out_d[0], out_s[0], track_free, det_free)
     return StageResult(
-        np.concatenate(out_t), np.concatenate(out_d), np.concatenate(out_s), track_used, det_used
+        np.concatenate(out_t), np.concatenate(out_d), np.concatenate(out_s), track_free, det_free
     )
 
 
@@ -112,15 +114,8 @@ def _solve_stage(
                 return _EMPTY, _EMPTY
             cost = build_pair_cost(stage.cost, frame, pr, pc, stage.max_cost, iou)
             # local indices for the solver: position of each pair's row/col in rows/cols (sorted)
-            r, c, _, _ = assign_pairs(
-                np.searchsorted(rows, pr),
-                np.searchsorted(cols, pc),
-                cost,
-                stage.max_cost,
-                len(rows),
-                len(cols),
-            )
+            r, c = match_pairs(np.searchsorted(rows, pr), np.searchsorted(cols, pc), cost, stage.max_cost)
             return rows[r], cols[c]
     cost = build_cost(stage.cost, frame, rows, cols, stage.max_cost)
-    r, c, _, _ = assign(cost, stage.max_cost)
+    r, c = match(cost, stage.max_cost)
     return rows[r], cols[c]

@@ -113,10 +113,10 @@ class AssociationFrame:
     gating_chi2: float
 
     def pool_mask(self, names: Sequence[str]) -> NDArray[np.bool_]:
-        """``bool[T]``: tracks in any of the pools ``names``."""
-        mask = self.pools[names[0]].copy()
+        """``bool[T]``: tracks in any of the pools ``names`` (read only: it may be a pool's own mask)."""
+        mask = self.pools[names[0]]
         for name in names[1:]:
-            mask |= self.pools[name]
+            mask = mask | self.pools[name]
         return mask
 
 

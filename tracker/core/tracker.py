@@ -40,6 +40,16 @@ def _median_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return x[k // 2] if k % 2 else 0.5 * (x[k // 2 - 1] + x[k // 2])
 
 
+def _median_float32(x: NDArray[np.float32]) -> float:
+    """``np.median`` of a non-empty ``float32[K]``, bit for bit (the middle value, or the float32 mean
+    of the two middle ones), on a sorted Python list: ``np.median`` costs ~30 times more at K ~ 20."""
+    v = sorted(x.tolist())
+    k = len(v)
+    if k % 2:
+        return v[k // 2]
+    return float(np.float32(0.5) * (np.float32(v[k // 2 - 1]) + np.float32(v[k // 2])))
+
+
 class Tracker:
     """Tracking by detection with a batched Kalman filter, optional ReID and camera motion compensation.
 
@@ -258,17 +268,21 @@ class Tracker:
         s.lost += 1
         s.det_index[:] = -1
         self._predict(affine)
-        was_tracked = s.states == _CONFIRMED
-        was_tentative = s.states == _TENTATIVE
-        result = run_stages(self.config.association.stages, self._association_frame(dets, emb))
+        pools = {
+            "tracked": s.states == _CONFIRMED,
+            "lost": s.states == _LOST,
+            "tentative": s.states == _TENTATIVE,
+        }
+        z = xyxy_to_cxcywh(dets.boxes)  # the detections as measurements, once per frame
+        result = run_stages(self.config.association.stages, self._association_frame(dets, z, emb, pools))
+        unmatched = result.track_unmatched
         self._apply_matches_and_follow(
-            result.tracks, result.detections, dets, emb, affine, was_tracked & ~result.track_matched
+            result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
-        self._remove(was_tentative & ~result.track_matched)
-        high, new_score = self._thresholds()
-        new = ~result.det_matched & (dets.scores >= high) & (dets.scores >= new_score)
+        self._remove(pools["tentative"] & unmatched)
+        new = result.det_unmatched & (dets.scores >= max(self._thresholds()))
         self._adapt_scores(dets.scores[result.detections])
-        self._start_tracks(np.nonzero(new)[0], dets, emb)
+        self._start_tracks(np.nonzero(new)[0], dets, z, emb)
 
     def _thresholds(self) -> tuple[float, float]:
         """This frame's start of the ``high`` band and new-track score (adaptive when configured)."""
@@ -286,7 +300,7 @@ class Tracker:
         if a.score_adapt_rate <= 0 or len(matched_scores) == 0:
             return
         rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
-        self._score_level += rate * (float(np.median(matched_scores)) - self._score_level)
+        self._score_level += rate * (_median_float32(matched_scores) - self._score_level)
 
     def _predict(self, affine: NDArray[np.float32] | None) -> None:
         """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""
@@ -297,7 +311,7 @@ class Tracker:
         if m.lost_velocity_decay != 1.0:
             s.means[s.states == _LOST, 4:6] *= m.lost_velocity_decay
         # (lost tracks have no size velocity: it is zeroed when they are lost, as in BoT-SORT)
-        s.means, s.covs = self.kf.predict(s.means, s.covs)
+        self.kf.predict_inplace(s.means, s.covs)
         # a shrinking box must not turn inside out while it is not observed
         np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
         if affine is not None:
@@ -305,20 +319,28 @@ class Tracker:
 
             s.means, s.covs = apply_affine(s.means, s.covs, affine)
 
-    def _association_frame(self, dets: Detections, emb: NDArray[np.float32] | None) -> AssociationFrame:
-        """This frame's tracks and detections as the association stages read them."""
+    def _association_frame(
+        self,
+        dets: Detections,
+        z: NDArray[np.float64],
+        emb: NDArray[np.float32] | None,
+        pools: dict[str, NDArray[np.bool_]],
+    ) -> AssociationFrame:
+        """This frame's tracks and detections as the association stages read them (``z``:
+        ``float64[N,4]`` the detections as cx, cy, w, h; ``pools``: ``bool[T]`` track masks by pool)."""
         s = self._store
         a = self.config.association
-        high = self._thresholds()[0]
         scores = dets.scores
         det_boxes = dets.boxes
+        high_band = scores >= self._thresholds()[0]
+        usable = scores >= a.low_score
         means, covs, kf = s.means, s.covs, self.kf
 
         def gating(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
-            return kf.gating_distance(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
+            return kf.gating_distance(means[rows], covs[rows], z[cols])
 
         def gating_pairs(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
-            return kf.gating_distance_pairs(means[rows], covs[rows], xyxy_to_cxcywh(det_boxes[cols]))
+            return kf.gating_distance_pairs(means[rows], covs[rows], z[cols])
 
         return AssociationFrame(
             track_boxes=cxcywh_to_xyxy(s.means[:, :4]),
@@ -326,19 +348,11 @@ class Tracker:
             track_scores=s.scores,
             track_features=s.features,
             track_has_feature=s.has_feature,
-            pools={
-                "tracked": s.states == _CONFIRMED,
-                "lost": s.states == _LOST,
-                "tentative": s.states == _TENTATIVE,
-            },
+            pools=pools,
             det_boxes=det_boxes,
             det_scores=scores,
             det_features=emb,
-            bands={
-                "high": scores >= high,
-                "low": (scores >= a.low_score) & (scores < high),
-                "all": scores >= a.low_score,
-            },
+            bands={"high": high_band, "low": usable & ~high_band, "all": usable},
             gating=gating,
             gating_pairs=gating_pairs,
             appearance=self.config.appearance,
@@ -350,34 +364,42 @@ class Tracker:
         mt: NDArray[np.int64],
         md: NDArray[np.int64],
         dets: Detections,
+        z: NDArray[np.float64],
         emb: NDArray[np.float32] | None,
         affine: NDArray[np.float32] | None,
         newly_lost: NDArray[np.bool_],
     ) -> None:
         """Update matched tracks, mark the unmatched tracked ones ``newly_lost: bool[T]`` lost, and move
-        lost tracks with the scene where image-based CMC is off."""
+        lost tracks with the scene where image-based CMC is off (``z``: ``float64[N,4]`` cx, cy, w, h
+        of every detection)."""
         s = self._store
         m = self.config.motion
         follow = m.shift_lost_with_scene and affine is None and len(mt) >= m.min_shift_matches
         before = s.means[mt] if follow else None  # fancy indexing: a copy of the predicted states
-        self._apply_matches(mt, md, dets, emb)
+        self._apply_matches(mt, md, dets, z[md], emb)
         self._mark_lost(newly_lost)
-        if before is not None and (s.states == _LOST).any():
-            self._follow_scene(mt, md, dets.boxes, before)
+        if before is not None:
+            lost = s.states == _LOST
+            if lost.any():
+                self._follow_scene(mt, md, dets.boxes, before, lost)
 
     def _mark_lost(self, newly_lost: NDArray[np.bool_]) -> None:
         """Tracked tracks left unmatched, ``bool[T]``, become lost."""
         s = self._store
-        s.states[newly_lost] = _LOST
-        s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
+        if newly_lost.any():
+            s.states[newly_lost] = _LOST
+            s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
 
     def _remove(self, dead_tentative: NDArray[np.bool_]) -> None:
         """Drop tentative tracks left unmatched (``dead_tentative: bool[T]``), lost tracks past their
         lifetime and duplicates."""
         s = self._store
-        dead = (s.states == _LOST) & (s.lost > self.max_lost)
+        lost = s.states == _LOST
+        dead = lost & (s.lost > self.max_lost)
         dead |= dead_tentative
-        dead |= self._duplicates(dead)
+        dup = self._duplicates(lost & ~dead)
+        if dup is not None:
+            dead[dup] = True
         if dead.any():
             s.keep(~dead)
 
@@ -387,8 +409,9 @@ class Tracker:
         det_idx: NDArray[np.int64],
         boxes: NDArray[np.float32],
         predicted: NDArray[np.float64],
+        lost: NDArray[np.bool_],
     ) -> None:
-        """Move lost tracks with the scene, for frames without image-based camera motion compensation.
+        """Move lost tracks (``lost: bool[T]``) with the scene, for frames without image-based camera motion compensation.
 
         What the matched tracks' velocities did not foresee this frame (the median of detection centre
         minus predicted centre, ``float64[2]`` px) is mostly camera motion; lost tracks, which no
@@ -401,25 +424,29 @@ class Tracker:
             tracks' states before their update.
         """
         s = self._store
-        centres = 0.5 * (boxes[det_idx, :2] + boxes[det_idx, 2:])
-        shift = _median_rows(centres - predicted[:, :2])
-        dv = _median_rows(s.means[tracks, 4:6] - predicted[:, 4:6])
-        lost = s.states == _LOST
-        s.means[lost, :2] += shift
-        s.means[lost, 4:6] += dv
+        b = boxes[det_idx]
+        centres = 0.5 * (b[:, :2] + b[:, 2:])
+        # medians of the position and velocity corrections, one sort for both: float64[4]
+        med = _median_rows(
+            np.concatenate([centres - predicted[:, :2], s.means[tracks, 4:6] - predicted[:, 4:6]], axis=1)
+        )
+        s.means[lost, :2] += med[:2]
+        s.means[lost, 4:6] += med[2:]
 
     def _apply_matches(
         self,
         tracks: NDArray[np.int64],
         det_idx: NDArray[np.int64],
         dets: Detections,
+        z: NDArray[np.float64],
         emb: NDArray[np.float32] | None,
     ) -> None:
+        """Correct ``tracks: int64[K]`` with detections ``det_idx: int64[K]`` (``z: float64[K,4]``
+        their cx, cy, w, h)."""
         if len(tracks) == 0:
             return
         s = self._store
         life = self.config.lifecycle
-        z = xyxy_to_cxcywh(dets.boxes[det_idx])
         s.means[tracks], s.covs[tracks] = self.kf.update(
             s.means[tracks], s.covs[tracks], z, dets.scores[det_idx]
         )
@@ -431,15 +458,16 @@ class Tracker:
             if back.any():
                 last = xyxy_to_cxcywh(s.last_boxes[tracks[back]])
                 s.means[tracks[back], 4:8] = (z[back] - last) / gap[back][:, None]
-        s.hits[tracks] += 1
+        hits = s.hits[tracks] + 1
+        s.hits[tracks] = hits
         s.lost[tracks] = 0
         s.scores[tracks] = dets.scores[det_idx]
         s.class_ids[tracks] = dets.class_ids[det_idx]
         s.last_boxes[tracks] = dets.boxes[det_idx]
         s.det_index[tracks] = det_idx
+        # lost tracks found again, and tentative ones with enough hits, are confirmed
         st = s.states[tracks]
-        promote = (st == _LOST) | ((st == _TENTATIVE) & (s.hits[tracks] >= life.min_hits))
-        s.states[tracks[promote]] = _CONFIRMED
+        s.states[tracks] = np.where((st == _LOST) | (hits >= life.min_hits), _CONFIRMED, st)
         if emb is not None and emb.shape[1]:
             self._update_features(tracks, det_idx, dets, emb)
 
@@ -468,13 +496,19 @@ class Tracker:
         s.has_feature[tracks] = True
 
     def _start_tracks(
-        self, det_idx: NDArray[np.int64], dets: Detections, emb: NDArray[np.float32] | None
+        self,
+        det_idx: NDArray[np.int64],
+        dets: Detections,
+        z: NDArray[np.float64],
+        emb: NDArray[np.float32] | None,
     ) -> None:
+        """New tracks from detections ``det_idx: int64[K]`` (``z: float64[N,4]`` cx, cy, w, h of every
+        detection)."""
         n = len(det_idx)
         if n == 0:
             return
         s = self._store
-        means, covs = self.kf.initiate(xyxy_to_cxcywh(dets.boxes[det_idx]))
+        means, covs = self.kf.initiate(z[det_idx])
         first_frame = self._frame_count == 1
         confirm = first_frame or self.config.lifecycle.min_hits <= 1
         if emb is not None and emb.shape[1]:
@@ -502,34 +536,35 @@ class Tracker:
         )
         s.append(new)
 
-    def _duplicates(self, dead: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    def _duplicates(self, lost: NDArray[np.bool_]) -> NDArray[np.int64] | None:
         """ByteTrack's ``remove_duplicate_stracks``: a lost track that overlaps a track matched this
         frame almost completely (IoU above ``duplicate_iou``, current boxes) is the same person twice;
-        the younger of the two is dropped. ``dead``: ``bool[T]`` tracks already being removed.
-        Returns ``bool[T]``: tracks to drop."""
+        the younger of the two is dropped. ``lost``: ``bool[T]`` the lost tracks not already being
+        removed. Returns the ``int64[K]`` rows to drop, or ``None``."""
         s = self._store
-        drop = np.zeros(len(s), bool)
-        lost = np.nonzero((s.states == _LOST) & ~dead)[0]
-        if len(lost) == 0:
-            return drop
+        lost_rows = np.nonzero(lost)[0]
+        if len(lost_rows) == 0:
+            return None
         tracked = np.nonzero((s.states == _CONFIRMED) & (s.lost == 0))[0]
         if len(tracked) == 0:
-            return drop
-        iou = iou_matrix(cxcywh_to_xyxy(s.means[tracked, :4]), cxcywh_to_xyxy(s.means[lost, :4]))
-        ti, li = np.nonzero(iou > self.config.association.duplicate_iou)
+            return None
+        boxes = cxcywh_to_xyxy(s.means[:, :4])
+        ti, li = np.nonzero(
+            iou_matrix(boxes[tracked], boxes[lost_rows]) > self.config.association.duplicate_iou
+        )
         if len(ti) == 0:
-            return drop
-        older_tracked = s.age[tracked[ti]] >= s.age[lost[li]]
-        drop[lost[li][older_tracked]] = True
-        drop[tracked[ti][~older_tracked]] = True
-        return drop
+            return None
+        older_tracked = s.age[tracked[ti]] >= s.age[lost_rows[li]]
+        return np.concatenate([lost_rows[li][older_tracked], tracked[ti][~older_tracked]])
 
     # -- output -----------------------------------------------------------------------------------
     def _output(self) -> Tracks:
         s = self._store
         life = self.config.lifecycle
-        matched = s.lost == 0
-        show = matched & ((s.states == _CONFIRMED) | (life.output_tentative & (s.states == _TENTATIVE)))
+        shown = s.states == _CONFIRMED
+        if life.output_tentative:
+            shown |= s.states == _TENTATIVE
+        show = (s.lost == 0) & shown
         if self.config.association.min_box_area > 0:
             show &= s.means[:, 2] * s.means[:, 3] >= self.config.association.min_box_area
         return self._tracks(np.nonzero(show)[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -276,3 +277,85 @@ def test_list_and_array_component_paths_agree(seed: int, monkeypatch: pytest.Mon
             np.testing.assert_array_equal(a, b)
         sizes.append(len(by_arrays[0]))
     assert sizes[0] > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_scene_list_matcher_equals_the_array_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to ``_PYTHON_MAX_PAIRS`` pairs, matching runs on Python lists from the first step: the same
+    matches in the same order as the numpy path, ties, repeated pairs and inadmissible pairs included."""
+    import tracker.association.assign as assign_module
+
+    rng = np.random.default_rng(seed)
+    limit = assign_module._PYTHON_MAX_PAIRS
+    for _ in range(200):
+        p = int(rng.integers(0, limit + 1))
+        r = rng.integers(0, 8, p).astype(np.int64)
+        c = rng.integers(0, 8, p).astype(np.int64)
+        cost = rng.choice([0.1, 0.3, 0.5, 0.9], size=p) if seed % 2 else rng.uniform(0, 1, p)
+        by_lists = assign_module.match_pairs(r, c, cost, 0.8)
+        monkeypatch.setattr(assign_module, "_PYTHON_MAX_PAIRS", -1)
+        by_arrays = assign_module.match_pairs(r, c, cost, 0.8)
+        monkeypatch.setattr(assign_module, "_PYTHON_MAX_PAIRS", limit)
+        for a, b in zip(by_lists, by_arrays, strict=True):
+            assert a.dtype == b.dtype == np.int64
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_solver_for_giant_components_equals_the_dense_one(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Giant components (packed scenes) go to SciPy's sparse solver: with continuous costs (one
+    optimum) it picks the same pairs as the dense block solver; repeated pairs count by their last
+    value, as in the dense block."""
+    import tracker.association.assign as assign_module
+
+    rng = np.random.default_rng(seed)
+    n, m = 120, 110
+    r = rng.integers(0, n, 900).astype(np.int64)
+    c = np.clip(r + rng.integers(-6, 7, 900), 0, m - 1).astype(np.int64)  # one big chained component
+    cost = rng.uniform(0, 1, 900)
+    monkeypatch.setattr(assign_module, "_SPARSE_BLOCK_MIN_ENTRIES", 10**12)
+    dense = assign_module.match_pairs(r, c, cost, 0.8)
+    monkeypatch.setattr(assign_module, "_SPARSE_BLOCK_MIN_ENTRIES", 1)
+    calls: list[int] = []
+    real = assign_module.sparse_gated_matching
+
+    def spy(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assign_module, "sparse_gated_matching", spy)
+    sparse = assign_module.match_pairs(r, c, cost, 0.8)
+    assert calls  # the sparse path ran
+    assert len(dense[0]) > 50
+    assert sorted(zip(*dense, strict=True)) == sorted(zip(*sparse, strict=True))
+
+
+def test_sparse_solver_optimum_and_unmatched_cost() -> None:
+    """A pair is taken only when cheaper than leaving both ends unmatched (``max_cost / 2`` each), and
+    the matching is the cheapest one: checked against brute force on small random problems."""
+    from tracker.association.lsap import sparse_gated_matching
+
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n, m = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        pairs = [(i, j) for i in range(n) for j in range(m) if rng.random() < 0.6]
+        if not pairs:
+            continue
+        r = np.array([p[0] for p in pairs], np.int64)
+        c = np.array([p[1] for p in pairs], np.int64)
+        cost = rng.uniform(0, 0.8, len(pairs))
+        got = sparse_gated_matching(r, c, cost, 0.8, n, m)
+        assert got is not None
+        total = float(cost[[pairs.index(p) for p in zip(*got, strict=True)]].sum()) + 0.4 * (
+            n + m - 2 * len(got[0])
+        )
+        best = math.inf
+        for k in range(len(pairs) + 1):
+            for sub in itertools.combinations(range(len(pairs)), k):
+                rows = {pairs[s][0] for s in sub}
+                cols = {pairs[s][1] for s in sub}
+                if len(rows) == len(cols) == k:
+                    best = min(best, float(cost[list(sub)].sum()) + 0.4 * (n + m - 2 * k))
+        assert total == pytest.approx(best, abs=1e-12)

@@ -70,6 +70,26 @@ def test_batched_equals_one_at_a_time() -> None:
         np.testing.assert_allclose(cb[i], ci[0], rtol=1e-12)
 
 
+def test_predict_inplace_equals_predict_bit_for_bit_on_any_memory_layout() -> None:
+    """The tracker predicts its own arrays in place; that must be exactly :meth:`predict`, whether the
+    covariance stack is C-contiguous (the strided-diagonal path) or not (the fancy-index path)."""
+    rng = np.random.default_rng(4)
+    kf = KalmanFilter()
+    z = np.column_stack(
+        [rng.uniform(0, 500, 7), rng.uniform(0, 500, 7), rng.uniform(10, 50, 7), rng.uniform(30, 150, 7)]
+    )
+    m, c = kf.initiate(z)
+    m, c = kf.update(*kf.predict(m, c), z + rng.normal(0, 2, z.shape))
+    want_m, want_c = kf.predict(m, c)
+    assert not np.array_equal(want_m, m)  # predict leaves its inputs alone
+    for layout in ("C", "F"):
+        mi, ci = m.copy(order=layout), c.copy(order=layout)
+        assert ci.flags.c_contiguous == (layout == "C")
+        kf.predict_inplace(mi, ci)
+        np.testing.assert_array_equal(mi, want_m)
+        np.testing.assert_array_equal(ci, want_c)
+
+
 def test_covariance_stays_symmetric_positive_definite_through_long_gaps() -> None:
     kf = KalmanFilter()
     m, c = kf.initiate(np.array([[300.0, 200.0, 40.0, 120.0], [50.0, 60.0, 5.0, 12.0]]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .lsap import linear_sum_assignment, max_gain_assignment
+from .lsap import linear_sum_assignment, max_gain_assignment, sparse_gated_matching
 
 __all__ = ["Matches", "assign", "assign_pairs", "match", "match_pairs"]
 
@@ -164,6 +164,12 @@ built on Python lists (cheapest for the handfuls of a normal scene); above it (h
 overlapping objects) with numpy, where one component may hold hundreds of rows."""
 
 
+_SPARSE_BLOCK_MIN_ENTRIES = 40_000
+"""Components spanning at least this many rows x columns (about 200 x 200: only the giant components
+of packed scenes of hundreds of people) go to SciPy's sparse solver when it is installed
+(:func:`~tracker.association.lsap.sparse_gated_matching`); smaller ones to the dense solver."""
+
+
 _SMALL_BLOCK_PAIRS = 32
 """Components of a crowded scene with at most this many pairs are still solved on Python lists
 (:func:`_solve_block`): most components stay small, and numpy's per-call cost dominates there."""
@@ -197,6 +203,16 @@ def _solve_components_arrays(
             continue
         ur, ri = np.unique(pr[idx], return_inverse=True)
         uc, ci = np.unique(pc[idx], return_inverse=True)
+        if len(ur) * len(uc) >= _SPARSE_BLOCK_MIN_ENTRIES:
+            # the last listed value of a repeated pair counts, as in the dense block below
+            key = ri * len(uc) + ci
+            _, last = np.unique(key[::-1], return_index=True)
+            last = len(key) - 1 - last
+            sparse = sparse_gated_matching(ri[last], ci[last], pcost[idx][last], max_cost, len(ur), len(uc))
+            if sparse is not None:
+                out_r += ur[sparse[0]].tolist()
+                out_c += uc[sparse[1]].tolist()
+                continue
         gain = np.zeros((len(ur), len(uc)))
         admissible = np.zeros((len(ur), len(uc)), bool)
         gain[ri, ci] = max_cost - pcost[idx]

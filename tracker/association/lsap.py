@@ -27,8 +27,12 @@ from numpy.typing import ArrayLike, NDArray
 
 try:  # optional: the same algorithm compiled; used for large matrices when installed (same answers)
     from scipy.optimize import linear_sum_assignment as _compiled_lsa
+    from scipy.sparse import csr_array as _csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching as _compiled_sparse_matching
 except ImportError:  # the core install has no SciPy
     _compiled_lsa = None
+    _csr_array = None
+    _compiled_sparse_matching = None
 
 _COMPILED_MIN_ENTRIES = 64
 """Matrices of at least this many entries go to SciPy's compiled copy of this algorithm when SciPy is
@@ -36,7 +40,7 @@ installed (it returns the same assignment, ties included: ``tests/test_lsap.py``
 all of them without SciPy, are solved here (on lists that is faster than a call into SciPy for the
 tiny blocks tracking makes; a block of hundreds of rows takes ~0.1-1 s here instead of milliseconds)."""
 
-__all__ = ["linear_sum_assignment", "max_gain_assignment"]
+__all__ = ["linear_sum_assignment", "max_gain_assignment", "sparse_gated_matching"]
 
 
 def linear_sum_assignment(
@@ -175,3 +179,51 @@ def _solve(cost: list[list[float]]) -> list[int]:
             if i == cur:
                 break
     return col4row
+
+
+def sparse_gated_matching(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    cost: NDArray[np.float64],
+    max_cost: float,
+    n_rows: int,
+    n_cols: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """Minimum-cost matching of a large sparse block with SciPy's compiled sparse solver (LAPJVsp),
+    or ``None`` when SciPy is not installed.
+
+    The problem of :func:`tracker.association.assign.match_pairs` (only the listed pairs, all with
+    ``cost <= max_cost``, may match; every row or column left unmatched costs ``max_cost / 2``) becomes
+    a perfect matching on ``n_rows + n_cols`` nodes a side: each row ``i`` also has a private "unmatched"
+    column, each column ``j`` a private "unmatched" row (both at ``max_cost / 2``), and those two meet at
+    cost 0 exactly where ``(i, j)`` is a listed pair, so every partial matching has a completion of the
+    same total. Every weight is shifted by 1 (the solver needs non-zero weights; a perfect matching
+    uses one edge per node, so the shift changes no choice). The total is the optimum the dense solver
+    reaches; where several optima tie, either may be returned. On the giant components of a packed
+    scene (1,400 x 1,300 rows and columns, 7,000 pairs) it takes 3-10 ms against 20-30 ms dense.
+
+    Args:
+        rows, cols: ``int64[P]`` the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no
+            pair listed twice; cost: ``float64[P]`` their costs, ``<= max_cost``.
+
+    Returns ``(rows, cols)`` of the matched pairs, ``int64[K]`` each, rows ascending.
+    """
+    if _compiled_sparse_matching is None or _csr_array is None:
+        return None
+    p = len(rows)
+    unmatched = max_cost / 2.0 + 1.0
+    n_idx = np.arange(n_rows, dtype=np.int64)
+    m_idx = np.arange(n_cols, dtype=np.int64)
+    graph = _csr_array(
+        (
+            np.concatenate([cost + 1.0, np.full(n_rows + n_cols, unmatched), np.ones(p)]),
+            (
+                np.concatenate([rows, n_idx, n_rows + m_idx, n_rows + cols]),
+                np.concatenate([cols, n_cols + n_idx, m_idx, n_cols + rows]),
+            ),
+        ),
+        shape=(n_rows + n_cols, n_cols + n_rows),
+    )
+    r, c = _compiled_sparse_matching(graph)
+    real = (r < n_rows) & (c < n_cols)
+    return np.asarray(r[real], np.int64), np.asarray(c[real], np.int64)

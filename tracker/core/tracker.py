@@ -313,7 +313,9 @@ class Tracker:
         # (lost tracks have no size velocity: it is zeroed when they are lost, as in BoT-SORT)
         self.kf.predict_inplace(s.means, s.covs)
         # a shrinking box must not turn inside out while it is not observed
-        np.maximum(s.means[:, 2:4], _MIN_BOX_SIZE, out=s.means[:, 2:4])
+        size = s.means[:, 2:4]
+        if (size < _MIN_BOX_SIZE).any():
+            np.maximum(size, _MIN_BOX_SIZE, out=size)
         if affine is not None:
             from ..motion.cmc import apply_affine
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SPARSE_IOU_MIN_PAIRS", "iou_matrix", "overlap_pairs", "paired_iou"]
+__all__ = ["SPARSE_IOU_MIN_PAIRS", "box_areas", "iou_matrix", "overlap_pairs", "paired_iou"]
 
 
 SPARSE_IOU_MIN_PAIRS = 4096
@@ -17,7 +17,12 @@ SPARSE_IOU_MIN_PAIRS = 4096
 ``T*M`` pairs (about 64 x 64 boxes); below it the dense form is faster. Both give identical values."""
 
 
-def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
+def iou_matrix(
+    a: NDArray[np.floating],
+    b: NDArray[np.floating],
+    area_a: NDArray[np.float64] | None = None,
+    area_b: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
     """Intersection over union of every box in ``a`` with every box in ``b``.
 
     Large inputs (``T*M >= SPARSE_IOU_MIN_PAIRS``) compute only the pairs whose x-extents can overlap
@@ -28,6 +33,9 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
     Args:
         a: ``float[T,4]`` xyxy pixels.
         b: ``float[M,4]`` xyxy pixels.
+        area_a, area_b: optional ``float64[T]`` / ``float64[M]`` areas of ``a`` / ``b`` as
+            :func:`box_areas` computes them (a caller that slices the same boxes many times computes
+            them once).
 
     Returns ``float64[T,M]`` in ``[0, 1]``.
     """
@@ -37,7 +45,21 @@ def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.f
         return np.zeros((len(a64), len(b64)))
     if len(a64) * len(b64) >= SPARSE_IOU_MIN_PAIRS:
         return _iou_matrix_sweep(a64, b64)
-    return _pair_iou(a64[:, None, :], b64[None, :, :])
+    # _pair_iou's arithmetic on [T,1] x [M] columns, with the areas computed once per box
+    aa = box_areas(a64) if area_a is None else area_a
+    ab = box_areas(b64) if area_b is None else area_b
+    iw = np.minimum(a64[:, 2:3], b64[:, 2]) - np.maximum(a64[:, 0:1], b64[:, 0])
+    ih = np.minimum(a64[:, 3:4], b64[:, 3]) - np.maximum(a64[:, 1:2], b64[:, 1])
+    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+    result: NDArray[np.float64] = inter / np.maximum(aa[:, None] + ab - inter, 1e-9)
+    return result
+
+
+def box_areas(boxes: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``float64[K]`` areas ``(x2 - x1) * (y2 - y1)`` of ``float64[K,4]`` xyxy boxes (the areas every IoU
+    here uses)."""
+    out: NDArray[np.float64] = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return out
 
 
 def _pair_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:

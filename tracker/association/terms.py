@@ -82,12 +82,14 @@ class AssociationFrame:
 
     Attributes:
         track_boxes: ``float64[T,4]`` xyxy pixels, predicted track boxes.
+        track_areas: ``float64[T]`` their areas (:func:`tracker.geometry.box_areas`).
         track_last_boxes: ``float64[T,4]`` xyxy pixels, each track's last observed box.
         track_scores: ``float32[T]`` score of each track's last detection.
         track_features: ``float32[T,D]`` L2-normalised appearance states (``D`` may be 0).
         track_has_feature: ``bool[T]`` whether the feature row is real.
         pools: ``bool[T]`` masks by pool name (``tracked``, ``lost``, ``tentative``).
-        det_boxes: ``float32[N,4]`` xyxy pixels.
+        det_boxes: ``float64[N,4]`` xyxy pixels.
+        det_areas: ``float64[N]`` their areas.
         det_scores: ``float32[N]`` in ``[0, 1]``.
         det_features: ``float32[N,D]`` embeddings, or ``None`` without appearance this frame.
         bands: ``bool[N]`` masks by band name (``high``, ``low``, ``all``).
@@ -98,12 +100,14 @@ class AssociationFrame:
     """
 
     track_boxes: F64
+    track_areas: F64
     track_last_boxes: F64
     track_scores: NDArray[np.float32]
     track_features: NDArray[np.float32]
     track_has_feature: NDArray[np.bool_]
     pools: dict[str, NDArray[np.bool_]]
-    det_boxes: NDArray[np.float32]
+    det_boxes: F64
+    det_areas: F64
     det_scores: NDArray[np.float32]
     det_features: NDArray[np.float32] | None
     bands: dict[str, NDArray[np.bool_]]
@@ -161,6 +165,11 @@ class _RunningCost:
         """IoU of ``float[t,4]`` / ``float[m,4]`` xyxy boxes already taken at ``rows`` / ``cols``."""
         raise NotImplementedError
 
+    def _predicted_box_iou(self) -> F64:
+        """IoU of the predicted track boxes with the detections (uncached)."""
+        f = self.frame
+        return self.box_iou(f.track_boxes[self.rows], f.det_boxes[self.cols])
+
     def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
         """Cosine distance of L2-normalised features already taken at ``rows`` / ``cols``."""
         raise NotImplementedError
@@ -172,7 +181,7 @@ class _RunningCost:
     def predicted_iou(self) -> F64:
         """IoU of the predicted track boxes with the detections (cached)."""
         if self.iou is None:
-            self.iou = self.box_iou(self.frame.track_boxes[self.rows], self.frame.det_boxes[self.cols])
+            self.iou = self._predicted_box_iou()
         return self.iou
 
 
@@ -197,6 +206,10 @@ class CostState(_RunningCost):
 
     def box_iou(self, tracks: NDArray[np.floating], dets: NDArray[np.floating]) -> F64:
         return iou_matrix(tracks, dets)
+
+    def _predicted_box_iou(self) -> F64:
+        f, r, c = self.frame, self.rows, self.cols
+        return iou_matrix(f.track_boxes[r], f.det_boxes[c], f.track_areas[r], f.det_areas[c])
 
     def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
         return cosine_distance(tracks, dets)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from ..association.stages import run_stages
 from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
-from ..geometry import iou_matrix
+from ..geometry import box_areas, iou_matrix
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
 from ..types import Detections, Embedder, Tracks, TrackState
 from .ids import IdAllocator
@@ -333,7 +333,8 @@ class Tracker:
         s = self._store
         a = self.config.association
         scores = dets.scores
-        det_boxes = dets.boxes
+        det_boxes = dets.boxes.astype(np.float64)  # once per frame, not in every cost term
+        track_boxes = cxcywh_to_xyxy(s.means[:, :4])
         high_band = scores >= self._thresholds()[0]
         usable = scores >= a.low_score
         means, covs, kf = s.means, s.covs, self.kf
@@ -345,13 +346,15 @@ class Tracker:
             return kf.gating_distance_pairs(means[rows], covs[rows], z[cols])
 
         return AssociationFrame(
-            track_boxes=cxcywh_to_xyxy(s.means[:, :4]),
+            track_boxes=track_boxes,
+            track_areas=box_areas(track_boxes),
             track_last_boxes=s.last_boxes,
             track_scores=s.scores,
             track_features=s.features,
             track_has_feature=s.has_feature,
             pools=pools,
             det_boxes=det_boxes,
+            det_areas=box_areas(det_boxes),
             det_scores=scores,
             det_features=emb,
             bands={"high": high_band, "low": usable & ~high_band, "all": usable},

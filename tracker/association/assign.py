@@ -39,7 +39,7 @@ def match(cost: NDArray[np.floating], max_cost: float) -> tuple[NDArray[np.int64
     """The matched ``(rows, cols)`` of :func:`assign`, without the unmatched lists (what the stage
     runner needs; it keeps its own masks)."""
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
-    rows, cols = np.nonzero(cost64 <= max_cost)
+    rows, cols = (cost64 <= max_cost).nonzero()
     return match_pairs(rows, cols, cost64[rows, cols], max_cost)
 
 
@@ -51,7 +51,7 @@ def _unmatched(
     free_r[m_rows] = False
     free_c = np.ones(n_cols, bool)
     free_c[m_cols] = False
-    return np.nonzero(free_r)[0], np.nonzero(free_c)[0]
+    return free_r.nonzero()[0], free_c.nonzero()[0]
 
 
 _EMPTY = np.zeros(0, np.int64)

@@ -78,10 +78,10 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     out_s: list[NDArray[np.int64]] = []
     if n_tracks and n_dets:
         for k, stage in enumerate(stages):
-            rows = np.nonzero(frame.pool_mask(stage.tracks) & track_free)[0]
+            rows = (frame.pool_mask(stage.tracks) & track_free).nonzero()[0]
             if len(rows) == 0:
                 continue
-            cols = np.nonzero(frame.bands[stage.detections] & det_free)[0]
+            cols = (frame.bands[stage.detections] & det_free).nonzero()[0]
             if len(cols) == 0:
                 continue
             matched_rows, matched_cols = _solve_stage(stage, frame, rows, cols)

@@ -333,7 +333,7 @@ def _mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
         # without appearance a lost track can only match where its cost is admissible already;
         # gating the other rows would change nothing, so skip them (the usual case: all of them)
         lost_mask &= cost.min(axis=1) <= state.max_cost
-    lost_rows = np.nonzero(lost_mask)[0]
+    lost_rows = lost_mask.nonzero()[0]
     if len(lost_rows) == 0:
         return
     maha = f.gating(state.rows[lost_rows], state.cols)
@@ -388,7 +388,7 @@ def _p_mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
     # only used without appearance (see sparse_candidates): gate the admissible pairs of lost tracks
     f = state.frame
     cost = state.require_cost(term.name)
-    sel = np.nonzero(f.pools["lost"][state.rows] & (cost <= state.max_cost))[0]
+    sel = (f.pools["lost"][state.rows] & (cost <= state.max_cost)).nonzero()[0]
     if len(sel) == 0:
         return
     maha = f.gating_pairs(state.rows[sel], state.cols[sel])

@@ -216,7 +216,7 @@ class Tracker:
         if emb is None and self.embedder is not None and frame is not None:
             emb = np.zeros((len(dets), 0), np.float32)
             # appearance is used for high-score detections only (the ``high`` band, new tracks)
-            usable = np.nonzero(dets.scores >= self._thresholds()[0])[0]
+            usable = (dets.scores >= self._thresholds()[0]).nonzero()[0]
             if len(usable):
                 out = self._embed(frame, dets.boxes[usable])
                 emb = np.zeros((len(dets), out.shape[1]), np.float32)
@@ -282,7 +282,7 @@ class Tracker:
         self._remove(pools["tentative"] & unmatched)
         new = result.det_unmatched & (dets.scores >= max(self._thresholds()))
         self._adapt_scores(dets.scores[result.detections])
-        self._start_tracks(np.nonzero(new)[0], dets, z, emb)
+        self._start_tracks(new.nonzero()[0], dets, z, emb)
 
     def _thresholds(self) -> tuple[float, float]:
         """This frame's start of the ``high`` band and new-track score (adaptive when configured)."""
@@ -314,7 +314,7 @@ class Tracker:
         self.kf.predict_inplace(s.means, s.covs)
         # a shrinking box must not turn inside out while it is not observed
         size = s.means[:, 2:4]
-        if (size < _MIN_BOX_SIZE).any():
+        if np.count_nonzero(size < _MIN_BOX_SIZE):
             np.maximum(size, _MIN_BOX_SIZE, out=size)
         if affine is not None:
             from ..motion.cmc import apply_affine
@@ -385,13 +385,13 @@ class Tracker:
         self._mark_lost(newly_lost)
         if before is not None:
             lost = s.states == _LOST
-            if lost.any():
+            if np.count_nonzero(lost):
                 self._follow_scene(mt, md, dets.boxes, before, lost)
 
     def _mark_lost(self, newly_lost: NDArray[np.bool_]) -> None:
         """Tracked tracks left unmatched, ``bool[T]``, become lost."""
         s = self._store
-        if newly_lost.any():
+        if np.count_nonzero(newly_lost):
             s.states[newly_lost] = _LOST
             s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
 
@@ -405,7 +405,7 @@ class Tracker:
         dup = self._duplicates(lost & ~dead)
         if dup is not None:
             dead[dup] = True
-        if dead.any():
+        if np.count_nonzero(dead):
             s.keep(~dead)
 
     def _follow_scene(
@@ -435,8 +435,10 @@ class Tracker:
         med = _median_rows(
             np.concatenate([centres - predicted[:, :2], s.means[tracks, 4:6] - predicted[:, 4:6]], axis=1)
         )
-        s.means[lost, :2] += med[:2]
-        s.means[lost, 4:6] += med[2:]
+        delta = np.zeros(8)  # one masked update of the whole state rows: (cx, cy) and (vcx, vcy)
+        delta[:2] = med[:2]
+        delta[4:6] = med[2:]
+        s.means[lost] += delta
 
     def _apply_matches(
         self,
@@ -460,7 +462,7 @@ class Tracker:
             # average velocity over the gap instead (a one-step form of OC-SORT's re-update).
             gap = s.lost[tracks]
             back = gap > 1
-            if back.any():
+            if np.count_nonzero(back):  # (cheaper than .any() on these small arrays)
                 last = xyxy_to_cxcywh(s.last_boxes[tracks[back]])
                 s.means[tracks[back], 4:8] = (z[back] - last) / gap[back][:, None]
         hits = s.hits[tracks] + 1
@@ -547,16 +549,16 @@ class Tracker:
         the younger of the two is dropped. ``lost``: ``bool[T]`` the lost tracks not already being
         removed. Returns the ``int64[K]`` rows to drop, or ``None``."""
         s = self._store
-        lost_rows = np.nonzero(lost)[0]
+        lost_rows = lost.nonzero()[0]
         if len(lost_rows) == 0:
             return None
-        tracked = np.nonzero((s.states == _CONFIRMED) & (s.lost == 0))[0]
+        tracked = ((s.states == _CONFIRMED) & (s.lost == 0)).nonzero()[0]
         if len(tracked) == 0:
             return None
         boxes = cxcywh_to_xyxy(s.means[:, :4])
-        ti, li = np.nonzero(
+        ti, li = (
             iou_matrix(boxes[tracked], boxes[lost_rows]) > self.config.association.duplicate_iou
-        )
+        ).nonzero()
         if len(ti) == 0:
             return None
         older_tracked = s.age[tracked[ti]] >= s.age[lost_rows[li]]
@@ -572,7 +574,7 @@ class Tracker:
         show = (s.lost == 0) & shown
         if self.config.association.min_box_area > 0:
             show &= s.means[:, 2] * s.means[:, 3] >= self.config.association.min_box_area
-        return self._tracks(np.nonzero(show)[0])
+        return self._tracks(show.nonzero()[0])
 
     def _tracks(self, rows: NDArray[np.int64]) -> Tracks:
         s = self._store

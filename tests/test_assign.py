@@ -359,3 +359,24 @@ def test_sparse_solver_optimum_and_unmatched_cost() -> None:
                 if len(rows) == len(cols) == k:
                     best = min(best, float(cost[list(sub)].sum()) + 0.4 * (n + m - 2 * k))
         assert total == pytest.approx(best, abs=1e-12)
+
+
+def test_giant_components_without_scipy_fall_back_to_the_dense_solver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The core install has no SciPy: the sparse solver then says so (``None``) and the component is
+    solved densely, with the same matches."""
+    import tracker.association.assign as assign_module
+    import tracker.association.lsap as lsap_module
+
+    rng = np.random.default_rng(3)
+    r = rng.integers(0, 80, 600).astype(np.int64)
+    c = np.clip(r + rng.integers(-5, 6, 600), 0, 79).astype(np.int64)
+    cost = rng.uniform(0, 1, 600)
+    want = assign_module.match_pairs(r, c, cost, 0.8)
+    monkeypatch.setattr(assign_module, "_SPARSE_BLOCK_MIN_ENTRIES", 1)
+    monkeypatch.setattr(lsap_module, "_compiled_sparse_matching", None)
+    assert lsap_module.sparse_gated_matching(r[:3], c[:3], cost[:3], 0.8, 80, 80) is None
+    got = assign_module.match_pairs(r, c, cost, 0.8)
+    for a, b in zip(want, got, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -277,6 +277,15 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         both(C, NORESET, NSA05, stages(_first_shape(0.2, 0.85), _lost_biou(0.2, 0.8), SECOND, TENT)),
     ),
     "C+noreset+nsa0.5": ("bytetrack", both(C, NORESET, NSA05)),
+    # round 8 (2026-12-01 22:00 UTC): track-aware initialisation (TrackTrack) on the current default
+    "default": ("default", {}),
+    "default+tai0.5": ("default", {"association": {"new_track_max_iou": 0.5}}),
+    "default+tai0.7": ("default", {"association": {"new_track_max_iou": 0.7}}),
+    "default+tai0.6": ("default", {"association": {"new_track_max_iou": 0.6}}),
+    "default+tai0.4": ("default", {"association": {"new_track_max_iou": 0.4}}),
+    "default+tai0.3": ("default", {"association": {"new_track_max_iou": 0.3}}),
+    "default+tai0.2": ("default", {"association": {"new_track_max_iou": 0.2}}),
+    "bt+tai0.7": ("bytetrack", {"association": {"new_track_max_iou": 0.7}}),
     # round 1: one change at a time on the bytetrack preset
     "bt+maha": ("bytetrack", stages(FIRST_MAHA, SECOND, TENT)),
     "bt+recovery": ("bytetrack", stages(FIRST, SECOND, RECOVERY, TENT)),

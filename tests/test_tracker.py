@@ -1001,3 +1001,22 @@ def test_fuzz_update_invariants(scene: tuple[int, list[Detections]]) -> None:
             max_id = max(new)
         removed |= prev - ids
         prev = ids
+
+
+@pytest.mark.parametrize("limit", [1.0, 0.5])
+def test_track_aware_initialisation_starts_no_second_identity_on_a_tracked_person(limit: float) -> None:
+    """A detector that fires twice on one person (a second, shifted box at high score) starts a second
+    track without ``new_track_max_iou``; with it, only a box that overlaps no matched detection
+    beyond the limit starts one."""
+    t = Tracker(preset("bytetrack", association={"new_track_max_iou": limit}))
+    t.update(dets([box(100, 200)]))  # person 1, confirmed on the first frame
+    double = box(100 + W * 0.15, 200)  # IoU with the person's box: ~0.74
+    far = box(400, 200)  # a new person
+    for k in range(3):
+        out = t.update(dets([box(100, 200), double, far], scores=[0.95, 0.9, 0.9]))
+    starts = sorted(t.all_tracks().ids.tolist())
+    if limit < 1.0:
+        assert starts == [1, 2], "only the far box may start a track"
+        assert out.det_index[out.ids == 2].tolist() == [2]
+    else:
+        assert len(starts) == 3, "without the check the double box starts its own identity"

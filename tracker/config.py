@@ -219,6 +219,10 @@ class AssociationConfig(_Checked):
     """Detections in ``[low_score, high_score)`` form the ``low`` band; lower ones are dropped."""
     new_track_score: float = ranged(0.7, 0.0, 1.0)
     """A high-band detection left over by every stage starts a new track only at or above this."""
+    new_track_max_iou: float = ranged(1.0, 0.0, 1.0)
+    """Track-aware initialisation (TrackTrack): a left-over detection starts a new track only if its
+    IoU with every detection matched this frame is at most this (1 disables the check). A second box
+    on a person already tracked then starts no second identity."""
     score_adapt_rate: float = ranged(0.0, 0.0, 1.0)
     """Thresholds that adapt to the detector's score distribution (0 disables). The tracker keeps a
     running level of the scores of the detections it matched (an exponential average of each frame's

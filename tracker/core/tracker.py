@@ -280,9 +280,21 @@ class Tracker:
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
         self._remove(pools["tentative"] & unmatched)
-        new = result.det_unmatched & (dets.scores >= max(self._thresholds()))
+        new = (result.det_unmatched & (dets.scores >= max(self._thresholds()))).nonzero()[0]
         self._adapt_scores(dets.scores[result.detections])
-        self._start_tracks(new.nonzero()[0], dets, z, emb)
+        self._start_tracks(self._track_aware_init(new, dets.boxes, result.detections), dets, z, emb)
+
+    def _track_aware_init(
+        self, new: NDArray[np.int64], boxes: NDArray[np.float32], matched: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """The candidates ``new: int64[K]`` (detection rows) that may start tracks: those whose IoU with
+        every matched detection (``matched: int64[M]`` rows of ``boxes: float32[N,4]`` xyxy) is at most
+        ``association.new_track_max_iou``."""
+        limit = self.config.association.new_track_max_iou
+        if limit >= 1.0 or len(new) == 0 or len(matched) == 0:
+            return new
+        overlap = iou_matrix(boxes[new], boxes[matched]).max(axis=1)
+        return new[overlap <= limit]
 
     def _thresholds(self) -> tuple[float, float]:
         """This frame's start of the ``high`` band and new-track score (adaptive when configured)."""

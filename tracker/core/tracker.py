@@ -274,7 +274,8 @@ class Tracker:
             "tentative": s.states == _TENTATIVE,
         }
         z = xyxy_to_cxcywh(dets.boxes)  # the detections as measurements, once per frame
-        result = run_stages(self.config.association.stages, self._association_frame(dets, z, emb, pools))
+        frame = self._association_frame(dets, z, emb, pools)
+        result = run_stages(self.config.association.stages, frame)
         unmatched = result.track_unmatched
         self._apply_matches_and_follow(
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
@@ -282,18 +283,19 @@ class Tracker:
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= max(self._thresholds()))).nonzero()[0]
         self._adapt_scores(dets.scores[result.detections])
-        self._start_tracks(self._track_aware_init(new, dets.boxes, result.detections), dets, z, emb)
+        self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
-        self, new: NDArray[np.int64], boxes: NDArray[np.float32], matched: NDArray[np.int64]
+        self, new: NDArray[np.int64], frame: AssociationFrame, matched: NDArray[np.int64]
     ) -> NDArray[np.int64]:
         """The candidates ``new: int64[K]`` (detection rows) that may start tracks: those whose IoU with
-        every matched detection (``matched: int64[M]`` rows of ``boxes: float32[N,4]`` xyxy) is at most
-        ``association.new_track_max_iou``."""
+        every matched detection (``matched: int64[M]`` detection rows; boxes and areas from this
+        frame's ``frame``) is at most ``association.new_track_max_iou``."""
         limit = self.config.association.new_track_max_iou
         if limit >= 1.0 or len(new) == 0 or len(matched) == 0:
             return new
-        overlap = iou_matrix(boxes[new], boxes[matched]).max(axis=1)
+        b, a = frame.det_boxes, frame.det_areas
+        overlap = iou_matrix(b[new], b[matched], a[new], a[matched]).max(axis=1)
         return new[overlap <= limit]
 
     def _thresholds(self) -> tuple[float, float]:

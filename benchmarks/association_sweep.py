@@ -277,8 +277,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         both(C, NORESET, NSA05, stages(_first_shape(0.2, 0.85), _lost_biou(0.2, 0.8), SECOND, TENT)),
     ),
     "C+noreset+nsa0.5": ("bytetrack", both(C, NORESET, NSA05)),
-    # round 8 (2026-12-01 22:00 UTC): track-aware initialisation (TrackTrack) on the current default
-    "default": ("default", {}),
+    # round 8 (2026-12-01 22:00 UTC): track-aware initialisation (TrackTrack) on the default preset of
+    # that time (= def+adapt-norecovery; the override sets the new field, so these stay well defined)
     "default+tai0.5": ("default", {"association": {"new_track_max_iou": 0.5}}),
     "default+tai0.7": ("default", {"association": {"new_track_max_iou": 0.7}}),
     "default+tai0.6": ("default", {"association": {"new_track_max_iou": 0.6}}),

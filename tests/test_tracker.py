@@ -1012,7 +1012,7 @@ def test_track_aware_initialisation_starts_no_second_identity_on_a_tracked_perso
     t.update(dets([box(100, 200)]))  # person 1, confirmed on the first frame
     double = box(100 + W * 0.15, 200)  # IoU with the person's box: ~0.74
     far = box(400, 200)  # a new person
-    for k in range(3):
+    for _ in range(3):
         out = t.update(dets([box(100, 200), double, far], scores=[0.95, 0.9, 0.9]))
     starts = sorted(t.all_tracks().ids.tolist())
     if limit < 1.0:

@@ -45,14 +45,9 @@ def iou_matrix(
         return np.zeros((len(a64), len(b64)))
     if len(a64) * len(b64) >= SPARSE_IOU_MIN_PAIRS:
         return _iou_matrix_sweep(a64, b64)
-    # _pair_iou's arithmetic on [T,1] x [M] columns, with the areas computed once per box
     aa = box_areas(a64) if area_a is None else area_a
     ab = box_areas(b64) if area_b is None else area_b
-    iw = np.minimum(a64[:, 2:3], b64[:, 2]) - np.maximum(a64[:, 0:1], b64[:, 0])
-    ih = np.minimum(a64[:, 3:4], b64[:, 3]) - np.maximum(a64[:, 1:2], b64[:, 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    result: NDArray[np.float64] = inter / np.maximum(aa[:, None] + ab - inter, 1e-9)
-    return result
+    return _pair_iou(a64[:, None, :], b64[None, :, :], aa[:, None], ab[None, :])
 
 
 def box_areas(boxes: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -62,13 +57,22 @@ def box_areas(boxes: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def _pair_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """IoU of broadcastable box arrays ``float64[...,4]`` xyxy (the one formula both paths use)."""
+def _pair_iou(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    area_a: NDArray[np.float64] | None = None,
+    area_b: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """IoU of broadcastable box arrays ``float64[...,4]`` xyxy (the one formula every path uses);
+    ``area_a`` / ``area_b``: their areas, shaped like ``a[..., 0]`` / ``b[..., 0]``, when already known
+    (the same values :func:`box_areas` gives)."""
     iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
     ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
     inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    if area_a is None:
+        area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    if area_b is None:
+        area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
     result: NDArray[np.float64] = inter / np.maximum(area_a + area_b - inter, 1e-9)
     return result
 

@@ -380,3 +380,10 @@ def test_giant_components_without_scipy_fall_back_to_the_dense_solver(
     got = assign_module.match_pairs(r, c, cost, 0.8)
     for a, b in zip(want, got, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_match_pairs_refuses_lists_of_different_lengths() -> None:
+    from tracker.association.assign import match_pairs
+
+    with pytest.raises(ValueError, match="one entry per pair, got 2, 1, 2"):
+        match_pairs(np.array([0, 1]), np.array([0]), np.array([0.1, 0.2]), 0.8)

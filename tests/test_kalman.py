@@ -166,3 +166,14 @@ def test_position_and_size_stay_decoupled_under_camera_motion() -> None:
         proj, s = kf.project(m[t : t + 1], c[t : t + 1])
         diff = z - proj[0]
         np.testing.assert_allclose(d[t], np.einsum("mi,ij,mj->m", diff, np.linalg.inv(s[0]), diff), rtol=1e-9)
+
+
+def test_predict_inplace_refuses_mismatched_stacks_before_changing_them() -> None:
+    kf = KalmanFilter()
+    m, c = kf.initiate(np.array([[10.0, 20.0, 5.0, 9.0], [30.0, 40.0, 6.0, 12.0], [1.0, 2.0, 3.0, 4.0]]))
+    m[:, 4:] = 1.0
+    m0, c0 = m.copy(), c.copy()
+    with pytest.raises(ValueError, match=r"means must be float64\[T,8\].*\(3, 8\) and \(2, 8, 8\)"):
+        kf.predict_inplace(m, c[:2])
+    np.testing.assert_array_equal(m, m0)
+    np.testing.assert_array_equal(c, c0)

@@ -95,6 +95,10 @@ def match_pairs(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The matched ``(rows, cols)`` of :func:`assign_pairs` (same pairs, same order), without the
     unmatched lists."""
+    if not len(rows) == len(cols) == len(cost):
+        raise ValueError(
+            f"match_pairs: rows, cols and cost must have one entry per pair, got {len(rows)}, {len(cols)}, {len(cost)}"
+        )
     if len(rows) <= _PYTHON_MAX_PAIRS:
         return _match_pairs_lists(rows.tolist(), cols.tolist(), cost.tolist(), max_cost)
     ok = cost <= max_cost

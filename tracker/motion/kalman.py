@@ -108,6 +108,10 @@ class KalmanFilter:
     def predict_inplace(self, means: F64, covs: F64) -> None:
         """:meth:`predict` written into ``means: float64[T,8]`` and ``covs: float64[T,8,8]`` (the same
         values bit for bit, without copying the stacks: what a tracker does with its own state)."""
+        if means.ndim != 2 or means.shape[1:] != (8,) or covs.shape != (len(means), 8, 8):
+            raise ValueError(
+                f"predict: means must be float64[T,8] and covs float64[T,8,8], got {means.shape} and {covs.shape}"
+            )
         q = (means[:, _WH8] * self._q_std) ** 2  # process noise from the sizes before the step
         means[:, :4] += means[:, 4:]
         # F P F^T with F = [[I, I], [0, I]], done blockwise (cheaper than two batched matmuls).

@@ -90,6 +90,9 @@ class Tracker:
         life = self.config.lifecycle
         self.max_lost = round(life.max_lost_frames * self.frame_rate / life.reference_fps)
         """Frames a lost track is kept at this frame rate (``max_lost_frames`` scaled)."""
+        weak = life.max_weak_frames * self.frame_rate / life.reference_fps
+        self.max_weak = max(1, round(weak)) if weak > 0 else 0
+        """Frames a track is kept without a strong detection at this frame rate (0 = no limit)."""
         self.kf = KalmanFilter(self.config.motion, frame_rate=self.frame_rate)
         self._ids = IdAllocator()
         self._cmc = None
@@ -266,6 +269,7 @@ class Tracker:
         self._frame_count += 1
         s.age += 1
         s.lost += 1
+        s.weak += 1
         s.det_index[:] = -1
         self._predict(affine)
         pools = {
@@ -280,9 +284,23 @@ class Tracker:
         self._apply_matches_and_follow(
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
+        strong = max(self._thresholds())  # this frame's new-track score
+        matched_scores = dets.scores[result.detections]
+        strong_match = matched_scores >= strong
+        ratio = self.config.lifecycle.weak_peak_ratio
+        near_peak = matched_scores >= ratio * s.peaks[result.tracks] if ratio > 0 else None
+        if near_peak is not None:
+            strong_match &= near_peak
+        s.weak[result.tracks[strong_match]] = 0
+        level_from = matched_scores
+        source = self.config.association.score_level_from
+        if source == "track_peaks":
+            level_from = s.peaks[result.tracks]  # (before _remove renumbers the rows)
+        elif source == "near_peak" and near_peak is not None:
+            level_from = matched_scores[near_peak]
         self._remove(pools["tentative"] & unmatched)
-        new = (result.det_unmatched & (dets.scores >= max(self._thresholds()))).nonzero()[0]
-        self._adapt_scores(dets.scores[result.detections])
+        new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
+        self._adapt_scores(level_from)
         self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
@@ -309,9 +327,10 @@ class Tracker:
         )
 
     def _adapt_scores(self, matched_scores: NDArray[np.float32]) -> None:
-        """Move the score level towards the median score of this frame's matched detections."""
+        """Move the score level towards the median of ``matched_scores: float32[K]`` (this frame's matched
+        detections' scores, or their tracks' peak scores: ``association.score_level_from``)."""
         a = self.config.association
-        if a.score_adapt_rate <= 0 or len(matched_scores) == 0:
+        if a.score_adapt_rate <= 0 or len(matched_scores) < a.score_adapt_min_matches:
             return
         rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
         self._score_level += rate * (_median_float32(matched_scores) - self._score_level)
@@ -411,11 +430,14 @@ class Tracker:
 
     def _remove(self, dead_tentative: NDArray[np.bool_]) -> None:
         """Drop tentative tracks left unmatched (``dead_tentative: bool[T]``), lost tracks past their
-        lifetime and duplicates."""
+        lifetime, tracks without a strong detection for too long (``lifecycle.max_weak_frames``) and
+        duplicates."""
         s = self._store
         lost = s.states == _LOST
         dead = lost & (s.lost > self.max_lost)
         dead |= dead_tentative
+        if self.max_weak > 0:
+            dead |= s.weak > self.max_weak
         dup = self._duplicates(lost & ~dead)
         if dup is not None:
             dead[dup] = True
@@ -482,7 +504,9 @@ class Tracker:
         hits = s.hits[tracks] + 1
         s.hits[tracks] = hits
         s.lost[tracks] = 0
-        s.scores[tracks] = dets.scores[det_idx]
+        scores = dets.scores[det_idx]
+        s.scores[tracks] = scores
+        s.peaks[tracks] = np.maximum(s.peaks[tracks], scores)
         s.class_ids[tracks] = dets.class_ids[det_idx]
         s.last_boxes[tracks] = dets.boxes[det_idx]
         s.det_index[tracks] = det_idx
@@ -547,8 +571,10 @@ class Tracker:
             states=np.full(n, _CONFIRMED if confirm else _TENTATIVE, np.int8),
             hits=np.ones(n, np.int32),
             lost=np.zeros(n, np.int32),
+            weak=np.zeros(n, np.int32),  # (every new track starts from a strong detection)
             age=np.zeros(n, np.int32),
             scores=dets.scores[det_idx].astype(np.float32),
+            peaks=dets.scores[det_idx].astype(np.float32),
             class_ids=dets.class_ids[det_idx].astype(np.int64),
             last_boxes=dets.boxes[det_idx].astype(np.float64),
             features=feats,

@@ -226,17 +226,11 @@ class AssociationConfig(_Checked):
     score_adapt_rate: float = ranged(0.0, 0.0, 1.0)
     """Thresholds that adapt to the detector's score distribution (0 disables). The tracker keeps a
     running level of the scores of the detections it matched (an exponential average of each frame's
-    median, this rate per frame at 30 fps, starting at 1); the ``high`` band then starts at
+    median, this rate per frame at 30 fps, starting at 1; frames with fewer than
+    ``score_adapt_min_matches`` matches leave it unchanged); the ``high`` band then starts at
     ``min(high_score, adaptive_high_ratio * level)`` and new tracks need
     ``min(new_track_score, adaptive_new_ratio * level)``. A detector that scores people at 0.9 keeps
     the configured thresholds; one that scores them at 0.5 gets proportionally lower ones."""
-    score_level_from: str = choice("detections", ("detections", "track_peaks", "near_peak"))
-    """What the score level follows (see ``score_adapt_rate``): ``"detections"``, the median score of
-    each frame's matched detections; ``"track_peaks"``, the median over each frame's matched tracks of
-    the highest score each has been matched with. The second keeps its level when a steady low-score
-    false positive is all a track matches for a while (it cannot drag the thresholds down to its
-    own score); ``"near_peak"``, the matched detections scoring at least
-    ``lifecycle.weak_peak_ratio`` times their track's peak score (the others are weak matches)."""
     score_adapt_min_matches: int = ranged(1, 1, 1e6)
     """The score level learns only from frames with at least this many matched detections (the
     median of one or two is no estimate of how a detector scores people: a lone steady false
@@ -292,13 +286,8 @@ class LifecycleConfig(_Checked):
     """A track is removed after this many frames (at ``reference_fps``) without a match to a detection
     strong enough to start a track (score at least this frame's new-track score, adaptive when
     ``association.score_adapt_rate`` is on), even while weaker detections keep matching it; 0 = never.
-    It ends tracks held up only by a detector's steady low-score false positive (a door, a poster)
+    It ends tracks held up only by a detector's steady low-score false positive (a window, a poster)
     after the person they followed walked away. Counted from the track's start."""
-    weak_peak_ratio: float = ranged(0.0, 0.0, 1.0)
-    """With ``max_weak_frames``: a match also counts as weak when its score is below this fraction of
-    the highest score the track has been matched with (0 = only the new-track score counts). Unlike
-    the new-track score it does not follow the adaptive score level down, which a lone false positive
-    can drag to its own score."""
     output_tentative: bool = False
     """Report tentative tracks too (default: only confirmed tracks matched this frame)."""
 

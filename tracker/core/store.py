@@ -29,7 +29,6 @@ class TrackStore:
             new-track score (0 = such a match this frame; see ``lifecycle.max_weak_frames``).
         age: ``int32[T]`` frames since the track started.
         scores: ``float32[T]`` score of the last matched detection.
-        peaks: ``float32[T]`` highest score the track has been matched with.
         class_ids: ``int64[T]`` class ids.
         last_boxes: ``float64[T,4]`` xyxy box of the last matched detection.
         features: ``float32[T,D]`` EMA appearance state (L2-normalised), or ``[T,0]`` without ReID.
@@ -46,7 +45,6 @@ class TrackStore:
     weak: NDArray[np.int32]
     age: NDArray[np.int32]
     scores: NDArray[np.float32]
-    peaks: NDArray[np.float32]
     class_ids: NDArray[np.int64]
     last_boxes: NDArray[np.float64]
     features: NDArray[np.float32]
@@ -65,7 +63,6 @@ class TrackStore:
             weak=np.zeros(0, np.int32),
             age=np.zeros(0, np.int32),
             scores=np.zeros(0, np.float32),
-            peaks=np.zeros(0, np.float32),
             class_ids=np.zeros(0, np.int64),
             last_boxes=np.zeros((0, 4)),
             features=np.zeros((0, feature_dim), np.float32),

@@ -286,21 +286,10 @@ class Tracker:
         )
         strong = max(self._thresholds())  # this frame's new-track score
         matched_scores = dets.scores[result.detections]
-        strong_match = matched_scores >= strong
-        ratio = self.config.lifecycle.weak_peak_ratio
-        near_peak = matched_scores >= ratio * s.peaks[result.tracks] if ratio > 0 else None
-        if near_peak is not None:
-            strong_match &= near_peak
-        s.weak[result.tracks[strong_match]] = 0
-        level_from = matched_scores
-        source = self.config.association.score_level_from
-        if source == "track_peaks":
-            level_from = s.peaks[result.tracks]  # (before _remove renumbers the rows)
-        elif source == "near_peak" and near_peak is not None:
-            level_from = matched_scores[near_peak]
+        s.weak[result.tracks[matched_scores >= strong]] = 0
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
-        self._adapt_scores(level_from)
+        self._adapt_scores(matched_scores)
         self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
@@ -328,7 +317,7 @@ class Tracker:
 
     def _adapt_scores(self, matched_scores: NDArray[np.float32]) -> None:
         """Move the score level towards the median of ``matched_scores: float32[K]`` (this frame's matched
-        detections' scores, or their tracks' peak scores: ``association.score_level_from``)."""
+        detections' scores), on frames with at least ``association.score_adapt_min_matches`` of them."""
         a = self.config.association
         if a.score_adapt_rate <= 0 or len(matched_scores) < a.score_adapt_min_matches:
             return
@@ -504,9 +493,7 @@ class Tracker:
         hits = s.hits[tracks] + 1
         s.hits[tracks] = hits
         s.lost[tracks] = 0
-        scores = dets.scores[det_idx]
-        s.scores[tracks] = scores
-        s.peaks[tracks] = np.maximum(s.peaks[tracks], scores)
+        s.scores[tracks] = dets.scores[det_idx]
         s.class_ids[tracks] = dets.class_ids[det_idx]
         s.last_boxes[tracks] = dets.boxes[det_idx]
         s.det_index[tracks] = det_idx
@@ -574,7 +561,6 @@ class Tracker:
             weak=np.zeros(n, np.int32),  # (every new track starts from a strong detection)
             age=np.zeros(n, np.int32),
             scores=dets.scores[det_idx].astype(np.float32),
-            peaks=dets.scores[det_idx].astype(np.float32),
             class_ids=dets.class_ids[det_idx].astype(np.int64),
             last_boxes=dets.boxes[det_idx].astype(np.float64),
             features=feats,

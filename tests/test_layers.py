@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"motion", "association"},
     {"core"},
     {"io", "viz", "eval", "detect", "reid"},
-    {"multicam", "assets"},
+    {"multicam", "assets", "postprocess"},
     {"pipeline"},
     {"apps", "engines"},
     {"__main__", "__init__"},

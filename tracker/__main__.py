@@ -51,6 +51,8 @@ def _bench(args: argparse.Namespace) -> int:
     data_dir = resolve_dataset(args.dataset, args.root)
     engine = _engine_options(args)
     if is_multicam_dataset(data_dir):
+        if args.interpolate:
+            raise ValueError("--interpolate: not supported on multi-camera datasets (cameras.yaml)")
         mc = run_multicam_benchmark(
             data_dir,
             config=args.config,
@@ -74,9 +76,11 @@ def _bench(args: argparse.Namespace) -> int:
         sequences=args.seq,
         use_images=not args.no_images,
         progress=not args.no_progress,
+        interpolate=args.interpolate,
         **engine,
     )
-    print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}")
+    interp = f"  interpolate {report.interpolate}" if report.interpolate else ""
+    print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}{interp}")
     print(report.table())
     if report.stopped == "signal":
         print(f"stopped by {report.signal}: incomplete sequences are not scored", file=sys.stderr)
@@ -341,6 +345,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _exit_status_help() -> str:
     return "exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_STATUSES.items())
 
@@ -377,6 +391,17 @@ def _add_bench(sub: Any) -> None:
     b.add_argument("--seq", action="append", help="only sequences whose name contains this (repeatable)")
     b.add_argument("--no-images", action="store_true", help="ignore img1/ and track on motion alone")
     b.add_argument("--no-progress", action="store_true", help="no progress output")
+    b.add_argument(
+        "--interpolate",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help=(
+            "offline post-processing: fill gaps of up to N frames (at 30 fps, scaled to each "
+            "sequence's frame rate) inside each track by linear interpolation before scoring and "
+            "writing (default: 0, the online output as it is)"
+        ),
+    )
     b.add_argument(
         "--threads",
         type=_positive_int,

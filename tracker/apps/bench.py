@@ -32,6 +32,7 @@ from ..io.mot import (
     list_sequences,
     read_ground_truth,
     read_seqinfo,
+    write_results,
 )
 from ..pipeline import (
     CollectSink,
@@ -45,6 +46,7 @@ from ..pipeline import (
     output_folder,
     run_streams,
 )
+from ..postprocess import interpolate_gaps, max_gap_at
 from ..signals import GracefulStop, StopNow
 from ..types import Embedder
 
@@ -123,6 +125,8 @@ class BenchReport:
     stopped: str = "end"
     """``"end"``, or ``"signal"`` when SIGINT/SIGTERM/SIGHUP cut the run short (:attr:`signal`)."""
     signal: str | None = None
+    interpolate: int = 0
+    """Gaps filled by offline interpolation before scoring, frames at 30 fps (0: none)."""
 
     def table(self) -> str:
         """Text table: MOTA, IDF1, HOTA, IDSW, FP, FN and the tracker's own frames/s."""
@@ -155,6 +159,7 @@ class BenchReport:
             "reid": self.reid,
             "stopped": self.stopped,
             "signal": self.signal,
+            "interpolate": self.interpolate,
             "sequences": [
                 {
                     "name": r.name,
@@ -277,6 +282,7 @@ def run_benchmark(
     address: str | None = None,
     num_cpus: int | None = None,
     threads: int | None = None,
+    interpolate: int = 0,
 ) -> BenchReport:
     """Track and score every sequence of a dataset.
 
@@ -293,6 +299,10 @@ def run_benchmark(
             sequence: :func:`tracker.engines.ray_engine.run_sequences_ray`; same table).
         address, num_cpus, threads: with ``engine="ray"``: the cluster to join (``None``: a local
             instance of ``num_cpus`` CPUs) and ONNX Runtime threads per task (default 1).
+        interpolate: offline post-processing: fill gaps of up to this many frames (at 30 fps; scaled
+            to each sequence's frame rate) inside each track with linearly interpolated boxes
+            (:func:`tracker.postprocess.interpolate_gaps`) before scoring; the ``<sequence>.txt``
+            files are rewritten with them. 0 (default): the online tracker's output as it is.
     """
     from ..eval import evaluate
 
@@ -308,6 +318,8 @@ def run_benchmark(
         require_ray()
     if reid is not None and not cfg.appearance.enabled:
         log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
+    if interpolate < 0:
+        raise ValueError(f"interpolate must be >= 0 frames, got {interpolate}")
     out = output_folder(out_dir)
     seq_dirs = list_sequences(data_dir, split)
     if sequences:
@@ -363,12 +375,24 @@ def run_benchmark(
                     "%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs)
                 )
     complete = [r for r in runs if r.stopped != "signal"]
+    if interpolate > 0:
+        rates = {info.name: info.frame_rate for info in map(read_seqinfo, seq_dirs)}
+        for r in complete:
+            r.results = interpolate_gaps(r.results, max_gap_at(interpolate, rates[r.name]))
+            write_results(r.results_path, r.results)
     scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
     scores = None
     if scored:
         scores = evaluate(scored, {r.name: r.frames for r in complete if r.ground_truth is not None})
     report = BenchReport(
-        Path(dataset).name, cfg.name, None if reid is None else str(reid), runs, scores, stopped, signal_name
+        Path(dataset).name,
+        cfg.name,
+        None if reid is None else str(reid),
+        runs,
+        scores,
+        stopped,
+        signal_name,
+        interpolate,
     )
     (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
     return report

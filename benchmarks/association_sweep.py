@@ -302,6 +302,25 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         "default",
         {"association": {"score_adapt_min_matches": 2}, "lifecycle": {"max_weak_frames": 200}},
     ),
+    # round 10 (2026-12-01 23:45 UTC): lost tracks may also take low-score boxes (occluded people
+    # reappear at low scores first); on the default of that time (= default+weak200+mm2)
+    "default+lowlost": (
+        "default",
+        stages(
+            stage("first", ["tracked", "lost"], "high", ["iou_score", "appearance", "mahalanobis_lost"], 0.8),
+            stage("second", ["tracked", "lost"], "low", ["iou"], 0.5),
+            stage("tentative", ["tentative"], "high", ["iou_score", "appearance"], 0.7),
+        ),
+    ),
+    "default+lowlost0.3": (
+        "default",
+        stages(
+            stage("first", ["tracked", "lost"], "high", ["iou_score", "appearance", "mahalanobis_lost"], 0.8),
+            stage("second", ["tracked"], "low", ["iou"], 0.5),
+            stage("lost-low", ["lost"], "low", ["iou", "mahalanobis"], 0.3),
+            stage("tentative", ["tentative"], "high", ["iou_score", "appearance"], 0.7),
+        ),
+    ),
     "default+mm2": ("default", {"association": {"score_adapt_min_matches": 2}}),
     "default+mm3": ("default", {"association": {"score_adapt_min_matches": 3}}),
     # round 1: one change at a time on the bytetrack preset

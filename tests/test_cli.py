@@ -101,13 +101,14 @@ def test_score_command_reproduces_bench(
 def test_bench_interpolate_fills_gaps_in_the_written_and_scored_results(
     tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--interpolate`` keeps every online row, adds rows only inside tracks, and what it scores is the
-    file it writes (``score`` on that file gives the same figures)."""
+    """``--interpolate`` keeps every online row and adds rows only inside tracks (``--smooth`` moves
+    boxes, never rows), and what is scored is the file written (``score`` on it gives the same
+    figures)."""
     seq = data_root / "MOT17" / "train" / "MOT17-09-FRCNN"
     base = ["bench", "MOT17", "--root", str(data_root / "MOT17"), "--seq", "MOT17-09", "--no-progress"]
     assert main([*base, "--out", str(tmp_path / "online")]) == 0
-    assert main([*base, "--out", str(tmp_path / "interp"), "--interpolate", "20"]) == 0
-    assert "interpolate 20" in capsys.readouterr().out
+    assert main([*base, "--out", str(tmp_path / "interp"), "--interpolate", "20", "--smooth", "3"]) == 0
+    assert "interpolate 20  smooth 3" in capsys.readouterr().out
     online = read_results(tmp_path / "online" / "MOT17-09-FRCNN.txt")
     filled = read_results(tmp_path / "interp" / "MOT17-09-FRCNN.txt")
     rows = {(f, int(i)) for f, fr in online.frames.items() for i in fr.ids}
@@ -117,7 +118,7 @@ def test_bench_interpolate_fills_gaps_in_the_written_and_scored_results(
         spans = [g for g, fr in online.frames.items() if i in fr.ids]
         assert min(spans) < f < max(spans), "only frames inside a track's span are added"
     summary = json.loads((tmp_path / "interp" / "summary.json").read_text())
-    assert summary["interpolate"] == 20
+    assert summary["interpolate"] == 20 and summary["smooth"] == 3.0
     bench = summary["scores"]["OVERALL"]
     assert (
         main(["score", str(tmp_path / "interp" / "MOT17-09-FRCNN.txt"), "--gt", str(seq / "gt" / "gt.txt")])

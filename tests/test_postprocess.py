@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tracker.io.mot import MotResults, ResultFrame, read_results, write_results
-from tracker.postprocess import interpolate_gaps, max_gap_at
+from tracker.postprocess import interpolate_gaps, max_gap_at, smooth_tracks
 
 
 def results(rows: list[tuple[int, int, float, float, float]]) -> MotResults:
@@ -72,3 +72,45 @@ def test_gap_limits_scale_with_the_frame_rate_and_bad_values_are_refused() -> No
         max_gap_at(10, 0.0)
     with pytest.raises(ValueError, match="max_gap"):
         interpolate_gaps(results([(1, 1, 0.0, 0.0, 0.9)]), -2)
+
+
+def track_rows(
+    track_id: int, frames: range, x: np.ndarray, y: float = 0.0
+) -> list[tuple[int, int, float, float, float]]:
+    return [(f, track_id, float(xi), y, 0.8) for f, xi in zip(frames, x, strict=True)]
+
+
+def test_smoothing_keeps_a_straight_walk_including_its_ends_and_leaves_other_fields_alone() -> None:
+    """A local linear fit reproduces constant-velocity motion exactly: no box moves, not even at the
+    track's ends (where a plain weighted mean would pull them inwards by several pixels)."""
+    frames = range(10, 40)
+    r = results(track_rows(1, frames, 3.0 * np.arange(30)))
+    out = smooth_tracks(r, sigma=4.0)
+    assert sorted(out.frames) == sorted(r.frames)
+    for f in frames:
+        np.testing.assert_allclose(out[f].boxes, r[f].boxes, atol=1e-3)
+        np.testing.assert_array_equal(out[f].scores, r[f].scores)
+        assert out[f].ids.tolist() == [1]
+
+
+def test_smoothing_averages_detector_jitter_within_each_track_only() -> None:
+    rng = np.random.default_rng(0)
+    frames = range(1, 101)
+    noisy = 50.0 + rng.normal(0.0, 2.0, 100)  # a person standing still, boxes jittering by 2 px
+    rows = track_rows(1, frames, noisy) + track_rows(2, frames, np.full(100, 400.0), y=100.0)
+    out = smooth_tracks(results(rows), sigma=4.0)
+    x1 = np.array([out[f].boxes[0, 0] for f in frames])
+    assert np.std(x1 - 50.0) < 0.5 * np.std(noisy - 50.0)
+    far = np.array([out[f].boxes[1] for f in frames])
+    np.testing.assert_allclose(far, np.tile([400.0, 100.0, 410.0, 120.0], (100, 1)), atol=1e-3)
+
+
+def test_smoothing_off_short_tracks_and_bad_widths() -> None:
+    r = results([(1, 1, 0.0, 0.0, 0.9), (2, 1, 9.0, 0.0, 0.9), (5, 2, 3.0, 0.0, 0.9)])
+    assert smooth_tracks(r, 0.0) is r
+    out = smooth_tracks(r, 3.0)
+    for f in (1, 2, 5):
+        np.testing.assert_array_equal(out[f].boxes, r[f].boxes)  # two boxes and one: left as they are
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="sigma"):
+            smooth_tracks(r, bad)

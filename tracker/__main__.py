@@ -51,8 +51,10 @@ def _bench(args: argparse.Namespace) -> int:
     data_dir = resolve_dataset(args.dataset, args.root)
     engine = _engine_options(args)
     if is_multicam_dataset(data_dir):
-        if args.interpolate:
-            raise ValueError("--interpolate: not supported on multi-camera datasets (cameras.yaml)")
+        if args.interpolate or args.smooth:
+            raise ValueError(
+                "--interpolate / --smooth: not supported on multi-camera datasets (cameras.yaml)"
+            )
         mc = run_multicam_benchmark(
             data_dir,
             config=args.config,
@@ -77,9 +79,11 @@ def _bench(args: argparse.Namespace) -> int:
         use_images=not args.no_images,
         progress=not args.no_progress,
         interpolate=args.interpolate,
+        smooth=args.smooth,
         **engine,
     )
     interp = f"  interpolate {report.interpolate}" if report.interpolate else ""
+    interp += f"  smooth {report.smooth:g}" if report.smooth else ""
     print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}{interp}")
     print(report.table())
     if report.stopped == "signal":
@@ -355,6 +359,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def _exit_status_help() -> str:
     return "exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_STATUSES.items())
 
@@ -400,6 +414,17 @@ def _add_bench(sub: Any) -> None:
             "offline post-processing: fill gaps of up to N frames (at 30 fps, scaled to each "
             "sequence's frame rate) inside each track by linear interpolation before scoring and "
             "writing (default: 0, the online output as it is)"
+        ),
+    )
+    b.add_argument(
+        "--smooth",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="S",
+        help=(
+            "offline post-processing after --interpolate: replace each track's boxes by a "
+            "Gaussian-weighted local linear fit over time, S frames wide (at 30 fps, scaled like "
+            "--interpolate; default: 0, off)"
         ),
     )
     b.add_argument(

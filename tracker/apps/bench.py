@@ -46,7 +46,7 @@ from ..pipeline import (
     output_folder,
     run_streams,
 )
-from ..postprocess import interpolate_gaps, max_gap_at
+from ..postprocess import interpolate_gaps, max_gap_at, smooth_tracks
 from ..signals import GracefulStop, StopNow
 from ..types import Embedder
 
@@ -127,6 +127,8 @@ class BenchReport:
     signal: str | None = None
     interpolate: int = 0
     """Gaps filled by offline interpolation before scoring, frames at 30 fps (0: none)."""
+    smooth: float = 0.0
+    """Width of the offline track smoothing, frames at 30 fps (0: none)."""
 
     def table(self) -> str:
         """Text table: MOTA, IDF1, HOTA, IDSW, FP, FN and the tracker's own frames/s."""
@@ -160,6 +162,7 @@ class BenchReport:
             "stopped": self.stopped,
             "signal": self.signal,
             "interpolate": self.interpolate,
+            "smooth": self.smooth,
             "sequences": [
                 {
                     "name": r.name,
@@ -283,6 +286,7 @@ def run_benchmark(
     num_cpus: int | None = None,
     threads: int | None = None,
     interpolate: int = 0,
+    smooth: float = 0.0,
 ) -> BenchReport:
     """Track and score every sequence of a dataset.
 
@@ -303,6 +307,9 @@ def run_benchmark(
             to each sequence's frame rate) inside each track with linearly interpolated boxes
             (:func:`tracker.postprocess.interpolate_gaps`) before scoring; the ``<sequence>.txt``
             files are rewritten with them. 0 (default): the online tracker's output as it is.
+        smooth: offline post-processing after ``interpolate``: each track's boxes replaced by a
+            Gaussian-weighted local linear fit over time of this width in frames at 30 fps (scaled
+            like ``interpolate``; :func:`tracker.postprocess.smooth_tracks`). 0 (default): off.
     """
     from ..eval import evaluate
 
@@ -320,6 +327,8 @@ def run_benchmark(
         log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
     if interpolate < 0:
         raise ValueError(f"interpolate must be >= 0 frames, got {interpolate}")
+    if not smooth >= 0 or smooth == float("inf"):
+        raise ValueError(f"smooth must be a finite number >= 0 of frames, got {smooth}")
     out = output_folder(out_dir)
     seq_dirs = list_sequences(data_dir, split)
     if sequences:
@@ -375,10 +384,13 @@ def run_benchmark(
                     "%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs)
                 )
     complete = [r for r in runs if r.stopped != "signal"]
-    if interpolate > 0:
+    if interpolate > 0 or smooth > 0:
         rates = {info.name: info.frame_rate for info in map(read_seqinfo, seq_dirs)}
         for r in complete:
-            r.results = interpolate_gaps(r.results, max_gap_at(interpolate, rates[r.name]))
+            fps = rates[r.name]
+            r.results = smooth_tracks(
+                interpolate_gaps(r.results, max_gap_at(interpolate, fps)), smooth * fps / 30.0
+            )
             write_results(r.results_path, r.results)
     scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
     scores = None
@@ -393,6 +405,7 @@ def run_benchmark(
         stopped,
         signal_name,
         interpolate,
+        smooth,
     )
     (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
     return report

@@ -357,6 +357,13 @@ class Tracker:
         scores = dets.scores
         det_boxes = dets.boxes.astype(np.float64)  # once per frame, not in every cost term
         track_boxes = cxcywh_to_xyxy(s.means[:, :4])
+        track_areas = box_areas(track_boxes)
+        det_areas = box_areas(det_boxes)
+        if a.boost_coef > 0:
+            confirmed = (pools["tracked"] | pools["lost"]).nonzero()[0]
+            if len(confirmed) and len(scores):
+                overlap = iou_matrix(det_boxes, track_boxes[confirmed], det_areas, track_areas[confirmed])
+                scores = np.maximum(scores, (a.boost_coef * overlap.max(axis=1)).astype(np.float32))
         high_band = scores >= self._thresholds()[0]
         usable = scores >= a.low_score
         means, covs, kf = s.means, s.covs, self.kf
@@ -369,14 +376,14 @@ class Tracker:
 
         return AssociationFrame(
             track_boxes=track_boxes,
-            track_areas=box_areas(track_boxes),
+            track_areas=track_areas,
             track_last_boxes=s.last_boxes,
             track_scores=s.scores,
             track_features=s.features,
             track_has_feature=s.has_feature,
             pools=pools,
             det_boxes=det_boxes,
-            det_areas=box_areas(det_boxes),
+            det_areas=det_areas,
             det_scores=scores,
             det_features=emb,
             bands={"high": high_band, "low": usable & ~high_band, "all": usable},

@@ -223,12 +223,6 @@ class AssociationConfig(_Checked):
     """Track-aware initialisation (TrackTrack): a left-over detection starts a new track only if its
     IoU with every detection matched this frame is at most this (1 disables the check). A second box
     on a person already tracked then starts no second identity."""
-    boost_coef: float = ranged(0.0, 0.0, 1.0)
-    """BoostTrack's detection-confidence boost (DLO): for association (bands and score-weighted
-    costs) a detection's score becomes ``max(score, boost_coef * max IoU with a confirmed track's
-    predicted box)``, so an occluded person's low-score box overlapping their track competes in the
-    ``high`` band, lost tracks included. Life-cycle decisions (new tracks, score level,
-    ``max_weak_frames``) keep the detector's own scores. 0 disables it."""
     score_adapt_rate: float = ranged(0.0, 0.0, 1.0)
     """Thresholds that adapt to the detector's score distribution (0 disables). The tracker keeps a
     running level of the scores of the detections it matched (an exponential average of each frame's

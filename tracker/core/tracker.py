@@ -359,11 +359,6 @@ class Tracker:
         track_boxes = cxcywh_to_xyxy(s.means[:, :4])
         track_areas = box_areas(track_boxes)
         det_areas = box_areas(det_boxes)
-        if a.boost_coef > 0:
-            confirmed = (pools["tracked"] | pools["lost"]).nonzero()[0]
-            if len(confirmed) and len(scores):
-                overlap = iou_matrix(det_boxes, track_boxes[confirmed], det_areas, track_areas[confirmed])
-                scores = np.maximum(scores, (a.boost_coef * overlap.max(axis=1)).astype(np.float32))
         high_band = scores >= self._thresholds()[0]
         usable = scores >= a.low_score
         means, covs, kf = s.means, s.covs, self.kf

@@ -52,7 +52,6 @@ OFF: dict[str, dict[str, Any]] = {
     "no appearance / Mahalanobis terms": {"association": {"stages": _IOU_ONLY}},
     "no track-aware initialisation": {"association": {"new_track_max_iou": 1.0}},
     "no adaptive thresholds": {"association": {"score_adapt_rate": 0.0}},
-    "no max_weak_frames": {"lifecycle": {"max_weak_frames": 0}},
     "no velocity reset after a gap": {"motion": {"reset_velocity_after_gap": False}},
 }
 

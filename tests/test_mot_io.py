@@ -263,6 +263,17 @@ def test_write_results_from_mapping(tmp_path: Path) -> None:
     assert path.read_text().splitlines()[0].startswith("5,1,1.00,1.00,2.00,3.00,")
     with pytest.raises(ValueError, match="1-based"):
         write_results(tmp_path / "r.txt", {0: frame})
+    assert path.read_text().splitlines()[0].startswith("5,1,"), "a refused rewrite keeps the old file"
+
+
+def test_write_results_replaces_a_file_whole(tmp_path: Path) -> None:
+    """A rewrite (``bench --interpolate`` rewrites each sequence's file) goes through a side file and
+    a rename: the old content is replaced at once and nothing is left beside it."""
+    one = ResultFrame(np.array([1]), np.array([[0, 0, 2, 2]], np.float32), np.ones(1, np.float32))
+    path = write_results(tmp_path / "r.txt", {1: one, 2: one, 3: one})
+    write_results(path, {7: one})
+    assert path.read_text().splitlines() == ["7,1,0.00,0.00,2.00,2.00,1.0000,-1,-1,-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt"]
 
 
 def test_read_results_rejects_duplicate_ids(tmp_path: Path) -> None:

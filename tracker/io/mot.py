@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -611,7 +612,8 @@ def write_results(path: str | Path, results: MotResults | Mapping[int, ResultFra
     """Write tracker results in the 10-column MOTChallenge format ``frame,id,x,y,w,h,score,-1,-1,-1``.
 
     Rows are sorted by frame, then id; coordinates have 2 decimals, scores 4. Frames are written as
-    given (1-based). Parent folders are created. Returns ``path``.
+    given (1-based). Parent folders are created. The file is written beside ``path`` and renamed over
+    it, so a reader (or a signal mid-write) never sees half a file. Returns ``path``.
 
     Raises:
         ValueError: a frame number < 1, or an id repeated within a frame.
@@ -634,8 +636,10 @@ def write_results(path: str | Path, results: MotResults | Mapping[int, ResultFra
                 f"{t},{ids[i]},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{scores[i]:.4f},-1,-1,-1\n"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
         fh.writelines(lines)
+    os.replace(tmp, path)
     return path
 
 

@@ -33,16 +33,13 @@ from tracker.eval import evaluate  # noqa: E402
 from tracker.io.mot import read_seqinfo  # noqa: E402
 from tracker.postprocess import interpolate_gaps, max_gap_at, smooth_tracks  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "benchmarks"))
+from association_sweep import HELD_OUT, SETS  # noqa: E402
+
 OUT = REPO / "benchmarks" / "results" / "interpolation.md"
-TUNING: dict[str, dict[str, Any]] = {
-    "yolox-train": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-train-half"},
-    "mot17": {"dataset": "MOT17", "root": DATA / "MOT17"},
-    "pets": {"dataset": "MOT15", "root": DATA / "MOT15", "sequences": ["PETS09-S2L1"], "use_images": False},
-}
-HELD_OUT: dict[str, dict[str, Any]] = {
-    "yolox-val": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-val-half"},
-}
+TUNING: dict[str, dict[str, Any]] = SETS
+"""The association sweep's tuning sets (the same definitions, so both choices see the same data)."""
+
 GAPS = (0, 5, 10, 20, 30, 40, 60)
 WIDTHS = (0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
@@ -54,11 +51,12 @@ def track(preset: str, set_name: str, spec: dict[str, Any]) -> tuple[list[Sequen
     report = run_benchmark(
         spec["dataset"], root=spec["root"], config=preset, out_dir=out, progress=False, **kwargs
     )
-    rates = {
-        read_seqinfo(p).name: read_seqinfo(p).frame_rate
+    infos = [
+        read_seqinfo(p)
         for p in sorted((Path(spec["root"]) / "train").iterdir())
         if (p / "seqinfo.ini").is_file()
-    }
+    ]
+    rates = {info.name: info.frame_rate for info in infos}
     return report.runs, rates
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -327,7 +328,7 @@ def run_benchmark(
         log.warning("config %s has appearance disabled: the ReID model %s is not used", cfg.name, reid)
     if interpolate < 0:
         raise ValueError(f"interpolate must be >= 0 frames, got {interpolate}")
-    if not smooth >= 0 or smooth == float("inf"):
+    if not (math.isfinite(smooth) and smooth >= 0):
         raise ValueError(f"smooth must be a finite number >= 0 of frames, got {smooth}")
     out = output_folder(out_dir)
     seq_dirs = list_sequences(data_dir, split)

@@ -26,7 +26,8 @@ class TrackStore:
         hits: ``int32[T]`` number of detections matched so far.
         lost: ``int32[T]`` frames since the last matched detection (0 = matched this frame).
         weak: ``int32[T]`` frames since the last matched detection that scored at least the
-            new-track score (0 = such a match this frame; see ``lifecycle.max_weak_frames``).
+            new-track score (0 = such a match this frame; counted only while
+            ``lifecycle.max_weak_frames`` is on, else it stays 0).
         age: ``int32[T]`` frames since the track started.
         scores: ``float32[T]`` score of the last matched detection.
         class_ids: ``int64[T]`` class ids.

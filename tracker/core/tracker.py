@@ -269,7 +269,8 @@ class Tracker:
         self._frame_count += 1
         s.age += 1
         s.lost += 1
-        s.weak += 1
+        if self.max_weak:
+            s.weak += 1
         s.det_index[:] = -1
         self._predict(affine)
         pools = {
@@ -286,7 +287,8 @@ class Tracker:
         )
         strong = max(self._thresholds())  # this frame's new-track score
         matched_scores = dets.scores[result.detections]
-        s.weak[result.tracks[matched_scores >= strong]] = 0
+        if self.max_weak:
+            s.weak[result.tracks[matched_scores >= strong]] = 0
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
         self._adapt_scores(matched_scores)
@@ -427,7 +429,7 @@ class Tracker:
         lost = s.states == _LOST
         dead = lost & (s.lost > self.max_lost)
         dead |= dead_tentative
-        if self.max_weak > 0:
+        if self.max_weak:
             dead |= s.weak > self.max_weak
         dup = self._duplicates(lost & ~dead)
         if dup is not None:

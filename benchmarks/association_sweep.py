@@ -325,6 +325,10 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # score = max(score, coef x max IoU with a confirmed track's prediction), for association only),
     # `default+boost0.5/0.65/0.8`, `bt+boost0.65`: run at commit 5fd0943, option removed since
     # (yolox-train HOTA -0.5 to -0.9); rows kept in the table.
+    # round 12 (2026-12-02 02:30 UTC): report lost tracks for K frames at their predicted box (online
+    # gap filling; `bench --interpolate` does it offline), on the default of that time
+    # (= default+tai0.5): `default+coast1/2/4`, run at commit a669be1 with a lifecycle option removed
+    # since (yolox-train HOTA -0.1 to -0.5, MOT17 FRCNN +0.2 to +0.4); rows kept in the table.
     "default+mm2": ("default", {"association": {"score_adapt_min_matches": 2}}),
     "default+mm3": ("default", {"association": {"score_adapt_min_matches": 3}}),
     # round 1: one change at a time on the bytetrack preset

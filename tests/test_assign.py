@@ -387,3 +387,22 @@ def test_match_pairs_refuses_lists_of_different_lengths() -> None:
 
     with pytest.raises(ValueError, match="one entry per pair, got 2, 1, 2"):
         match_pairs(np.array([0, 1]), np.array([0]), np.array([0.1, 0.2]), 0.8)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dense_match_equals_the_pair_list_path(seed: int) -> None:
+    """``match`` on a dense cost (its shortcuts: no pair, one pair, every pair alone in its row and
+    column) gives the same matches in the same order as listing every admissible pair."""
+    from tracker.association.assign import match, match_pairs
+
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        t, m = int(rng.integers(0, 9)), int(rng.integers(0, 9))
+        cost = rng.uniform(0, 1, (t, m))
+        cost[rng.uniform(0, 1, (t, m)) < rng.uniform(0.3, 0.95)] = GATED  # from crowded to sparse
+        rows, cols = (cost <= 0.8).nonzero()
+        expected = match_pairs(rows, cols, cost[rows, cols], 0.8)
+        got = match(cost, 0.8)
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == np.int64
+            np.testing.assert_array_equal(a, b)

@@ -177,3 +177,29 @@ def test_predict_inplace_refuses_mismatched_stacks_before_changing_them() -> Non
         kf.predict_inplace(m, c[:2])
     np.testing.assert_array_equal(m, m0)
     np.testing.assert_array_equal(c, c0)
+
+
+def test_a_given_innovation_inverse_gives_the_same_update_and_gate_bit_for_bit() -> None:
+    """The tracker computes every track's ``S^-1`` once a frame and hands rows of it to the gate and
+    the update: the same numbers as each computing its own, and refused where scores scale the noise."""
+    rng = np.random.default_rng(3)
+    kf = KalmanFilter()
+    z0 = np.concatenate([rng.uniform(0, 900, (6, 2)), rng.uniform(20, 120, (6, 2))], axis=1)
+    m, c = kf.initiate(z0)
+    for _ in range(4):
+        kf.predict_inplace(m, c)
+        m, c = kf.update(m, c, z0 + rng.normal(0, 2, z0.shape))
+    kf.predict_inplace(m, c)
+    s_inv = kf.innovation_inverse(m, c)
+    rows = np.array([4, 1, 5])
+    z = z0[rows] + 1.5
+    own = kf.update(m[rows], c[rows], z)
+    given = kf.update(m[rows], c[rows], z, None, s_inv[rows])
+    for a, b in zip(own, given, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        kf.gating_distance(m[rows], c[rows], z0), kf.gating_distance(m[rows], c[rows], z0, s_inv[rows])
+    )
+    nsa = KalmanFilter(MotionConfig(score_noise=0.5))
+    with pytest.raises(ValueError, match="score-scaled"):
+        nsa.update(m[rows], c[rows], z, np.full(3, 0.9), s_inv[rows])

@@ -40,7 +40,18 @@ def match(cost: NDArray[np.floating], max_cost: float) -> tuple[NDArray[np.int64
     runner needs; it keeps its own masks)."""
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
     rows, cols = (cost64 <= max_cost).nonzero()
-    return match_pairs(rows, cols, cost64[rows, cols], max_cost)
+    n = len(rows)
+    if n <= 1:  # nothing, or one admissible pair: it is the match
+        return rows.astype(np.int64), cols.astype(np.int64)
+    if n > _PYTHON_MAX_PAIRS:
+        return match_pairs(rows, cols, cost64[rows, cols], max_cost)
+    # The usual frame: every admissible pair is alone in its row and column (distinct rows and
+    # columns), so every pair is a match, already in row order. Otherwise the general path.
+    row_list = rows.tolist()
+    col_list = cols.tolist()
+    if len(set(row_list)) == n and len(set(col_list)) == n:
+        return rows.astype(np.int64), cols.astype(np.int64)
+    return _match_admissible(row_list, col_list, cost64[rows, cols].tolist(), max_cost)
 
 
 def _unmatched(
@@ -138,16 +149,25 @@ def _match_pairs_lists(
     keep = [k for k, v in enumerate(cost) if v <= max_cost]
     if not keep:
         return _EMPTY, _EMPTY
+    if len(keep) < len(cost):
+        rows, cols, cost = [rows[k] for k in keep], [cols[k] for k in keep], [cost[k] for k in keep]
+    return _match_admissible(rows, cols, cost, max_cost)
+
+
+def _match_admissible(
+    rows: list[int], cols: list[int], cost: list[float], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`_match_pairs_lists` for pairs that are all admissible (``cost <= max_cost``)."""
     row_deg: dict[int, int] = {}
     col_deg: dict[int, int] = {}
-    for k in keep:
-        row_deg[rows[k]] = row_deg.get(rows[k], 0) + 1
-        col_deg[cols[k]] = col_deg.get(cols[k], 0) + 1
+    for r, c in zip(rows, cols, strict=True):
+        row_deg[r] = row_deg.get(r, 0) + 1
+        col_deg[c] = col_deg.get(c, 0) + 1
     singles: list[tuple[int, int]] = []
     rest: list[int] = []
-    for k in keep:
-        if row_deg[rows[k]] == 1 and col_deg[cols[k]] == 1:
-            singles.append((rows[k], cols[k]))
+    for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        if row_deg[r] == 1 and col_deg[c] == 1:
+            singles.append((r, c))
         else:
             rest.append(k)
     singles.sort()  # rows of single pairs are distinct: by row

@@ -46,16 +46,21 @@ class StageResult:
     Attributes:
         tracks: ``int64[K]`` matched track rows, stage by stage (each stage's in solver order).
         detections: ``int64[K]`` the detection matched to each of them.
-        stage: ``int64[K]`` index of the stage that made each match.
+        stage_counts: matches made by each stage, in stage order (``sum == K``).
         track_unmatched: ``bool[T]`` tracks no stage matched.
         det_unmatched: ``bool[N]`` detections no stage matched.
     """
 
     tracks: NDArray[np.int64]
     detections: NDArray[np.int64]
-    stage: NDArray[np.int64]
+    stage_counts: tuple[int, ...]
     track_unmatched: NDArray[np.bool_]
     det_unmatched: NDArray[np.bool_]
+
+    @property
+    def stage(self) -> NDArray[np.int64]:
+        """``int64[K]``: index of the stage that made each match (built on request)."""
+        return np.repeat(np.arange(len(self.stage_counts), dtype=np.int64), self.stage_counts)
 
 
 def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageResult:
@@ -75,7 +80,7 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     det_free = np.ones(n_dets, bool)
     out_t: list[NDArray[np.int64]] = []
     out_d: list[NDArray[np.int64]] = []
-    out_s: list[NDArray[np.int64]] = []
+    counts = [0] * len(stages)
     if n_tracks and n_dets:
         for k, stage in enumerate(stages):
             rows = (frame.pool_mask(stage.tracks) & track_free).nonzero()[0]
@@ -91,14 +96,12 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
             det_free[matched_cols] = False
             out_t.append(matched_rows)
             out_d.append(matched_cols)
-            out_s.append(np.full(len(matched_rows), k, np.int64))
+            counts[k] = len(matched_rows)
     if not out_t:
-        return StageResult(_EMPTY, _EMPTY, _EMPTY, track_free, det_free)
+        return StageResult(_EMPTY, _EMPTY, tuple(counts), track_free, det_free)
     if len(out_t) == 1:
-        return StageResult(out_t[0], out_d[0], out_s[0], track_free, det_free)
-    return StageResult(
-        np.concatenate(out_t), np.concatenate(out_d), np.concatenate(out_s), track_free, det_free
-    )
+        return StageResult(out_t[0], out_d[0], tuple(counts), track_free, det_free)
+    return StageResult(np.concatenate(out_t), np.concatenate(out_d), tuple(counts), track_free, det_free)
 
 
 def _solve_stage(

@@ -112,6 +112,7 @@ class Tracker:
         self._frame_shape: tuple[int, ...] | None = None
         self._last_embeddings: NDArray[np.float32] | None = None
         self._score_level = 1.0
+        self._s_inv: NDArray[np.float64] | None = None
         """Running level of matched detections' scores (``association.score_adapt_rate``)."""
         if self._cmc is not None:
             self._cmc.reset()
@@ -273,18 +274,21 @@ class Tracker:
             s.weak += 1
         s.det_index[:] = -1
         self._predict(affine)
+        self._s_inv = None  # this frame's innovation inverses, computed on first use
         pools = {
             "tracked": s.states == _CONFIRMED,
             "lost": s.states == _LOST,
             "tentative": s.states == _TENTATIVE,
         }
-        z = xyxy_to_cxcywh(dets.boxes)  # the detections as measurements, once per frame
-        frame = self._association_frame(dets, z, emb, pools)
+        det_boxes = dets.boxes.astype(np.float64)  # once per frame, not in every cost term
+        z = xyxy_to_cxcywh(det_boxes)  # the detections as measurements
+        frame = self._association_frame(dets, det_boxes, z, emb, pools)
         result = run_stages(self.config.association.stages, frame)
         unmatched = result.track_unmatched
         self._apply_matches_and_follow(
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
+        self._s_inv = None  # (the states changed)
         strong = max(self._thresholds())  # this frame's new-track score
         matched_scores = dets.scores[result.detections]
         if self.max_weak:
@@ -345,19 +349,29 @@ class Tracker:
 
             s.means, s.covs = apply_affine(s.means, s.covs, affine)
 
+    def _innovation_inverse(self) -> NDArray[np.float64]:
+        """``float64[T,4,4]``: every track's innovation inverse ``S^-1`` this frame (after the
+        prediction), computed once on first use; the Mahalanobis gates and the Kalman update of the
+        matched tracks both read it."""
+        if self._s_inv is None:
+            s = self._store
+            self._s_inv = self.kf.innovation_inverse(s.means, s.covs)
+        return self._s_inv
+
     def _association_frame(
         self,
         dets: Detections,
+        det_boxes: NDArray[np.float64],
         z: NDArray[np.float64],
         emb: NDArray[np.float32] | None,
         pools: dict[str, NDArray[np.bool_]],
     ) -> AssociationFrame:
-        """This frame's tracks and detections as the association stages read them (``z``:
-        ``float64[N,4]`` the detections as cx, cy, w, h; ``pools``: ``bool[T]`` track masks by pool)."""
+        """This frame's tracks and detections as the association stages read them (``det_boxes``:
+        ``float64[N,4]`` xyxy, the detections' boxes; ``z``: ``float64[N,4]`` the same as cx, cy, w,
+        h; ``pools``: ``bool[T]`` track masks by pool)."""
         s = self._store
         a = self.config.association
         scores = dets.scores
-        det_boxes = dets.boxes.astype(np.float64)  # once per frame, not in every cost term
         track_boxes = cxcywh_to_xyxy(s.means[:, :4])
         track_areas = box_areas(track_boxes)
         det_areas = box_areas(det_boxes)
@@ -366,7 +380,7 @@ class Tracker:
         means, covs, kf = s.means, s.covs, self.kf
 
         def gating(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
-            return kf.gating_distance(means[rows], covs[rows], z[cols])
+            return kf.gating_distance(means[rows], covs[rows], z[cols], self._innovation_inverse()[rows])
 
         def gating_pairs(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
             return kf.gating_distance_pairs(means[rows], covs[rows], z[cols])
@@ -464,10 +478,10 @@ class Tracker:
         med = _median_rows(
             np.concatenate([centres - predicted[:, :2], s.means[tracks, 4:6] - predicted[:, 4:6]], axis=1)
         )
-        delta = np.zeros(8)  # one masked update of the whole state rows: (cx, cy) and (vcx, vcy)
+        delta = np.zeros(8)  # one update of the whole state rows: (cx, cy) and (vcx, vcy)
         delta[:2] = med[:2]
         delta[4:6] = med[2:]
-        s.means[lost] += delta
+        s.means += np.multiply.outer(lost, delta)  # (other rows get + 0: unchanged, cheaper than a mask)
 
     def _apply_matches(
         self,
@@ -483,8 +497,10 @@ class Tracker:
             return
         s = self._store
         life = self.config.lifecycle
+        # the gates' innovation inverses when they were computed (not with score-scaled noise)
+        s_inv = self._s_inv[tracks] if self._s_inv is not None and self.kf.config.score_noise <= 0 else None
         s.means[tracks], s.covs[tracks] = self.kf.update(
-            s.means[tracks], s.covs[tracks], z, dets.scores[det_idx]
+            s.means[tracks], s.covs[tracks], z, dets.scores[det_idx], s_inv
         )
         if self.config.motion.reset_velocity_after_gap:
             # A track found again after a gap: its predicted velocity drifted while unobserved. Use the

@@ -138,6 +138,7 @@ class KalmanFilter:
         covs: F64,
         measurements: NDArray[np.floating],
         scores: NDArray[np.floating] | None = None,
+        innovation_inverse: F64 | None = None,
     ) -> tuple[F64, F64]:
         """Correct tracks with one measurement each.
 
@@ -148,6 +149,9 @@ class KalmanFilter:
             scores: optional ``float[K]`` detection scores in ``[0, 1]``; with
                 ``MotionConfig.score_noise > 0`` the measurement noise becomes
                 ``R * (1 - score_noise * score)`` (confident detections are trusted more, as NSA Kalman).
+            innovation_inverse: optional ``float64[K,4,4]``, what :meth:`innovation_inverse` returns for
+                these ``means`` and ``covs`` (a caller that already has it for its tracks saves the
+                work); not with scores that scale the noise (``ValueError``).
 
         Returns updated ``(means, covs)``; covariances are symmetrised.
         """
@@ -155,9 +159,14 @@ class KalmanFilter:
         scale = None
         if scores is not None and self.config.score_noise > 0:
             scale = 1.0 - self.config.score_noise * np.asarray(scores, np.float64)
+            if innovation_inverse is not None:
+                raise ValueError("update: innovation_inverse cannot be given with score-scaled noise")
         hp = covs[:, :4, :]  # H P, [K,4,8]; P H^T is its transpose (P symmetric)
         # K = P H^T S^-1  <=>  K^T = S^-1 H P  (S symmetric positive definite)
-        gain_t = self._innovation_inverse(means, covs, scale) @ hp  # [K,4,8]
+        s_inv = (
+            self.innovation_inverse(means, covs, scale) if innovation_inverse is None else innovation_inverse
+        )
+        gain_t = s_inv @ hp  # [K,4,8]
         innovation = z - means[:, :4]
         new_means = means + (innovation[:, None, :] @ gain_t)[:, 0, :]
         # P - K S K^T = P - K H P
@@ -165,10 +174,12 @@ class KalmanFilter:
         new_covs = 0.5 * (new_covs + np.swapaxes(new_covs, 1, 2))
         return new_means, new_covs
 
-    def _innovation_inverse(self, means: F64, covs: F64, noise_scale: F64 | None = None) -> F64:
+    def innovation_inverse(self, means: F64, covs: F64, noise_scale: F64 | None = None) -> F64:
         """``S^-1``, ``float64[T,4,4]``, of the innovation covariances ``S = H P H^T + R`` that
         :meth:`project` returns, read straight from the six entries of ``P`` it needs (the same values
-        bit for bit, without building ``S``)."""
+        bit for bit, without building ``S``). ``means: float64[T,8]``, ``covs: float64[T,8,8]``;
+        ``noise_scale``: optional ``float64[T]`` factor on each ``R``. Row ``i`` depends on track ``i``
+        only, so rows taken from the result equal the result for those rows."""
         r = (means[:, 2:4] * self.config.std_weight_position) ** 2  # R diagonal: (w, h, w, h) terms
         if noise_scale is not None:
             r = r * noise_scale[:, None]
@@ -183,20 +194,26 @@ class KalmanFilter:
         )
 
     def gating_distance(
-        self, means: F64, covs: F64, measurements: NDArray[np.floating]
+        self,
+        means: F64,
+        covs: F64,
+        measurements: NDArray[np.floating],
+        innovation_inverse: F64 | None = None,
     ) -> NDArray[np.float64]:
         """Squared Mahalanobis distance of every measurement to every track.
 
         Args:
             means: ``float64[T,8]``; covs: ``float64[T,8,8]``.
             measurements: ``float[M,4]`` cx, cy, w, h.
+            innovation_inverse: optional ``float64[T,4,4]``, what :meth:`innovation_inverse` returns
+                for these tracks (computed here when not given).
 
         Returns ``float64[T,M]``; compare with ``MotionConfig.gating_chi2`` (chi-square, 4 dof).
         """
         z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
         if len(means) == 0 or len(z) == 0:
             return np.zeros((len(means), len(z)))
-        s_inv = self._innovation_inverse(means, covs)  # [T,4,4]
+        s_inv = self.innovation_inverse(means, covs) if innovation_inverse is None else innovation_inverse
         d = z[None, :, :] - means[:, None, :4]  # [T,M,4]
         return ((d @ s_inv) * d).sum(axis=2)
 
@@ -214,7 +231,7 @@ class KalmanFilter:
         if len(z) == 0:
             return np.zeros(0)
         d = z - means[:, :4]
-        return np.einsum("pi,pij,pj->p", d, self._innovation_inverse(means, covs), d)
+        return np.einsum("pi,pij,pj->p", d, self.innovation_inverse(means, covs), d)
 
 
 def _inv_blocks(p: F64, q: F64, r: F64, u: F64, v: F64, w: F64) -> F64:

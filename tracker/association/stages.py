@@ -83,10 +83,12 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     counts = [0] * len(stages)
     if n_tracks and n_dets:
         for k, stage in enumerate(stages):
-            rows = (frame.pool_mask(stage.tracks) & track_free).nonzero()[0]
+            pool = frame.pool_mask(stage.tracks)
+            rows = (pool & track_free if out_t else pool).nonzero()[0]  # (all free before a match)
             if len(rows) == 0:
                 continue
-            cols = (frame.bands[stage.detections] & det_free).nonzero()[0]
+            band = frame.bands[stage.detections]
+            cols = (band & det_free if out_t else band).nonzero()[0]
             if len(cols) == 0:
                 continue
             matched_rows, matched_cols = _solve_stage(stage, frame, rows, cols)

@@ -158,27 +158,7 @@ def _match_admissible(
     rows: list[int], cols: list[int], cost: list[float], max_cost: float
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """:func:`_match_pairs_lists` for pairs that are all admissible (``cost <= max_cost``)."""
-    row_deg: dict[int, int] = {}
-    col_deg: dict[int, int] = {}
-    for r, c in zip(rows, cols, strict=True):
-        row_deg[r] = row_deg.get(r, 0) + 1
-        col_deg[c] = col_deg.get(c, 0) + 1
-    singles: list[tuple[int, int]] = []
-    rest: list[int] = []
-    for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
-        if row_deg[r] == 1 and col_deg[c] == 1:
-            singles.append((r, c))
-        else:
-            rest.append(k)
-    singles.sort()  # rows of single pairs are distinct: by row
-    out_r = [r for r, _ in singles]
-    out_c = [c for _, c in singles]
-    if rest:
-        mr, mc = _solve_components(
-            [rows[k] for k in rest], [cols[k] for k in rest], [cost[k] for k in rest], max_cost
-        )
-        out_r += mr
-        out_c += mc
+    out_r, out_c = _solve_components(rows, cols, cost, max_cost)
     return np.array(out_r, np.int64), np.array(out_c, np.int64)
 
 
@@ -274,35 +254,46 @@ def _connected_components(n_nodes: int, a: NDArray[np.int64], b: NDArray[np.int6
 def _solve_components(
     rows: list[int], cols: list[int], cost: list[float], max_cost: float
 ) -> tuple[list[int], list[int]]:
-    """Matches of admissible pairs that form components of two or more pairs: each component (found
-    by union-find) solved on its own block. Components in the order of their smallest row; within
-    one, rows ascending."""
-    # union-find on rows: two rows are joined when they share a column
-    parent: dict[int, int] = {}
-    first_row: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        root = x
-        while (up := parent.get(root, root)) != root:
-            root = up
-        while x != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    for r, c in zip(rows, cols, strict=True):
-        r0 = first_row.setdefault(c, r)
-        if r0 != r:
-            a, b = find(r), find(r0)
-            if a != b:
-                parent[max(a, b)] = min(a, b)  # the root stays the component's smallest row
-    root_of = {r: find(r) for r in set(rows)}
-    members: dict[int, list[int]] = {}
-    for k, r in enumerate(rows):
-        members.setdefault(root_of[r], []).append(k)
+    """Matches of admissible pairs, component by component of the graph of rows and columns: first
+    every pair alone in its row and column (matched as it is, by row), then each larger component
+    solved on its own block, in the order of the components' smallest rows (within one, rows
+    ascending). Components are found by a walk from each row in ascending order."""
+    row_pairs: dict[int, list[int]] = {}
+    col_pairs: dict[int, list[int]] = {}
+    for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        row_pairs.setdefault(r, []).append(k)
+        col_pairs.setdefault(c, []).append(k)
     out_r: list[int] = []
     out_c: list[int] = []
-    for root in sorted(members):
-        _solve_block(rows, cols, cost, members[root], max_cost, out_r, out_c)
+    blocks: list[list[int]] = []
+    seen_rows: set[int] = set()
+    for r in sorted(row_pairs):
+        if r in seen_rows:
+            continue
+        first = row_pairs[r]
+        if len(first) == 1 and len(col_pairs[cols[first[0]]]) == 1:  # a pair alone: a match
+            out_r.append(r)
+            out_c.append(cols[first[0]])
+            continue
+        seen_rows.add(r)
+        members: list[int] = []
+        seen_cols: set[int] = set()
+        todo = [r]
+        while todo:
+            for k in row_pairs[todo.pop()]:
+                members.append(k)
+                c = cols[k]
+                if c not in seen_cols:
+                    seen_cols.add(c)
+                    for k2 in col_pairs[c]:
+                        r2 = rows[k2]
+                        if r2 not in seen_rows:
+                            seen_rows.add(r2)
+                            todo.append(r2)
+        members.sort()  # listed order (the last listed value of a repeated pair counts)
+        blocks.append(members)
+    for members in blocks:
+        _solve_block(rows, cols, cost, members, max_cost, out_r, out_c)
     return out_r, out_c
 
 

@@ -76,8 +76,8 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     """
     n_tracks = len(frame.track_boxes)
     n_dets = len(frame.det_boxes)
-    track_free = np.ones(n_tracks, bool)
-    det_free = np.ones(n_dets, bool)
+    track_free = _all_true(n_tracks)
+    det_free = _all_true(n_dets)
     out_t: list[NDArray[np.int64]] = []
     out_d: list[NDArray[np.int64]] = []
     counts = [0] * len(stages)
@@ -104,6 +104,13 @@ def run_stages(stages: Sequence[StageConfig], frame: AssociationFrame) -> StageR
     if len(out_t) == 1:
         return StageResult(out_t[0], out_d[0], tuple(counts), track_free, det_free)
     return StageResult(np.concatenate(out_t), np.concatenate(out_d), tuple(counts), track_free, det_free)
+
+
+def _all_true(n: int) -> NDArray[np.bool_]:
+    """``bool[n]`` all True (``np.ones`` goes through Python; this is two C calls)."""
+    out = np.empty(n, bool)
+    out.fill(True)
+    return out
 
 
 def _solve_stage(

@@ -282,14 +282,15 @@ class Tracker:
         }
         det_boxes = dets.boxes.astype(np.float64)  # once per frame, not in every cost term
         z = xyxy_to_cxcywh(det_boxes)  # the detections as measurements
-        frame = self._association_frame(dets, det_boxes, z, emb, pools)
+        high, new_score = self._thresholds()  # this frame's (the level moves after the matches)
+        frame = self._association_frame(dets, det_boxes, z, emb, pools, high)
         result = run_stages(self.config.association.stages, frame)
         unmatched = result.track_unmatched
         self._apply_matches_and_follow(
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
         self._s_inv = None  # (the states changed)
-        strong = max(self._thresholds())  # this frame's new-track score
+        strong = max(high, new_score)  # this frame's new-track score
         matched_scores = dets.scores[result.detections]
         if self.max_weak:
             s.weak[result.tracks[matched_scores >= strong]] = 0
@@ -365,17 +366,19 @@ class Tracker:
         z: NDArray[np.float64],
         emb: NDArray[np.float32] | None,
         pools: dict[str, NDArray[np.bool_]],
+        high: float,
     ) -> AssociationFrame:
         """This frame's tracks and detections as the association stages read them (``det_boxes``:
         ``float64[N,4]`` xyxy, the detections' boxes; ``z``: ``float64[N,4]`` the same as cx, cy, w,
-        h; ``pools``: ``bool[T]`` track masks by pool)."""
+        h; ``pools``: ``bool[T]`` track masks by pool; ``high``: where this frame's ``high`` band
+        starts)."""
         s = self._store
         a = self.config.association
         scores = dets.scores
         track_boxes = cxcywh_to_xyxy(s.means[:, :4])
         track_areas = box_areas(track_boxes)
         det_areas = box_areas(det_boxes)
-        high_band = scores >= self._thresholds()[0]
+        high_band = scores >= high
         usable = scores >= a.low_score
         means, covs, kf = s.means, s.covs, self.kf
 

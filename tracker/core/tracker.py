@@ -112,8 +112,9 @@ class Tracker:
         self._frame_shape: tuple[int, ...] | None = None
         self._last_embeddings: NDArray[np.float32] | None = None
         self._score_level = 1.0
-        self._s_inv: NDArray[np.float64] | None = None
         """Running level of matched detections' scores (``association.score_adapt_rate``)."""
+        self._s_inv: NDArray[np.float64] | None = None
+        """This frame's innovation inverses of every track, once computed (:meth:`_innovation_inverse`)."""
         if self._cmc is not None:
             self._cmc.reset()
 

@@ -329,6 +329,10 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # gap filling; `bench --interpolate` does it offline), on the default of that time
     # (= default+tai0.5): `default+coast1/2/4`, run at commit a669be1 with a lifecycle option removed
     # since (yolox-train HOTA -0.1 to -0.5, MOT17 FRCNN +0.2 to +0.4); rows kept in the table.
+    # round 13 (2026-12-02 03:20 UTC): report the matched detection's box instead of the Kalman
+    # estimate, `default+detbox`, `bt+detbox`: run at commit b7d6bc4 with an experimental option
+    # removed since (PETS09 -0.7 MOTA / -0.6 HOTA: ACF's boxes are noisier than the filter's;
+    # yolox-train +0.1 HOTA, MOT17 FRCNN -0.1 IDF1); rows kept in the table.
     "default+mm2": ("default", {"association": {"score_adapt_min_matches": 2}}),
     "default+mm3": ("default", {"association": {"score_adapt_min_matches": 3}}),
     # round 1: one change at a time on the bytetrack preset

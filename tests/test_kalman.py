@@ -200,6 +200,10 @@ def test_a_given_innovation_inverse_gives_the_same_update_and_gate_bit_for_bit()
     np.testing.assert_array_equal(
         kf.gating_distance(m[rows], c[rows], z0), kf.gating_distance(m[rows], c[rows], z0, s_inv[rows])
     )
+    with pytest.raises(ValueError, match=r"innovation_inverse must be float64\[3,4,4\]"):
+        kf.update(m[rows], c[rows], z, None, s_inv)  # every track's, not the three updated
+    with pytest.raises(ValueError, match=r"gating_distance: innovation_inverse"):
+        kf.gating_distance(m[rows], c[rows], z0, s_inv[:2])
     nsa = KalmanFilter(MotionConfig(score_noise=0.5))
     with pytest.raises(ValueError, match="score-scaled"):
         nsa.update(m[rows], c[rows], z, np.full(3, 0.9), s_inv[rows])

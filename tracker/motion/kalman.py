@@ -161,6 +161,7 @@ class KalmanFilter:
             scale = 1.0 - self.config.score_noise * np.asarray(scores, np.float64)
             if innovation_inverse is not None:
                 raise ValueError("update: innovation_inverse cannot be given with score-scaled noise")
+        _check_inverse(innovation_inverse, len(means), "update")
         hp = covs[:, :4, :]  # H P, [K,4,8]; P H^T is its transpose (P symmetric)
         # K = P H^T S^-1  <=>  K^T = S^-1 H P  (S symmetric positive definite)
         s_inv = (
@@ -211,6 +212,7 @@ class KalmanFilter:
         Returns ``float64[T,M]``; compare with ``MotionConfig.gating_chi2`` (chi-square, 4 dof).
         """
         z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
+        _check_inverse(innovation_inverse, len(means), "gating_distance")
         if len(means) == 0 or len(z) == 0:
             return np.zeros((len(means), len(z)))
         s_inv = self.innovation_inverse(means, covs) if innovation_inverse is None else innovation_inverse
@@ -232,6 +234,15 @@ class KalmanFilter:
             return np.zeros(0)
         d = z - means[:, :4]
         return np.einsum("pi,pij,pj->p", d, self.innovation_inverse(means, covs), d)
+
+
+def _check_inverse(innovation_inverse: F64 | None, n: int, where: str) -> None:
+    """``ValueError`` unless ``innovation_inverse`` is ``None`` or ``float64[n,4,4]``."""
+    if innovation_inverse is not None and np.shape(innovation_inverse) != (n, 4, 4):
+        raise ValueError(
+            f"{where}: innovation_inverse must be float64[{n},4,4] (one per track), "
+            f"got shape {np.shape(innovation_inverse)}"
+        )
 
 
 def _inv_blocks(p: F64, q: F64, r: F64, u: F64, v: F64, w: F64) -> F64:

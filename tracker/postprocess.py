@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .io.mot import MotResults, ResultFrame
+from .io.mot import MotResults
 
 __all__ = ["interpolate_gaps", "max_gap_at", "smooth_tracks"]
 
@@ -63,18 +63,9 @@ def _regroup(
     path: Path | None,
 ) -> MotResults:
     """Rows in any order (``int64[N]``, ``int64[N]``, ``float32[N,4]`` xyxy, ``float32[N]``) back into
-    read-only per-frame :class:`ResultFrame` s, ids sorted within a frame."""
+    read-only per-frame :class:`~tracker.io.mot.ResultFrame` s, ids sorted within a frame."""
     order = np.lexsort((ids, frames))  # by frame, then id
-    frames, ids, boxes, scores = frames[order], ids[order], boxes[order], scores[order]
-    starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
-    ends = np.r_[starts[1:], len(frames)]
-    out: dict[int, ResultFrame] = {}
-    for s, e in zip(starts, ends, strict=True):
-        frame = ResultFrame(ids[s:e], boxes[s:e], scores[s:e])
-        for a in frame:
-            a.flags.writeable = False
-        out[int(frames[s])] = frame
-    return MotResults(out, path)
+    return MotResults.from_rows(frames[order], ids[order], boxes[order], scores[order], path)
 
 
 def interpolate_gaps(results: MotResults, max_gap: int) -> MotResults:

@@ -103,6 +103,8 @@ class SequenceRun:
     used_images: bool
     note: str
     track_seconds: float
+    frame_rate: float
+    """Frames per second of the sequence (its ``seqinfo.ini``)."""
     results_path: str
     results: MotResults = field(repr=False)
     ground_truth: MotGroundTruth | None = field(repr=False)
@@ -263,6 +265,7 @@ def run_sequence(
         used_images=images is not None and needs_frames,
         note=note,
         track_seconds=clock.seconds["track"] + clock.seconds["embed"],
+        frame_rate=info.frame_rate,
         results_path=str(path),
         results=collect.results(),
         ground_truth=gt,
@@ -386,9 +389,8 @@ def run_benchmark(
                 )
     complete = [r for r in runs if r.stopped != "signal"]
     if interpolate > 0 or smooth > 0:
-        rates = {info.name: info.frame_rate for info in map(read_seqinfo, seq_dirs)}
         for r in complete:
-            fps = rates[r.name]
+            fps = r.frame_rate
             r.results = smooth_tracks(
                 interpolate_gaps(r.results, max_gap_at(interpolate, fps)), smooth * fps / 30.0
             )

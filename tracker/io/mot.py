@@ -582,6 +582,25 @@ class MotResults:
     def last_frame(self) -> int:
         return max(self.frames, default=0)
 
+    @classmethod
+    def from_rows(
+        cls,
+        frames: NDArray[np.int64],
+        ids: NDArray[np.int64],
+        boxes: NDArray[np.float32],
+        scores: NDArray[np.float32],
+        path: Path | None = None,
+    ) -> MotResults:
+        """Results from rows ``frames int64[N]`` (1-based), ``ids int64[N]``, ``boxes float32[N,4]``
+        xyxy pixels and ``scores float32[N]``: read-only frames, rows in their given order within a
+        frame. Ids are not checked for repeats (:func:`read_results` does that for files)."""
+        out: dict[int, ResultFrame] = {}
+        for t, rows in _group(frames):
+            f = ResultFrame(ids[rows], boxes[rows], scores[rows])
+            _readonly(*f)
+            out[t] = f
+        return cls(out, path)
+
 
 def read_results(path: str | Path) -> MotResults:
     """Read a tracker results file (MOTChallenge, 7-10 columns ``frame, id, x, y, w, h, score, ...``).

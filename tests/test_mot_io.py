@@ -400,3 +400,22 @@ def test_real_dataset_listing(data_root: Path) -> None:
     assert [p.name for p in seqs] == [f"MOT17-{n}-FRCNN" for n in ("02", "04", "05", "09", "10", "11", "13")]
     for p in list_sequences(data_root / "MOT15"):
         assert read_seqinfo(p).seq_length > 0
+
+
+def test_results_from_rows_groups_by_frame_and_refuses_bad_rows() -> None:
+    """Rows become read-only frames in their given order; mismatched arrays and frame 0 are refused."""
+    from tracker.io.mot import MotResults
+
+    frames = np.array([2, 1, 2], np.int64)
+    ids = np.array([7, 3, 5], np.int64)
+    boxes = np.arange(12, dtype=np.float32).reshape(3, 4)
+    scores = np.array([0.5, 0.6, 0.7], np.float32)
+    res = MotResults.from_rows(frames, ids, boxes, scores)
+    assert sorted(res.frames) == [1, 2]
+    assert res[2].ids.tolist() == [7, 5] and res[1].ids.tolist() == [3]
+    np.testing.assert_array_equal(res[2].boxes, boxes[[0, 2]])
+    assert not res[2].boxes.flags.writeable
+    with pytest.raises(ValueError, match="same N rows"):
+        MotResults.from_rows(frames, ids[:2], boxes, scores)
+    with pytest.raises(ValueError, match="1-based"):
+        MotResults.from_rows(np.array([0, 1, 2]), ids, boxes, scores)

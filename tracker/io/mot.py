@@ -593,7 +593,19 @@ class MotResults:
     ) -> MotResults:
         """Results from rows ``frames int64[N]`` (1-based), ``ids int64[N]``, ``boxes float32[N,4]``
         xyxy pixels and ``scores float32[N]``: read-only frames, rows in their given order within a
-        frame. Ids are not checked for repeats (:func:`read_results` does that for files)."""
+        frame. Ids are not checked for repeats (:func:`read_results` does that for files).
+
+        Raises:
+            ValueError: arrays of different lengths, boxes not ``[N,4]``, or a frame number < 1.
+        """
+        n = len(frames)
+        if not (len(ids) == len(scores) == n and np.shape(boxes) == (n, 4)):
+            raise ValueError(
+                f"MotResults.from_rows: frames {np.shape(frames)}, ids {np.shape(ids)}, boxes "
+                f"{np.shape(boxes)} and scores {np.shape(scores)} must describe the same N rows (boxes [N,4])"
+            )
+        if n and int(np.min(frames)) < 1:
+            raise ValueError(f"MotResults.from_rows: frame numbers are 1-based, got {int(np.min(frames))}")
         out: dict[int, ResultFrame] = {}
         for t, rows in _group(frames):
             f = ResultFrame(ids[rows], boxes[rows], scores[rows])

@@ -85,6 +85,40 @@ def test_bench_stopped_by_sigterm_scores_the_complete_sequences(tmp_path: Path) 
     assert summary["stopped"] == "signal" and summary["signal"] == "SIGTERM"
 
 
+def test_bench_signals_while_scoring_still_write_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the last sequence is tracked, post-processing and scoring are guarded as well: one
+    SIGTERM there lets them finish and the run reports the signal; a second skips the scores; the
+    summary is written either way."""
+    import tracker.eval as eval_module
+
+    data = _dataset(tmp_path / "DS")
+    real = eval_module.evaluate
+
+    def signalled(times: int):  # type: ignore[no-untyped-def]
+        def evaluate(*args, **kwargs):  # type: ignore[no-untyped-def]
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGTERM)
+            return real(*args, **kwargs)
+
+        return evaluate
+
+    monkeypatch.setattr(eval_module, "evaluate", signalled(1))
+    report = run_benchmark(str(data), out_dir=tmp_path / "one", progress=False, interpolate=5)
+    assert report.stopped == "signal" and report.signal == "SIGTERM"
+    assert report.scores is not None and set(report.scores.sequences) == {"S0", "S1", "S2"}
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert summary["stopped"] == "signal" and summary["interpolate"] == 5
+
+    monkeypatch.setattr(eval_module, "evaluate", signalled(2))
+    report = run_benchmark(str(data), out_dir=tmp_path / "two", progress=False)
+    assert report.stopped == "signal" and report.scores is None
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["signal"] == "SIGTERM" and len(summary["sequences"]) == 3
+    assert not list((tmp_path / "two").glob("*.part"))
+
+
 def test_multicam_summary_holds_the_learned_linking_thresholds(tmp_path: Path) -> None:
     setup = load_camera_setup(write_scene(tmp_path / "scene"))
     run_cameras(setup, ColourDetector(), embedder=ColourEmbedder(), out_dir=tmp_path / "out", progress=False)

@@ -88,7 +88,7 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"dataset {report.dataset}  config {report.config}  reid {report.reid or '-'}{interp}")
     print(report.table())
     if report.stopped == "signal":
-        print(f"stopped by {report.signal}: incomplete sequences are not scored", file=sys.stderr)
+        print(f"stopped by {report.signal}: only sequences tracked to their end are scored", file=sys.stderr)
     print(f"results and summary.json in {args.out}")
     return _signal_status(report.signal)
 

@@ -388,29 +388,42 @@ def run_benchmark(
                     "%s: stopped after %d sequence(s); scoring the complete ones", signal_name, len(runs)
                 )
     complete = [r for r in runs if r.stopped != "signal"]
-    if interpolate > 0 or smooth > 0:
-        for r in complete:
-            fps = r.frame_rate
-            r.results = smooth_tracks(
-                interpolate_gaps(r.results, max_gap_at(interpolate, fps)), smooth * fps / 30.0
-            )
-            write_results(r.results_path, r.results)
-    scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
     scores = None
-    if scored:
-        scores = evaluate(scored, {r.name: r.frames for r in complete if r.ground_truth is not None})
-    report = BenchReport(
-        Path(dataset).name,
-        cfg.name,
-        None if reid is None else str(reid),
-        runs,
-        scores,
-        stopped,
-        signal_name,
-        interpolate,
-        smooth,
-    )
-    (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
+    # Post-processing, scoring and the summary are guarded too: a first signal here lets them finish
+    # (the run then reports the signal), a second one skips what is left of them; the summary is
+    # written either way.
+    with GracefulStop() as tail:
+        try:
+            if interpolate > 0 or smooth > 0:
+                for r in complete:
+                    fps = r.frame_rate
+                    r.results = smooth_tracks(
+                        interpolate_gaps(r.results, max_gap_at(interpolate, fps)), smooth * fps / 30.0
+                    )
+                    write_results(r.results_path, r.results)
+            scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
+            if scored:
+                scores = evaluate(scored, {r.name: r.frames for r in complete if r.ground_truth is not None})
+        except StopNow:
+            scores = None
+            log.warning("stopped now: no scores in the summary")
+        if tail.requested and stopped == "end":
+            stopped, signal_name = "signal", tail.signal_name
+        report = BenchReport(
+            Path(dataset).name,
+            cfg.name,
+            None if reid is None else str(reid),
+            runs,
+            scores,
+            stopped,
+            signal_name,
+            interpolate,
+            smooth,
+        )
+        summary = out / "summary.json"
+        part = summary.with_name(summary.name + ".part")
+        part.write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
+        os.replace(part, summary)  # (never half a summary, whatever arrives while it is written)
     return report
 
 

@@ -406,3 +406,48 @@ def test_dense_match_equals_the_pair_list_path(seed: int) -> None:
         for a, b in zip(got, expected, strict=True):
             assert a.dtype == np.int64
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_tracks", [6, 70])
+def test_frame_iou_blocks_equal_the_blocks_own_iou_bit_for_bit(n_tracks: int) -> None:
+    """Stages take their IoU from one matrix of every track x detection computed once a frame (small
+    frames) or compute their block (frames of SPARSE_IOU_MIN_PAIRS pairs and more): either way each
+    block holds exactly ``iou_matrix`` of its rows' and columns' boxes, and callers may write to it."""
+    from tracker.association.terms import AssociationFrame
+    from tracker.config import AppearanceConfig
+    from tracker.geometry import box_areas
+
+    rng = np.random.default_rng(n_tracks)
+
+    def boxes(n: int) -> np.ndarray:
+        xy = rng.uniform(0, 300, (n, 2))
+        return np.concatenate([xy, xy + rng.uniform(10, 80, (n, 2))], axis=1)
+
+    tb, db = boxes(n_tracks), boxes(64)
+    assert (n_tracks * 64 >= costs_module.SPARSE_IOU_MIN_PAIRS) == (n_tracks == 70)
+    frame = AssociationFrame(
+        track_boxes=tb,
+        track_areas=box_areas(tb),
+        track_last_boxes=tb,
+        track_scores=np.ones(n_tracks, np.float32),
+        track_features=np.zeros((n_tracks, 0), np.float32),
+        track_has_feature=np.zeros(n_tracks, bool),
+        pools={},
+        det_boxes=db,
+        det_areas=box_areas(db),
+        det_scores=np.ones(64, np.float32),
+        det_features=None,
+        bands={},
+        gating=lambda r, c: np.zeros((len(r), len(c))),
+        gating_pairs=lambda r, c: np.zeros(len(r)),
+        appearance=AppearanceConfig(),
+        gating_chi2=9.4877,
+    )
+    for rows, cols in [(np.array([0, 2, 5]), np.arange(0, 64, 3)), (np.array([1, 4]), np.array([7, 8, 60]))]:
+        block = frame.predicted_iou(rows, cols)
+        assert np.array_equal(block, iou_matrix(tb[rows], db[cols]))
+        block[:] = -1.0  # a copy: the next block is unaffected
+    assert np.array_equal(
+        frame.predicted_iou(np.array([0, 2]), np.array([0, 3])), iou_matrix(tb[[0, 2]], db[[0, 3]])
+    )
+    assert frame.predicted_iou(np.zeros(0, np.int64), np.array([1])).shape == (0, 1)

@@ -9,7 +9,7 @@ import pytest
 from filterpy.kalman import KalmanFilter as FilterpyKF
 
 from tracker.config import MotionConfig
-from tracker.motion.kalman import KalmanFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
+from tracker.motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, xyxy_to_cxcywh
 
 
 def _filterpy_like(kf: KalmanFilter, z0: np.ndarray) -> FilterpyKF:
@@ -130,6 +130,24 @@ def test_gating_distance_matches_explicit_formula_and_chi2() -> None:
     chi2 = MotionConfig().gating_chi2
     assert d[0, 0] < chi2 and d[1, 1] < chi2  # close measurements pass
     assert d[0, 2] > chi2 and d[1, 2] > chi2  # a far one is gated
+
+
+def test_mahalanobis_from_a_known_inverse_equals_gating_distance_bit_for_bit() -> None:
+    """The tracker's gates read ``S^-1`` computed once a frame and take rows of it; the distances
+    must be the very values ``gating_distance`` computes from the covariances."""
+    kf = KalmanFilter()
+    rng = np.random.default_rng(3)
+    z0 = np.column_stack(
+        [rng.uniform(0, 900, 7), rng.uniform(0, 500, 7), rng.uniform(20, 60, 7), rng.uniform(60, 180, 7)]
+    )
+    m, c = kf.predict(*kf.initiate(z0))
+    z = z0[[4, 0, 6]] + rng.normal(0, 3, (3, 4))
+    s_inv = kf.innovation_inverse(m, c)
+    rows = np.array([5, 1, 2])
+    got = mahalanobis(m.take(rows, 0), z, s_inv.take(rows, 0))
+    assert got.shape == (3, 3)
+    assert np.array_equal(got, kf.gating_distance(m[rows], c[rows], z))
+    assert np.array_equal(got, kf.gating_distance(m[rows], c[rows], z, s_inv[rows]))
 
 
 def test_box_conversions_round_trip() -> None:

@@ -47,14 +47,14 @@ Terms (``weight`` and ``param`` come from the stage's :class:`~tracker.config.Co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..config import COST_TERMS, AppearanceConfig, CostTermConfig
-from ..geometry import iou_matrix, overlap_pairs, paired_iou
+from ..geometry import SPARSE_IOU_MIN_PAIRS, iou_matrix, overlap_pairs, paired_iou
 from .costs import GATED, cosine_distance, fuse_min, fuse_weighted
 
 __all__ = [
@@ -115,6 +115,25 @@ class AssociationFrame:
     gating_pairs: GatingFn
     appearance: AppearanceConfig
     gating_chi2: float
+    _iou_all: F64 | None = field(default=None, init=False, repr=False)
+
+    def predicted_iou(self, rows: I64, cols: I64) -> F64:
+        """``float64[t,m]``: IoU of the predicted boxes of tracks ``rows: int64[t]`` with detections
+        ``cols: int64[m]``.
+
+        In a frame of fewer than :data:`~tracker.geometry.SPARSE_IOU_MIN_PAIRS` track x detection
+        pairs, the IoU of every track with every detection is computed once, on first use, and each
+        stage takes its block from it: the stages share one IoU instead of computing their own (the
+        same values bit for bit: the formula is elementwise). Larger frames compute each block."""
+        t, n = len(self.track_boxes), len(self.det_boxes)
+        if t * n >= SPARSE_IOU_MIN_PAIRS:
+            return iou_matrix(
+                self.track_boxes[rows], self.det_boxes[cols], self.track_areas[rows], self.det_areas[cols]
+            )
+        if self._iou_all is None:
+            self._iou_all = iou_matrix(self.track_boxes, self.det_boxes, self.track_areas, self.det_areas)
+        out: F64 = self._iou_all.take(rows, axis=0).take(cols, axis=1)  # (copies: callers own them)
+        return out
 
     def pool_mask(self, names: Sequence[str]) -> NDArray[np.bool_]:
         """``bool[T]``: tracks in any of the pools ``names`` (read only: it may be a pool's own mask)."""
@@ -208,8 +227,7 @@ class CostState(_RunningCost):
         return iou_matrix(tracks, dets)
 
     def _predicted_box_iou(self) -> F64:
-        f, r, c = self.frame, self.rows, self.cols
-        return iou_matrix(f.track_boxes[r], f.det_boxes[c], f.track_areas[r], f.det_areas[c])
+        return self.frame.predicted_iou(self.rows, self.cols)
 
     def cosine(self, tracks: NDArray[np.float32], dets: NDArray[np.float32]) -> F64:
         return cosine_distance(tracks, dets)
@@ -307,7 +325,7 @@ def _appearance(state: _RunningCost, term: CostTermConfig) -> None:
         shape = np.broadcast_shapes(state.track(f.track_has_feature).shape, state.det(f.det_scores).shape)
         app = np.ones(shape)
     else:
-        app = state.cosine(f.track_features[state.rows], f.det_features[state.cols])
+        app = state.cosine(f.track_features.take(state.rows, 0), f.det_features.take(state.cols, 0))
         app[~f.track_has_feature[state.rows]] = 1.0
     state.app = app
     iou_dist = 1.0 - state.predicted_iou()
@@ -338,9 +356,9 @@ def _mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
         return
     maha = f.gating(state.rows[lost_rows], state.cols)
     gate_ok = maha <= f.gating_chi2
-    lost_cost = np.where(gate_ok, cost[lost_rows], GATED)
+    lost_cost = np.where(gate_ok, cost.take(lost_rows, 0), GATED)
     if state.app is not None:
-        app_lost = state.app[lost_rows]
+        app_lost = state.app.take(lost_rows, 0)
         reid_ok = gate_ok & (app_lost <= f.appearance.reid_lost_cost)
         lost_cost = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
     cost[lost_rows] = lost_cost

@@ -87,8 +87,12 @@ class TrackStore:
         """Drop every track where ``mask: bool[T]`` is False."""
         if mask.all():
             return
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[mask])
+        # the kept rows once, then integer gathers: cheaper than boolean indexing of every field
+        # (``take`` for the stacks, a third of fancy indexing's cost there); the same rows
+        rows = mask.nonzero()[0]
+        for name in _FIELDS:
+            a = getattr(self, name)
+            setattr(self, name, a[rows] if a.ndim == 1 else a.take(rows, 0))
 
     def append(self, other: TrackStore) -> None:
         """Add the tracks of ``other`` (same feature dimension, or this store empty of features)."""
@@ -101,5 +105,9 @@ class TrackStore:
                 raise ValueError(
                     f"embeddings: dimension {other.feature_dim} does not match the tracks' {self.feature_dim}"
                 )
-        for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+        for name in _FIELDS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+
+
+_FIELDS = tuple(f.name for f in fields(TrackStore))
+"""Every array field of :class:`TrackStore`, in declaration order."""

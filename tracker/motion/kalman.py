@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from ..config import MotionConfig
 
-__all__ = ["KalmanFilter", "cxcywh_to_xyxy", "xyxy_to_cxcywh"]
+__all__ = ["KalmanFilter", "cxcywh_to_xyxy", "mahalanobis", "xyxy_to_cxcywh"]
 
 F64 = NDArray[np.float64]
 
@@ -172,7 +172,9 @@ class KalmanFilter:
         new_means = means + (innovation[:, None, :] @ gain_t)[:, 0, :]
         # P - K S K^T = P - K H P
         new_covs = covs - gain_t.transpose(0, 2, 1) @ hp
-        new_covs = 0.5 * (new_covs + new_covs.transpose(0, 2, 1))
+        # symmetrised in place (numpy buffers the overlapping transpose): 0.5 * (P + P^T) bit for bit
+        new_covs += new_covs.transpose(0, 2, 1)
+        new_covs *= 0.5
         return new_means, new_covs
 
     def innovation_inverse(self, means: F64, covs: F64, noise_scale: F64 | None = None) -> F64:
@@ -216,8 +218,7 @@ class KalmanFilter:
         if len(means) == 0 or len(z) == 0:
             return np.zeros((len(means), len(z)))
         s_inv = self.innovation_inverse(means, covs) if innovation_inverse is None else innovation_inverse
-        d = z[None, :, :] - means[:, None, :4]  # [T,M,4]
-        return ((d @ s_inv) * d).sum(axis=2)
+        return mahalanobis(means, z, s_inv)
 
     def gating_distance_pairs(
         self, means: F64, covs: F64, measurements: NDArray[np.floating]
@@ -236,12 +237,29 @@ class KalmanFilter:
         return np.einsum("pi,pij,pj->p", d, self.innovation_inverse(means, covs), d)
 
 
+def mahalanobis(means: F64, measurements: F64, innovation_inverse: F64) -> F64:
+    """Squared Mahalanobis distance ``float64[T,M]`` of measurements ``float64[M,4]`` (cx, cy, w, h)
+    to tracks with states ``means: float64[T,8]`` and innovation inverses
+    ``innovation_inverse: float64[T,4,4]`` (what :meth:`KalmanFilter.innovation_inverse` returns):
+    :meth:`KalmanFilter.gating_distance` once ``S^-1`` is known, for a caller that holds it already
+    (no covariances needed). Shapes are the caller's to get right."""
+    d = measurements[None, :, :] - means[:, None, :4]  # [T,M,4]
+    out: F64 = ((d @ innovation_inverse) * d).sum(axis=2)
+    return out
+
+
 def _check_inverse(innovation_inverse: F64 | None, n: int, where: str) -> None:
     """``ValueError`` unless ``innovation_inverse`` is ``None`` or ``float64[n,4,4]``."""
-    if innovation_inverse is not None and np.shape(innovation_inverse) != (n, 4, 4):
+    if innovation_inverse is None:
+        return
+    shape = (
+        innovation_inverse.shape
+        if isinstance(innovation_inverse, np.ndarray)
+        else np.shape(innovation_inverse)
+    )
+    if shape != (n, 4, 4):
         raise ValueError(
-            f"{where}: innovation_inverse must be float64[{n},4,4] (one per track), "
-            f"got shape {np.shape(innovation_inverse)}"
+            f"{where}: innovation_inverse must be float64[{n},4,4] (one per track), got shape {shape}"
         )
 
 

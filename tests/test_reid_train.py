@@ -969,3 +969,39 @@ def test_train_with_colour_augmentation_and_distillation(tiny_samples: list[Samp
     ):
         with pytest.raises(ValueError, match=what):
             reid_config_from_dict(bad)
+
+
+def test_checkpoint_soup_is_the_weighted_mean_and_evaluates(
+    tiny_samples: list[Sample], tmp_path: Path
+) -> None:
+    """The weighted mean of two runs' weights (BatchNorm statistics included), the classifier of other
+    identities taken from the first; the result loads, exports and embeds like any checkpoint."""
+    import dataclasses
+
+    from tracker.reid.train.soup import average_checkpoints
+
+    a = train(_tiny_config(1), None, tmp_path / "a", samples=tiny_samples, progress=False).checkpoint
+    cfg = dataclasses.replace(_tiny_config(1), seed=7)
+    b = train(
+        cfg, None, tmp_path / "b", samples=[s for s in tiny_samples if s.pid < 4], progress=False
+    ).checkpoint
+    (sa, meta_a), (sb, _) = load_checkpoint(a), load_checkpoint(b)
+    averaged, kept = average_checkpoints([(a, 3.0), (b, 1.0)], tmp_path / "soup.pt")
+    soup, meta = load_checkpoint(tmp_path / "soup.pt")
+    assert meta == meta_a and averaged + kept == len(sa["model"]) and kept >= 2
+    for name, t in soup["model"].items():
+        ta, tb = sa["model"][name], sb["model"][name]
+        if name.startswith("classifier") or not t.is_floating_point():
+            assert torch.equal(t, ta), name  # another size, or a counter: the first one's
+        else:
+            expected = (0.75 * ta.double() + 0.25 * tb.double()).to(t.dtype)
+            assert torch.equal(t, expected), name
+    assert any("running_mean" in n for n in soup["model"])
+    average_checkpoints([(a, 1.0), (b, 0.0)], tmp_path / "same.pt")
+    same, _ = load_checkpoint(tmp_path / "same.pt")
+    assert all(torch.equal(same["model"][n], sa["model"][n]) for n in sa["model"])
+    assert export_checkpoint(tmp_path / "soup.pt", tmp_path / "soup.onnx") <= 1e-4
+    for bad, match in (([], "no checkpoint"), ([(a, -1.0)], "weight must be >= 0"), ([(a, 0.0)], "sum to 0")):
+        with pytest.raises(ValueError, match=match):
+            average_checkpoints(bad, tmp_path / "x.pt")
+    assert not (tmp_path / "x.pt").exists()

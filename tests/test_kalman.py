@@ -9,7 +9,7 @@ import pytest
 from filterpy.kalman import KalmanFilter as FilterpyKF
 
 from tracker.config import MotionConfig
-from tracker.motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, xyxy_to_cxcywh
+from tracker.motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, mahalanobis_pairs, xyxy_to_cxcywh
 
 
 def _filterpy_like(kf: KalmanFilter, z0: np.ndarray) -> FilterpyKF:
@@ -148,6 +148,19 @@ def test_mahalanobis_from_a_known_inverse_equals_gating_distance_bit_for_bit() -
     assert got.shape == (3, 3)
     assert np.array_equal(got, kf.gating_distance(m[rows], c[rows], z))
     assert np.array_equal(got, kf.gating_distance(m[rows], c[rows], z, s_inv[rows]))
+    # pairs (the sparse stages' gate): row k of the cached inverse for pair k, the same values
+    pr, pz = np.array([5, 5, 1]), z0[[4, 0, 6]] + 1.0
+    pairs = mahalanobis_pairs(m.take(pr, 0), pz, s_inv.take(pr, 0))
+    assert np.array_equal(pairs, kf.gating_distance_pairs(m[pr], c[pr], pz))
+    assert np.allclose(pairs, [mahalanobis(m[[r]], pz[[k]], s_inv[[r]])[0, 0] for k, r in enumerate(pr)])
+    with pytest.raises(
+        ValueError, match=r"mahalanobis: means must be float64\[T,8\].*got \(3, 8\), \(3, 4\) and \(2, 4, 4\)"
+    ):
+        mahalanobis(m[rows], z, s_inv[:2])
+    with pytest.raises(ValueError, match=r"mahalanobis_pairs: .*measurements float64\[T,4\]"):
+        mahalanobis_pairs(m[pr], pz[:2], s_inv[pr])
+    with pytest.raises(ValueError, match=r"mahalanobis: .*got \(3, 4\)"):
+        mahalanobis(m[rows, :4], z, s_inv[rows])
 
 
 def test_box_conversions_round_trip() -> None:

@@ -12,7 +12,7 @@ from ..association.stages import run_stages
 from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
 from ..geometry import box_areas, iou_matrix
-from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, xyxy_to_cxcywh
+from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, mahalanobis_pairs, xyxy_to_cxcywh
 from ..types import Detections, Embedder, Tracks, TrackState
 from .ids import IdAllocator
 from .store import TrackStore
@@ -381,7 +381,7 @@ class Tracker:
         det_areas = box_areas(det_boxes)
         high_band = scores >= high
         usable = scores >= a.low_score
-        means, covs, kf = s.means, s.covs, self.kf
+        means = s.means
 
         def gating(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
             # (S^-1 is this frame's, so the covariances themselves are not needed: no [k,8,8] copy)
@@ -389,7 +389,10 @@ class Tracker:
             return mahalanobis(means.take(rows, 0), z.take(cols, 0), self._innovation_inverse().take(rows, 0))
 
         def gating_pairs(rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
-            return kf.gating_distance_pairs(means[rows], covs[rows], z[cols])
+            # the same cached S^-1 rows (a pair's row is its track's): not recomputed per pair
+            return mahalanobis_pairs(
+                means.take(rows, 0), z.take(cols, 0), self._innovation_inverse().take(rows, 0)
+            )
 
         return AssociationFrame(
             track_boxes=track_boxes,

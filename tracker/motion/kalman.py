@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from ..config import MotionConfig
 
-__all__ = ["KalmanFilter", "cxcywh_to_xyxy", "mahalanobis", "xyxy_to_cxcywh"]
+__all__ = ["KalmanFilter", "cxcywh_to_xyxy", "mahalanobis", "mahalanobis_pairs", "xyxy_to_cxcywh"]
 
 F64 = NDArray[np.float64]
 
@@ -233,8 +233,7 @@ class KalmanFilter:
         z = np.asarray(measurements, dtype=np.float64).reshape(-1, 4)
         if len(z) == 0:
             return np.zeros(0)
-        d = z - means[:, :4]
-        return np.einsum("pi,pij,pj->p", d, self.innovation_inverse(means, covs), d)
+        return mahalanobis_pairs(means, z, self.innovation_inverse(means, covs))
 
 
 def mahalanobis(means: F64, measurements: F64, innovation_inverse: F64) -> F64:
@@ -242,10 +241,40 @@ def mahalanobis(means: F64, measurements: F64, innovation_inverse: F64) -> F64:
     to tracks with states ``means: float64[T,8]`` and innovation inverses
     ``innovation_inverse: float64[T,4,4]`` (what :meth:`KalmanFilter.innovation_inverse` returns):
     :meth:`KalmanFilter.gating_distance` once ``S^-1`` is known, for a caller that holds it already
-    (no covariances needed). Shapes are the caller's to get right."""
+    (no covariances needed). ``ValueError`` on shapes that do not fit."""
+    _check_mahalanobis_shapes(means, measurements, innovation_inverse, "mahalanobis", pairs=False)
     d = measurements[None, :, :] - means[:, None, :4]  # [T,M,4]
     out: F64 = ((d @ innovation_inverse) * d).sum(axis=2)
     return out
+
+
+def mahalanobis_pairs(means: F64, measurements: F64, innovation_inverse: F64) -> F64:
+    """Squared Mahalanobis distance ``float64[P]`` of measurement ``k`` (``float64[P,4]`` cx, cy, w, h)
+    to track ``k`` (``means: float64[P,8]``, ``innovation_inverse: float64[P,4,4]``), for each row:
+    :meth:`KalmanFilter.gating_distance_pairs` once ``S^-1`` is known. ``ValueError`` on shapes that
+    do not fit."""
+    _check_mahalanobis_shapes(means, measurements, innovation_inverse, "mahalanobis_pairs", pairs=True)
+    d = measurements - means[:, :4]
+    out: F64 = np.einsum("pi,pij,pj->p", d, innovation_inverse, d)
+    return out
+
+
+def _check_mahalanobis_shapes(means: F64, z: F64, s_inv: F64, where: str, pairs: bool) -> None:
+    """``ValueError`` naming the shapes unless ``means`` is ``[T,8]``, ``s_inv`` ``[T,4,4]`` and ``z``
+    ``[M,4]`` (``[T,4]`` with ``pairs``). Attribute reads only: this runs on every gate."""
+    t = means.shape[0] if means.ndim == 2 else -1
+    if (
+        means.shape[1:] != (8,)
+        or s_inv.shape != (t, 4, 4)
+        or z.ndim != 2
+        or z.shape[1] != 4
+        or (pairs and z.shape[0] != t)
+    ):
+        rows = "T" if pairs else "M"
+        raise ValueError(
+            f"{where}: means must be float64[T,8], measurements float64[{rows},4] and innovation_inverse "
+            f"float64[T,4,4]; got {means.shape}, {z.shape} and {s_inv.shape}"
+        )
 
 
 def _check_inverse(innovation_inverse: F64 | None, n: int, where: str) -> None:

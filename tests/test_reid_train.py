@@ -1004,4 +1004,9 @@ def test_checkpoint_soup_is_the_weighted_mean_and_evaluates(
     for bad, match in (([], "no checkpoint"), ([(a, -1.0)], "weight must be >= 0"), ([(a, 0.0)], "sum to 0")):
         with pytest.raises(ValueError, match=match):
             average_checkpoints(bad, tmp_path / "x.pt")
+    # a body tensor of another shape (another embedding size) is two models, not one: refused
+    wide = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, embedding_dim=8))
+    c = train(wide, None, tmp_path / "c", samples=tiny_samples, progress=False).checkpoint
+    with pytest.raises(ValueError, match=r"c/last\.pt: tensor '.*' is \("):
+        average_checkpoints([(a, 1.0), (c, 1.0)], tmp_path / "x.pt")
     assert not (tmp_path / "x.pt").exists()

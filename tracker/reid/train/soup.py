@@ -18,6 +18,12 @@ from .checkpoint import load_checkpoint, save_checkpoint_state
 
 __all__ = ["average_checkpoints"]
 
+_OWN_PREFIXES = ("classifier.", "classifiers.", "attributes.")
+"""Tensors that may differ between the checkpoints (the training heads: identity classifiers, trained
+on each run's own identities, and attribute heads; not part of the exported model): taken from the
+first. Every other tensor must have
+the same name and shape in all of them."""
+
 
 def average_checkpoints(items: Sequence[tuple[str | Path, float]], out: str | Path) -> tuple[int, int]:
     """Write to ``out`` the weighted mean of the checkpoints ``items`` (``(path, weight)`` pairs,
@@ -25,15 +31,16 @@ def average_checkpoints(items: Sequence[tuple[str | Path, float]], out: str | Pa
 
     Every floating-point tensor whose name and shape all checkpoints share is averaged (in float64,
     stored in its own dtype), BatchNorm running statistics included; integer tensors
-    (``num_batches_tracked``) and tensors whose shape differs (a classifier trained on other
-    identities) are taken from the first checkpoint, whose ``meta`` (config, classes) the result keeps.
+    (``num_batches_tracked``) and the training heads (classifiers trained on other identities, of
+    another shape; attribute heads) are taken from the first checkpoint, whose ``meta`` (config, classes) the result keeps.
     Files are read tensor-only (:func:`~tracker.reid.train.checkpoint.load_checkpoint`).
 
     Returns ``(averaged, taken_from_first)`` tensor counts.
 
     Raises:
         ValueError: no checkpoint, a negative weight, weights summing to 0, checkpoints of different
-            architectures, or a file :func:`load_checkpoint` refuses (named). Nothing is written then.
+            architectures or with a tensor (other than the training heads) missing or of another shape,
+            or a file :func:`load_checkpoint` refuses (named). Nothing is written then.
     """
     if not items:
         raise ValueError("average_checkpoints: no checkpoint given")
@@ -50,11 +57,21 @@ def average_checkpoints(items: Sequence[tuple[str | Path, float]], out: str | Pa
             f"average_checkpoints: the checkpoints have different architectures: {sorted(archs)}"
         )
     models = [state["model"] for state, _ in loaded]
+    for (path, _), m in zip(items[1:], models[1:], strict=True):
+        for name in models[0].keys() ^ m.keys():
+            if not name.startswith(_OWN_PREFIXES):
+                raise ValueError(f"{path}: tensor {name!r} is in one checkpoint and not the other")
+        for name in models[0].keys() & m.keys():
+            if m[name].shape != models[0][name].shape and not name.startswith(_OWN_PREFIXES):
+                raise ValueError(
+                    f"{path}: tensor {name!r} is {tuple(m[name].shape)}, "
+                    f"{tuple(models[0][name].shape)} in {items[0][0]}: not one model"
+                )
     mean: dict[str, torch.Tensor] = {}
     averaged = kept = 0
     for name, t in models[0].items():
-        shared = all(name in m and m[name].shape == t.shape for m in models)
-        if shared and t.is_floating_point():
+        # (past the checks above, every tensor but the heads has one name and shape in all)
+        if t.is_floating_point() and not name.startswith(_OWN_PREFIXES):
             acc = torch.zeros(t.shape, dtype=torch.float64)
             for m, (_, w) in zip(models, items, strict=True):
                 acc += (w / total) * m[name].to(torch.float64)

@@ -9,13 +9,24 @@ import types
 from pathlib import Path
 
 
+def _load(name: str) -> types.ModuleType:
+    """``benchmarks/<name>.py`` loaded as the module ``name``."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
 @functools.cache
 def harness() -> types.ModuleType:
     """``benchmarks/multicam_harness.py`` (a script, not part of the package) loaded as a module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "multicam_harness.py"
-    spec = importlib.util.spec_from_file_location("multicam_harness", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["multicam_harness"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
+    return _load("multicam_harness")
+
+
+@functools.cache
+def frame_rate() -> types.ModuleType:
+    """``benchmarks/frame_rate.py`` loaded as a module."""
+    return _load("frame_rate")

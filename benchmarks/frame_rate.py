@@ -30,16 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from tracker.apps.bench import run_benchmark  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
-
-SETS: dict[str, dict[str, Any]] = {
-    "yolox-train": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-train-half"},
-    "mot17": {"dataset": "MOT17", "root": DATA / "MOT17"},
-    "pets": {"dataset": "MOT15", "root": DATA / "MOT15", "sequences": ["PETS09-S2L1"]},
-}
-HELD_OUT: dict[str, dict[str, Any]] = {
-    "yolox-val": {"dataset": "MOT17", "root": DATA / "MOT17-YOLOX-val-half"},
-}
+# one definition of the tuning and held-out sets: the association sweep's
+sys.path.insert(0, str(REPO / "benchmarks"))
+from association_sweep import HELD_OUT, SETS  # noqa: E402
 
 
 def _subsample_rows(src: Path, dst: Path, stride: int) -> None:

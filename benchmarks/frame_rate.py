@@ -20,6 +20,7 @@ import configparser
 import json
 import logging
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tracker.apps.bench import run_benchmark  # noqa: E402
+from tracker.signals import GracefulStop  # noqa: E402
 
 # one definition of the tuning and held-out sets: the association sweep's
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -103,39 +105,49 @@ def main(argv: list[str] | None = None) -> int:
     if args.held_out:
         sets.update(HELD_OUT)
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for set_name, spec in sets.items():
-        for stride in strides:
-            kw = subsample_dataset(spec, stride, args.out / "data" / f"{set_name}_s{stride}")
-            key = f"{set_name} 1/{stride}"
-            for preset, name in zip(presets, names, strict=True):
-                t0 = time.perf_counter()
-                report = run_benchmark(
-                    kw["dataset"],
-                    root=kw["root"],
-                    config=preset,
-                    out_dir=args.out / "runs" / f"{set_name}_s{stride}" / name,
-                    sequences=kw.get("sequences"),
-                    use_images=False,
-                    progress=False,
-                )
-                assert report.scores is not None
-                o = report.scores.overall
-                row = {
-                    "mota": 100 * o.mota,
-                    "idf1": 100 * o.idf1,
-                    "hota": 100 * o.hota,
-                    "idsw": float(o.num_switches),
-                }
-                results.setdefault(key, {})[name] = row
-                print(
-                    f"  {key:<16} {name:<10} {row['mota']:5.1f} / {row['idf1']:5.1f} / {row['hota']:5.1f}"
-                    f" ({int(row['idsw'])})  {time.perf_counter() - t0:5.1f} s",
-                    flush=True,
-                )
+    # SIGINT/SIGTERM: the run under way finishes, then the table and JSON of every finished run
+    # are written and the exit status says which signal ended it (128 + signum)
+    with GracefulStop() as stop:
+        for set_name, spec in sets.items():
+            for stride in strides:
+                kw = subsample_dataset(spec, stride, args.out / "data" / f"{set_name}_s{stride}")
+                key = f"{set_name} 1/{stride}"
+                for preset, name in zip(presets, names, strict=True):
+                    if stop.requested:
+                        break
+                    t0 = time.perf_counter()
+                    report = run_benchmark(
+                        kw["dataset"],
+                        root=kw["root"],
+                        config=preset,
+                        out_dir=args.out / "runs" / f"{set_name}_s{stride}" / name,
+                        sequences=kw.get("sequences"),
+                        use_images=False,
+                        progress=False,
+                    )
+                    if report.stopped == "signal":  # cut short: a partial score is no figure
+                        stop.request(getattr(signal, report.signal or "SIGTERM"))
+                        break
+                    assert report.scores is not None
+                    o = report.scores.overall
+                    row = {
+                        "mota": 100 * o.mota,
+                        "idf1": 100 * o.idf1,
+                        "hota": 100 * o.hota,
+                        "idsw": float(o.num_switches),
+                    }
+                    results.setdefault(key, {})[name] = row
+                    print(
+                        f"  {key:<16} {name:<10} {row['mota']:5.1f} / {row['idf1']:5.1f} / {row['hota']:5.1f}"
+                        f" ({int(row['idsw'])})  {time.perf_counter() - t0:5.1f} s",
+                        flush=True,
+                    )
     print()
     print("| set, frames kept | " + " | ".join(names) + " | dIDF1 / dHOTA (first - second) |")
     print("|---" * (len(presets) + 2) + "|")
     for key, rows in results.items():
+        if len(rows) < len(names):  # (a stop came between this set's presets)
+            continue
         cells = [
             f"{r['mota']:.1f} / {r['idf1']:.1f} / {r['hota']:.1f} ({int(r['idsw'])})"
             for r in (rows[n] for n in names)
@@ -148,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    if stop.requested:
+        print(f"stopped by {stop.signal_name}: the table holds the runs that finished")
+    return stop.exit_status(0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark scripts that tests load as modules (they are not part of the package)."""
+"""Benchmark scripts and tools that tests load as modules (they are not part of the package)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import types
 from pathlib import Path
 
 
-def _load(name: str) -> types.ModuleType:
-    """``benchmarks/<name>.py`` loaded as the module ``name``."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+def _load(name: str, folder: str = "benchmarks") -> types.ModuleType:
+    """``<folder>/<name>.py`` loaded as the module ``name``."""
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -30,3 +30,9 @@ def harness() -> types.ModuleType:
 def frame_rate() -> types.ModuleType:
     """``benchmarks/frame_rate.py`` loaded as a module."""
     return _load("frame_rate")
+
+
+@functools.cache
+def compact_weights() -> types.ModuleType:
+    """``tools/compact_onnx_weights.py`` loaded as a module."""
+    return _load("compact_onnx_weights", "tools")

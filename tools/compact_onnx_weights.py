@@ -12,6 +12,10 @@ rebuild ``W`` in float32 at the front of the graph:
   are rounded to float16 (``fp16``) when large. ``--int8-min-elements`` keeps quantisation to the
   largest tensors (the rest go to float16).
 
+``--mode float32`` undoes it: every rebuilt weight becomes a float32 initializer again (the values the
+compacted model computes with, not the original's), for tools that read weights from initializers
+(``tools/onnx_to_checkpoint.py`` recovering the shipped embedder as a trainable checkpoint).
+
 ONNX Runtime folds these constant sub-graphs when it creates the session, so inference runs the same
 float32 kernels on the rebuilt weights and costs the same; only the file and the install shrink. The
 model's metadata gains ``tracker.weights`` saying what was done.
@@ -36,6 +40,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 MODES = ("fp16-exact", "fp16", "int8")
+EXPAND = "float32"
 
 
 def _fp16_exact(a: np.ndarray) -> bool:
@@ -98,6 +103,42 @@ def compact(
     return counts
 
 
+def expand(model: onnx.ModelProto) -> int:
+    """Undo :func:`compact` in place: each weight rebuilt at the front of the graph (``Cast`` of a stored
+    tensor, optionally times a stored scale) becomes the float32 initializer it computes; returns how
+    many were expanded. Nodes that read anything but initializers are left as they are."""
+    graph = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    values: dict[str, np.ndarray] = {}
+    drop: set[int] = set()
+    for k, node in enumerate(graph.node):
+        ins = [values.get(n, inits.get(n)) for n in node.input]
+        if any(v is None for v in ins):
+            continue
+        if node.op_type == "Cast" and len(ins) == 1:
+            values[node.output[0]] = np.asarray(ins[0]).astype(np.float32)
+        elif node.op_type == "Mul" and len(ins) == 2 and node.input[0] in values:
+            values[node.output[0]] = (ins[0] * ins[1]).astype(np.float32)
+        else:
+            continue
+        drop.add(k)
+    used = {n for k, node in enumerate(graph.node) if k not in drop for n in node.input}
+    used |= {o.name for o in graph.output}
+    built = {n: v for n, v in values.items() if n in used}
+    sources = {n for k in drop for n in graph.node[k].input}
+    keep = [i for i in graph.initializer if i.name not in sources or i.name in used]
+    keep += [numpy_helper.from_array(v, n) for n, v in built.items()]
+    nodes = [node for k, node in enumerate(graph.node) if k not in drop]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    props = [p for p in model.metadata_props if p.key != "tracker.weights"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(props)
+    return len(built)
+
+
 def _random_feed(sess: ort.InferenceSession, seed: int, lo: float, hi: float) -> dict[str, np.ndarray]:
     """Uniform random ``float32`` inputs in ``[lo, hi)`` shaped like the model's (dynamic dims = 2)."""
     rng = np.random.default_rng(seed)
@@ -112,7 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input", type=Path)
     ap.add_argument("output", type=Path)
-    ap.add_argument("--mode", choices=MODES, required=True)
+    ap.add_argument("--mode", choices=(*MODES, EXPAND), required=True, help=f"{EXPAND}: undo a compaction")
     ap.add_argument("--min-elements", type=int, default=1024, help="smaller tensors are kept as they are")
     ap.add_argument(
         "--int8-min-elements",
@@ -130,7 +171,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     model = onnx.load(str(args.input))
-    counts = compact(model, args.mode, args.min_elements, args.int8_min_elements)
+    if args.mode == EXPAND:
+        counts = {"float32": expand(model)}
+    else:
+        counts = compact(model, args.mode, args.min_elements, args.int8_min_elements)
     onnx.checker.check_model(model)
     onnx.save(model, str(args.output))
     a = ort.InferenceSession(str(args.input), providers=["CPUExecutionProvider"])

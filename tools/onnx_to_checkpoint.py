@@ -13,8 +13,13 @@ Usage (from the repository root, torch installed)::
     python tools/onnx_to_checkpoint.py FLOAT32_MODEL.onnx out/reid/recovered/last.pt \
         --data ../shared/data/reid --config configs/reid/light_cuhk01_ft.yaml
 
-The ONNX model must store its weights in float32 (the compact int8 file of the package is lossy; take
-the float32 export from git history: ``git show 2f1794c:tracker/assets/reid_mobilenetv2_cuhk.onnx``).
+The ONNX model must store its weights in float32. The package's embedder is stored compacted (int8 /
+float16 weights rebuilt at load); expand it first, which gives the weights it computes with::
+
+    python tools/compact_onnx_weights.py tracker/assets/reid_mobilenetv2_cuhk.onnx out/reid_f32.onnx --mode float32
+
+(the first default embedder's float32 export is also in git history:
+``git show 2f1794c:tracker/assets/reid_mobilenetv2_cuhk.onnx``).
 """
 
 from __future__ import annotations

@@ -62,7 +62,10 @@ def load_folded(model: LightReid, onnx_path: str | Path) -> None:
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for t in graph.initializer:
         if t.data_type != onnx.TensorProto.FLOAT:
-            raise ValueError(f"{onnx_path}: initializer {t.name} is not float32 (a compacted file?)")
+            raise ValueError(
+                f"{onnx_path}: initializer {t.name} is not float32 (a compacted file? expand it first: "
+                "tools/compact_onnx_weights.py IN OUT --mode float32)"
+            )
     convs = [n for n in graph.node if n.op_type == "Conv"]
     pairs = _conv_pairs(model)
     if len(convs) != len(pairs):

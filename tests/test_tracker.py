@@ -1073,3 +1073,36 @@ def test_score_level_learns_from_no_lone_match(min_matches: int) -> None:
     assert load_config("default").association.score_adapt_min_matches == 1
     assert starts_far_track(1, min_matches) == (min_matches == 1)
     assert starts_far_track(2, min_matches), "two matches a frame move the level"
+
+
+@pytest.mark.parametrize("cold_start", [False, True])
+def test_score_level_cold_start(cold_start: bool) -> None:
+    """A detector that scores every person 0.5 from the first frame (a camera view whose first people
+    score below the 0.7 new-track score). The level learns only from matches, so without
+    ``score_adapt_cold_start`` no track ever starts; with it, frames with no match move the level
+    towards their strongest detection and the two people are tracked after about a second (at 30 fps
+    the level must fall from 1 to 0.5 / 0.8: 27 frames, plus the confirming hit). Frames with no
+    detection, or only detections below ``low_score``, leave the level where it is, and so do frames
+    without a match once the tracker has matched something."""
+    cfg = preset("default", association={"score_adapt_cold_start": cold_start})
+    assert load_config("default").association.score_adapt_cold_start
+    t = Tracker(cfg, frame_rate=30)
+    for _ in range(10):
+        t.update(dets([]))
+        t.update(dets([box(300, 200)], scores=0.05))  # below low_score (0.1): no evidence
+    assert t._score_level == 1.0
+    first_out = None
+    for f in range(1, 61):
+        out = t.update(dets([box(100 + f, 200), box(400, 200 + f)], scores=0.5))
+        if first_out is None and len(out):
+            first_out = f
+    if not cold_start:
+        assert first_out is None and t._score_level == 1.0
+        return
+    assert first_out is not None and 27 <= first_out <= 30, first_out
+    assert sorted(out.ids.tolist()) == [1, 2]
+    assert abs(t._score_level - 0.5) < 0.05  # then learnt from the matches, as before
+    level = t._score_level
+    for _ in range(30):  # the people gone, a far weak false positive: no match, the level stays
+        out = t.update(dets([box(900, 600)], scores=0.2))
+    assert t._score_level == level and 3 not in out.ids.tolist()

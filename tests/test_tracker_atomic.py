@@ -39,6 +39,7 @@ def snapshot(t: Tracker) -> dict[str, Any]:
     state["_last_frame_index"] = t._last_frame_index
     state["_frame_shape"] = t._frame_shape
     state["_score_level"] = t._score_level
+    state["_score_level_matched"] = t._score_level_matched
     le = t.last_embeddings
     state["_last_embeddings"] = None if le is None else np.array(le, copy=True)
     if t._cmc is not None:

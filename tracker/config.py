@@ -235,6 +235,14 @@ class AssociationConfig(_Checked):
     """The score level learns only from frames with at least this many matched detections (the
     median of one or two is no estimate of how a detector scores people: a lone steady false
     positive would set the level to its own score)."""
+    score_adapt_cold_start: bool = False
+    """With ``score_adapt_rate`` on: until the tracker matches its first detection, each frame moves the
+    score level towards the frame's strongest detection at or above ``low_score`` (instead of leaving
+    it unchanged). A tracker with no track yet (a sequence's or a camera view's first people) then
+    learns how this detector scores people from the detections themselves; without it, a detector
+    that scores everyone below ``new_track_score`` starts no track until one detection happens to
+    reach it. After the first match, frames learn from matches only, as without it (a steady false
+    positive in a scene emptied later does not lower the level)."""
     adaptive_high_ratio: float = ranged(0.7, 0.0, 1.0)
     """Adaptive ``high`` band start as a fraction of the score level (see ``score_adapt_rate``)."""
     adaptive_new_ratio: float = ranged(0.8, 0.0, 1.0)

@@ -113,6 +113,8 @@ class Tracker:
         self._last_embeddings: NDArray[np.float32] | None = None
         self._score_level = 1.0
         """Running level of matched detections' scores (``association.score_adapt_rate``)."""
+        self._score_level_matched = False
+        """Whether any detection has been matched yet (ends ``score_adapt_cold_start``)."""
         self._s_inv: NDArray[np.float64] | None = None
         """This frame's innovation inverses of every track, once computed (:meth:`_innovation_inverse`)."""
         if self._cmc is not None:
@@ -297,7 +299,7 @@ class Tracker:
             s.weak[result.tracks[matched_scores >= strong]] = 0
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
-        self._adapt_scores(matched_scores)
+        self._adapt_scores(matched_scores, dets.scores)
         self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
@@ -323,14 +325,26 @@ class Tracker:
             a.new_track_score, a.adaptive_new_ratio * level
         )
 
-    def _adapt_scores(self, matched_scores: NDArray[np.float32]) -> None:
+    def _adapt_scores(self, matched_scores: NDArray[np.float32], scores: NDArray[np.float32]) -> None:
         """Move the score level towards the median of ``matched_scores: float32[K]`` (this frame's matched
-        detections' scores), on frames with at least ``association.score_adapt_min_matches`` of them."""
+        detections' scores), on frames with at least ``association.score_adapt_min_matches`` of them;
+        with ``association.score_adapt_cold_start``, on the frames before the first match, towards the
+        largest of ``scores: float32[N]`` (all this frame's detections) at or above ``low_score``."""
         a = self.config.association
-        if a.score_adapt_rate <= 0 or len(matched_scores) < a.score_adapt_min_matches:
+        if a.score_adapt_rate <= 0:
+            return
+        if len(matched_scores):
+            self._score_level_matched = True
+        if len(matched_scores) >= a.score_adapt_min_matches:
+            target = _median_float32(matched_scores)
+        elif a.score_adapt_cold_start and not self._score_level_matched and len(scores):
+            target = float(scores.max())
+            if target < a.low_score:
+                return
+        else:
             return
         rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
-        self._score_level += rate * (_median_float32(matched_scores) - self._score_level)
+        self._score_level += rate * (target - self._score_level)
 
     def _predict(self, affine: NDArray[np.float32] | None) -> None:
         """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""

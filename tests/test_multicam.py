@@ -112,6 +112,22 @@ def test_no_handoff_while_old_tracklet_still_active() -> None:
     assert m.global_id("b", 7) == m.global_id("a", 1)
 
 
+@pytest.mark.parametrize("allow", [False, True])
+def test_same_camera_relink_also_with_a_restricted_graph(allow: bool) -> None:
+    """``allow_same_camera`` re-links a track that camera a lost and restarted under a new local id,
+    also when ``restrict_to_transitions`` limits the camera graph to its listed pairs (the graph names
+    camera pairs; a camera's own re-identification used to be refused there, silently)."""
+    cfg = MultiCamConfig(
+        transitions=(Transition("a", "b", 0.0, 10.0),),
+        restrict_to_transitions=True,
+        allow_same_camera=allow,
+    )
+    assert (cfg.edge("a", "a") is not None) == allow and cfg.edge("b", "a") is None
+    m = GlobalIdentityManager(["a", "b"], cfg)
+    run_two_cams(m, {1: (0, 0.0, 1.0), 2: (0, 2.0, 3.0)}, {}, 3.5)
+    assert (m.global_id("a", 2) == m.global_id("a", 1)) == allow
+
+
 def test_transition_graph_restricts_pairs_and_zones() -> None:
     cfg = MultiCamConfig(transitions=(Transition("b", "a", 0.0, 10.0),), restrict_to_transitions=True)
     m = GlobalIdentityManager(["a", "b"], cfg)

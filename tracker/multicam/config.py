@@ -94,11 +94,13 @@ class MultiCamConfig:
     allow_same_camera: bool = False
     """Also link a new tracklet to an ended tracklet of the SAME camera (long-gap re-identification that
     the per-camera tracker missed). Same-camera pairs use the defaults unless a :class:`Transition`
-    with ``from_camera == to_camera`` is given."""
+    with ``from_camera == to_camera`` is given, also with :attr:`restrict_to_transitions` (which
+    restricts pairs of different cameras)."""
     transitions: tuple[Transition, ...] = ()
     """Directed camera pairs with their own travel-time window."""
     restrict_to_transitions: bool = False
-    """Only the pairs in :attr:`transitions` may hand off (otherwise unlisted pairs use the defaults)."""
+    """Only the pairs in :attr:`transitions` may hand off between two cameras (otherwise unlisted pairs
+    use the defaults); a camera's own re-links follow :attr:`allow_same_camera`."""
     overlapping_cameras: tuple[tuple[str, str], ...] = ()
     """Unordered camera pairs whose fields of view overlap: a global id may be active in both at once,
     and the travel time may be negative (down to ``-max_travel_s``)."""
@@ -164,8 +166,10 @@ class MultiCamConfig:
         for t in self.transitions:
             if t.from_camera == from_camera and t.to_camera == to_camera:
                 return t
-        if from_camera == to_camera and not self.allow_same_camera:
-            return None
+        if from_camera == to_camera:
+            if not self.allow_same_camera:
+                return None
+            return Transition(from_camera, to_camera, self.min_travel_s, self.time_window_s)
         if self.restrict_to_transitions:
             return None
         return Transition(from_camera, to_camera, self.min_travel_s, self.time_window_s)

@@ -351,7 +351,10 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # detections only, so a tracker with no track yet whose detector scores people below
     # new_track_score (0.7 until the level moves) starts nothing: in the narrow views of PETS09 cuts
     # the first people of a view go untracked for 70-100 frames. `score_adapt_cold_start`: frames with
-    # no match learn from their strongest detection (>= low_score).
+    # no match learn from their strongest detection (>= low_score) until the first match. Two variants
+    # that kept learning later (every frame without a match; frames with no confirmed or lost track)
+    # tie it here and were rejected on the bundled clip and the steady-false-positive test
+    # (benchmarks/results/multicam_cuts.md).
     # Adopted: the default since round 16 (identical to `default`); `default-r15` is the default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),
     "default-r15": ("default", {"association": {"score_adapt_cold_start": False}}),

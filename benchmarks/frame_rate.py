@@ -7,7 +7,8 @@ kept (detections and ground truth of the kept frames, renumbered 1, 2, ...; ``fr
 ``k`` in ``seqinfo.ini``, so the tracker scales its lifetimes and motion noise), runs each preset on
 motion alone (no images) and prints MOTA / IDF1 / HOTA (IDSW) side by side.
 
-Only tuning sets by default; ``--held-out`` adds the YOLOX val half, to report, never to choose.
+Only tuning sets by default; ``--held-out`` adds the held-out sets of ``association_sweep.py`` (the
+YOLOX val half; MOT15 TUD since round 16), to report, never to choose.
 
     python benchmarks/frame_rate.py                          # strides 1,2,3; default vs bytetrack
     python benchmarks/frame_rate.py --strides 2,3 --presets default,bytetrack,botsort --json out.json
@@ -91,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         help="presets (names or YAML files, a file's column named after it), comma separated",
     )
     p.add_argument("--sets", help=f"tuning sets, comma separated (default: all of {','.join(SETS)})")
-    p.add_argument("--held-out", action="store_true", help="also the YOLOX val half (report only)")
+    p.add_argument(
+        "--held-out", action="store_true", help="also the held-out sets (YOLOX val half, TUD; report only)"
+    )
     p.add_argument("--out", type=Path, default=REPO / "out" / "frame_rate", help="work folder")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)

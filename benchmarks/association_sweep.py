@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from tracker.apps.bench import run_benchmark  # noqa: E402
 from tracker.config import PRESET_DIR, _merge, config_from_dict, read_yaml_with_base  # noqa: E402
+from tracker.signals import GracefulStop  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results"
@@ -468,13 +470,18 @@ def config_for(name: str) -> Any:
     return config_from_dict(data, where=f"candidate {name}")
 
 
-def score(name: str, set_name: str, spec: dict[str, Any]) -> dict[str, float]:
+def score(name: str, set_name: str, spec: dict[str, Any], stop: GracefulStop) -> dict[str, float] | None:
+    """MOTA / IDF1 / HOTA (percent) and IDSW of candidate ``name`` on one set; ``None`` if a signal cut
+    the run short (``stop`` is then requested: a partial score is no figure)."""
     cfg = config_for(name)
     out = REPO / "out" / "sweep" / name.replace("/", "_") / set_name
     kwargs = {k: v for k, v in spec.items() if k not in ("dataset", "root")}
     report = run_benchmark(
         spec["dataset"], root=spec["root"], config=cfg, out_dir=out, progress=False, **kwargs
     )
+    if report.stopped == "signal":
+        stop.request(getattr(signal, report.signal or "SIGTERM"))
+        return None
     assert report.scores is not None
     o = report.scores.overall
     return {"mota": 100 * o.mota, "idf1": 100 * o.idf1, "hota": 100 * o.hota, "idsw": float(o.num_switches)}
@@ -520,10 +527,17 @@ def write_table(cache: dict[str, Any]) -> None:
     for name, row in cache.items():
         if "spec" in row:
             lines.append(f"- `{name}`: {row['spec']}")
-    TABLE.write_text("\n".join(lines) + "\n")
+    _write_atomic(TABLE, "\n".join(lines) + "\n")
 
 
-def main() -> None:
+def _write_atomic(path: Path, text: str) -> None:
+    """``path`` always holds a whole file: written next to it, then renamed onto it."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="run these candidates (again)")
     ap.add_argument(
@@ -533,30 +547,45 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
-    if not args.table:
-        names = args.only if args.only else [n for n in CANDIDATES if n not in cache]
-        for name in [*names, *[n for n in args.report if n not in names]]:
-            if name not in CANDIDATES:
-                raise SystemExit(f"unknown candidate {name!r}")
-            row = cache.get(name, {}) if not args.only or name not in args.only else {}
-            base, over = CANDIDATES[name]
-            row["spec"] = f"base `{base}`, " + json.dumps(over, separators=(",", ":"))
-            sets = dict(SETS) if name in names else {}
-            if name in args.report:
-                sets.update(HELD_OUT)
-            for set_name, spec in sets.items():
-                t0 = time.time()
-                row[set_name] = score(name, set_name, spec)
-                r = row[set_name]
-                print(
-                    f"{name:28s} {set_name:12s} MOTA {r['mota']:.1f} IDF1 {r['idf1']:.1f} "
-                    f"HOTA {r['hota']:.1f} IDSW {r['idsw']:.0f}  ({time.time() - t0:.0f}s)",
-                    flush=True,
-                )
-            cache[name] = row
-            CACHE.write_text(json.dumps(cache, indent=1))
+    # SIGINT/SIGTERM: the run under way stops, the candidate it belonged to is not recorded (its
+    # cached row, if any, stays as it was), the table of every finished candidate is written, and the
+    # exit status says which signal ended it (128 + signum)
+    with GracefulStop() as stop:
+        if not args.table:
+            names = args.only if args.only else [n for n in CANDIDATES if n not in cache]
+            todo = [*names, *[n for n in args.report if n not in names]]
+            unknown = [n for n in todo if n not in CANDIDATES]
+            if unknown:
+                raise SystemExit(f"unknown candidate(s) {unknown}")
+            for name in todo:
+                if stop.requested:
+                    break
+                row = dict(cache.get(name, {})) if not args.only or name not in args.only else {}
+                base, over = CANDIDATES[name]
+                row["spec"] = f"base `{base}`, " + json.dumps(over, separators=(",", ":"))
+                sets = dict(SETS) if name in names else {}
+                if name in args.report:
+                    sets.update(HELD_OUT)
+                for set_name, spec in sets.items():
+                    t0 = time.time()
+                    r = score(name, set_name, spec, stop) if not stop.requested else None
+                    if r is None:
+                        break
+                    row[set_name] = r
+                    print(
+                        f"{name:28s} {set_name:12s} MOTA {r['mota']:.1f} IDF1 {r['idf1']:.1f} "
+                        f"HOTA {r['hota']:.1f} IDSW {r['idsw']:.0f}  ({time.time() - t0:.0f}s)",
+                        flush=True,
+                    )
+                if stop.requested:
+                    break
+                cache[name] = row
+                _write_atomic(CACHE, json.dumps(cache, indent=1))
     write_table(cache)
+    if stop.requested:
+        print(f"stopped by {stop.signal_name}: the table holds the candidates that finished", flush=True)
+    return stop.exit_status(0)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -166,11 +166,9 @@ class MultiCamConfig:
         for t in self.transitions:
             if t.from_camera == from_camera and t.to_camera == to_camera:
                 return t
-        if from_camera == to_camera:
-            if not self.allow_same_camera:
-                return None
-            return Transition(from_camera, to_camera, self.min_travel_s, self.time_window_s)
-        if self.restrict_to_transitions:
+        # the graph restricts pairs of different cameras; a camera's own re-links follow allow_same_camera
+        same = from_camera == to_camera
+        if (same and not self.allow_same_camera) or (not same and self.restrict_to_transitions):
             return None
         return Transition(from_camera, to_camera, self.min_travel_s, self.time_window_s)
 

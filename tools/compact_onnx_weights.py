@@ -96,11 +96,16 @@ def compact(
     graph.node.extend(front + nodes)
     note = f"{mode}: {counts['int8']} tensors int8 per output channel, {counts['fp16']} float16"
     note += "; rebuilt in float32 at session creation (tools/compact_onnx_weights.py)"
+    _drop_weights_note(model)
+    model.metadata_props.add(key="tracker.weights", value=note)
+    return counts
+
+
+def _drop_weights_note(model: onnx.ModelProto) -> None:
+    """Remove the ``tracker.weights`` metadata entry (what a compaction wrote), if any."""
     props = [p for p in model.metadata_props if p.key != "tracker.weights"]
     del model.metadata_props[:]
     model.metadata_props.extend(props)
-    model.metadata_props.add(key="tracker.weights", value=note)
-    return counts
 
 
 def expand(model: onnx.ModelProto) -> int:
@@ -133,9 +138,7 @@ def expand(model: onnx.ModelProto) -> int:
     graph.initializer.extend(keep)
     del graph.node[:]
     graph.node.extend(nodes)
-    props = [p for p in model.metadata_props if p.key != "tracker.weights"]
-    del model.metadata_props[:]
-    model.metadata_props.extend(props)
+    _drop_weights_note(model)
     return len(built)
 
 
@@ -173,6 +176,8 @@ def main() -> None:
     model = onnx.load(str(args.input))
     if args.mode == EXPAND:
         counts = {"float32": expand(model)}
+        if not counts["float32"]:
+            raise SystemExit(f"{args.input}: no compacted weights to expand (not written by this tool?)")
     else:
         counts = compact(model, args.mode, args.min_elements, args.int8_min_elements)
     onnx.checker.check_model(model)

@@ -398,6 +398,11 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
             "rate0.02": {"association": {"score_adapt_rate": 0.02}},
         }.items()
     },
+    # round 18 (2026-12-03): ByteTrack's duplicate removal (lost vs tracked at IoU > 0.85) costs 10 %
+    # of the default's update() on MOT17; does it earn its keep? `duplicate_iou: 1.0` never fires.
+    # Not adopted: yolox-train IDF1 -0.2 (IDSW 346 -> 406), MOT17 FRCNN IDF1 -0.1 (IDSW 572 -> 638),
+    # PETS09 identical; it stays, and stays a cost of the speed bar.
+    "r18-nodup": ("default", {"association": {"duplicate_iou": 1.0}}),
     # Adopted: the default since round 16 (identical to `default`); `default-r15` is the default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),
     "default-r15": ("default", {"association": {"score_adapt_cold_start": False}}),

@@ -27,7 +27,6 @@ Run from the repository root with the benchmark's own environment (see ``benchma
 from __future__ import annotations
 
 import argparse
-import configparser
 import cProfile
 import dataclasses
 import gc
@@ -53,6 +52,7 @@ from trackers import ByteTrackTracker, SORTTracker
 
 from tracker import Detections, Tracker
 from tracker.config import available_presets, load_config
+from tracker.io.mot import read_seqinfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MOT_ROOT = REPO_ROOT.parent / "shared" / "data" / "MOT17"
@@ -124,17 +124,18 @@ def load_mot17(root: Path, max_frames: int | None = None, detector: str = "FRCNN
     reader = "local"
     for num in MOT17_SEQUENCES:
         seq_dir = root / "train" / f"MOT17-{num}-{detector}"
-        ini = configparser.ConfigParser()
-        if not ini.read(seq_dir / "seqinfo.ini"):
-            raise FileNotFoundError(f"{seq_dir / 'seqinfo.ini'} not found (set --mot-root or TRACKER_DATA)")
-        n = int(ini["Sequence"]["seqLength"])
+        try:
+            info = read_seqinfo(seq_dir)  # the package's parser: errors name the file and line
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{exc} (set --mot-root or TRACKER_DATA)") from None
+        n = info.seq_length
         if max_frames is not None:
             n = min(n, max_frames)
         boxes, scores, reader = _read_det(seq_dir / "det" / "det.txt", n)
         for s in scores:
             if len(s) and (s.min() < 0 or s.max() > 1):
                 raise ValueError(f"{seq_dir}: detection scores outside [0, 1]")
-        seqs.append(Clip(seq_dir.name, float(ini["Sequence"]["frameRate"]), boxes, scores))
+        seqs.append(Clip(seq_dir.name, info.frame_rate, boxes, scores))
     return seqs, reader
 
 

@@ -426,6 +426,27 @@ def test_config_unknown_keys_and_preset() -> None:
         reid_config_from_dict({"model": {"input_size": [1, 2, 3]}})
 
 
+def test_every_shipped_reid_preset_loads_and_its_recipe_chain_holds() -> None:
+    # each configs/reid/*.yaml is a documented recipe: it must parse and validate, and a run that
+    # starts from another run's checkpoint must name a preset whose model it can load
+    from tracker.reid.train.config import PRESET_DIR
+
+    names = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    assert {"light", "mgn_mobilenetv2_heads", "mgn_mobilenetv2_dg_ft", "mgn_mobilenetv2_dg_ft2"} <= set(names)
+    cfgs = {n: load_reid_config(n) for n in names}
+    for name, cfg in cfgs.items():
+        assert cfg.name == name
+        init = cfg.model.init_checkpoint
+        if init and init.startswith("out/reid/") and init.endswith("/last.pt"):
+            source = init.split("/")[2]
+            if source in cfgs:  # a run of a shipped preset (the default --out folder): same arch
+                assert cfgs[source].model.arch == cfg.model.arch, (name, source)
+    heads, ft, ft2 = (cfgs[f"mgn_mobilenetv2_{n}"] for n in ("heads", "dg_ft", "dg_ft2"))
+    assert heads.model.freeze_blocks == 14 and ft.model.freeze_blocks == 7  # trunk frozen, then trained
+    assert ft.model.init_checkpoint == "out/reid/mgn_mobilenetv2_heads/last.pt"  # phase 1's --out
+    assert ft2.model.init_checkpoint == "out/reid/mgn_mobilenetv2_dg_ft/last.pt"  # phase 2's
+
+
 def test_config_base_merges_over_its_chain(tmp_path: Path) -> None:
     light = load_reid_config("light")
     (tmp_path / "a.yaml").write_text("base: light\noptim: {epochs: 5}\nmodel: {input_size: [64, 32]}\n")

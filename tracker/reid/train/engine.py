@@ -217,7 +217,7 @@ def _make_model(cfg: ReidTrainConfig, num_classes: int, num_attributes: int, pre
     if m.freeze_blocks:
         features = getattr(getattr(model, "backbone", None), "features", None)
         if features is None:
-            raise ValueError(f"model.freeze_blocks: only for mobilenetv2, not {m.arch!r}")
+            raise ValueError(f"model.freeze_blocks: only for mobilenetv2 and mgn_mobilenetv2, not {m.arch!r}")
         for p in features[: m.freeze_blocks].parameters():
             p.requires_grad_(False)
     return model

@@ -403,6 +403,45 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # Not adopted: yolox-train IDF1 -0.2 (IDSW 346 -> 406), MOT17 FRCNN IDF1 -0.1 (IDSW 572 -> 638),
     # PETS09 identical; it stays, and stays a cost of the speed bar.
     "r18-nodup": ("default", {"association": {"duplicate_iou": 1.0}}),
+    # round 19 (2026-12-03): OC-SORT's direction consistency (OCM) as a cost term in the first stage:
+    # a detection behind a moving track costs up to weight x its score more; `param` is the
+    # displacement (box heights) at which a direction is trusted fully. Not adopted: trusted
+    # outright (p0) it costs every set (0.4: PETS09 IDF1 -20, MOT17 FRCNN -4); trusted only over
+    # large displacements (p0.3, p0.5) it is within +-0.1 HOTA of the default on every set, with no
+    # trend in the weight (0.8-p0.3 loses PETS09 IDF1 3.7, 1.0-p0.5 gains 0.1): noise, not a gain.
+    **{
+        f"r19-dir{w:g}-p{p:g}": (
+            "default",
+            stages(
+                stage(
+                    "first",
+                    ["tracked", "lost"],
+                    "high",
+                    ["iou_score", term("direction", w, p), "appearance", "mahalanobis_lost"],
+                    0.8,
+                ),
+                SECOND,
+                TENT,
+            ),
+        )
+        for w, p in [
+            *((w, p) for w in (0.1, 0.2, 0.4) for p in (0.0, 0.1, 0.3)),
+            (0.4, 0.5),
+            (0.6, 0.3),
+            (0.6, 0.5),
+            (0.8, 0.3),
+            (0.8, 0.5),
+            (1.0, 0.5),
+        ]
+    },
+    # round 20 (2026-12-03): OC-SORT's observation-centric re-update (ORU) in place of the one-step
+    # velocity reset after a gap (restarting from the covariance after the last observed box). Not
+    # adopted: default yolox-train IDF1 -0.4, MOT17 FRCNN IDF1 -0.1, PETS09 HOTA 0.0; on bytetrack
+    # +0.2 / -0.1 IDF1. The one-step reset already gives the velocity over the gap. (Restarting from
+    # a new track's covariance instead: yolox-train HOTA +0.2 but MOT17 FRCNN IDF1 -0.3; keeping the
+    # plain update's covariance: -0.3 / 0.0; neither kept.)
+    "r20-oru": ("default", {"motion": {"reupdate_after_gap": True}}),
+    "r20-oru-bt": ("bytetrack", {"motion": {"reupdate_after_gap": True}}),
     # Adopted: the default since round 16 (identical to `default`); `default-r15` is the default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),
     "default-r15": ("default", {"association": {"score_adapt_cold_start": False}}),

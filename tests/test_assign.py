@@ -195,7 +195,7 @@ def test_overlap_pairs_are_the_nonzero_entries_of_iou_matrix() -> None:
     np.testing.assert_array_equal(iou, dense[i, j])
 
 
-@pytest.mark.parametrize("preset", ["bytetrack", "default", "deepsort"])
+@pytest.mark.parametrize("preset", ["bytetrack", "default", "deepsort", "default+oc-sort"])
 def test_sparse_stages_give_the_same_tracks_as_dense_ones(
     preset: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,8 +218,19 @@ def test_sparse_stages_give_the_same_tracks_as_dense_ones(
         w = size[seen]
         boxes = np.stack([c[:, 0] - w / 2, c[:, 1] - w, c[:, 0] + w / 2, c[:, 1] + w], axis=1)
         frames.append(Detections(boxes.astype(np.float32), rng.uniform(0.05, 1.0, len(boxes))))
-    cfg = load_config(preset)
+    cfg = load_config(preset.split("+")[0])
     cfg = cfg.replace(cmc=dataclasses.replace(cfg.cmc, enabled=False))
+    if preset.endswith("+oc-sort"):  # OC-SORT's direction term in every stage, and its re-update
+        from tracker.config import CostTermConfig
+
+        direction = CostTermConfig("direction", 0.4, 0.3)
+        st = tuple(
+            dataclasses.replace(s, cost=(s.cost[0], direction, *s.cost[1:])) for s in cfg.association.stages
+        )
+        cfg = cfg.replace(
+            association=dataclasses.replace(cfg.association, stages=st),
+            motion=dataclasses.replace(cfg.motion, reupdate_after_gap=True),
+        )
 
     def run() -> list[tuple[list[int], list[int]]]:
         t = Tracker(cfg)
@@ -430,6 +441,8 @@ def test_frame_iou_blocks_equal_the_blocks_own_iou_bit_for_bit(n_tracks: int) ->
         track_areas=box_areas(tb),
         track_last_boxes=tb,
         track_scores=np.ones(n_tracks, np.float32),
+        track_velocities=np.zeros((n_tracks, 2)),
+        track_gaps=np.ones(n_tracks, np.int32),
         track_features=np.zeros((n_tracks, 0), np.float32),
         track_has_feature=np.zeros(n_tracks, bool),
         pools={},
@@ -451,3 +464,45 @@ def test_frame_iou_blocks_equal_the_blocks_own_iou_bit_for_bit(n_tracks: int) ->
         frame.predicted_iou(np.array([0, 2]), np.array([0, 3])), iou_matrix(tb[[0, 2]], db[[0, 3]])
     )
     assert frame.predicted_iou(np.zeros(0, np.int64), np.array([1])).shape == (0, 1)
+
+
+def test_direction_term_costs_detections_behind_a_moving_track() -> None:
+    """OC-SORT's direction consistency: a track walking right (5 px/frame) whose last box is centred at
+    (100, 100): a detection ahead of it costs nothing, one behind it ``score``, one to the side half
+    that, each scaled by how far either direction can be trusted (``param`` = 0.1 box heights = 10 px:
+    the detections are 30 px away, the track moved 5 px in one frame, 15 px over three)."""
+    from tracker.association.terms import AssociationFrame, build_cost
+    from tracker.config import AppearanceConfig, CostTermConfig
+    from tracker.geometry import box_areas
+
+    last = np.array([[80.0, 50.0, 120.0, 150.0]])  # centre (100, 100), height 100
+    dets = np.array([[110.0, 50.0, 150.0, 150.0], [50.0, 50.0, 90.0, 150.0], [80.0, 80.0, 120.0, 180.0]])
+
+    def cost(gap: int, param: float, vel: tuple[float, float] = (5.0, 0.0)) -> np.ndarray:
+        frame = AssociationFrame(
+            track_boxes=last,
+            track_areas=box_areas(last),
+            track_last_boxes=last,
+            track_scores=np.ones(1, np.float32),
+            track_velocities=np.array([vel]),
+            track_gaps=np.array([gap], np.int32),
+            track_features=np.zeros((1, 0), np.float32),
+            track_has_feature=np.zeros(1, bool),
+            pools={},
+            det_boxes=dets,
+            det_areas=box_areas(dets),
+            det_scores=np.full(3, 0.8, np.float32),
+            det_features=None,
+            bands={},
+            gating=lambda r, c: np.zeros((len(r), len(c))),
+            gating_pairs=lambda r, c: np.zeros(len(r)),
+            appearance=AppearanceConfig(),
+            gating_chi2=9.4877,
+        )
+        terms = (CostTermConfig("direction", 1.0, param),)
+        return build_cost(terms, frame, np.array([0]), np.arange(3), 0.8)[0]
+
+    np.testing.assert_allclose(cost(3, 0.1), [0.0, 0.8, 0.4], atol=1e-12)  # ahead, behind, side
+    np.testing.assert_allclose(cost(1, 0.1), [0.0, 0.4, 0.2], atol=1e-12)  # 5 of 10 px: half trusted
+    np.testing.assert_allclose(cost(1, 0.0), [0.0, 0.8, 0.4], atol=1e-12)  # param 0: fully trusted
+    np.testing.assert_allclose(cost(3, 0.1, (0.0, 0.0)), [0.0, 0.0, 0.0])  # standing still: no cue

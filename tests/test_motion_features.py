@@ -129,3 +129,48 @@ def test_adaptive_thresholds_follow_the_detector_score_level() -> None:
     assert adapt_out > fixed_out  # the second person is tracked once the thresholds came down
     _, confident_high = run(0.9, 0.05)
     assert confident_high == 0.6
+
+
+def _gap_walk(tracker: Tracker) -> tuple[np.ndarray, np.ndarray]:
+    """A person walks right at 6 px/frame for 20 frames, is hidden 9 frames, and comes back 70 px right
+    of and 30 px above the last box (slower and up-right behind the occluder). Returns the track's state ``float64[8]`` right after the frame it came back,
+    and its predicted centre ``float64[2]`` for the frame after that."""
+    for f in range(1, 21):
+        tracker.update(Detections(np.array([_box(100.0 + 6.0 * f, 300.0)], np.float32), [0.9]))
+    for _ in range(9):
+        tracker.update(Detections(np.zeros((0, 4), np.float32), np.zeros(0)))
+    tracker.update(Detections(np.array([_box(220.0 + 70.0, 300.0 - 30.0)], np.float32), [0.9]))
+    state = tracker._store.means[0].copy()
+    predicted = tracker.kf.predict(tracker._store.means[:1], tracker._store.covs[:1])[0][0, :2]
+    return state, predicted
+
+
+def test_reupdate_after_gap_rebuilds_the_state_along_the_virtual_path() -> None:
+    """OC-SORT's re-update: the track that comes back after 10 frames (9 hidden) is rebuilt along the
+    straight line from its last box (220, 300) to the new one (290, 270): it sits on the new box, has
+    the velocity of that walk (7, -3 px/frame), and its next prediction continues it (297, 267)."""
+    state, predicted = _gap_walk(Tracker(_cfg(reupdate_after_gap=True)))
+    np.testing.assert_allclose(state[:2], [290.0, 270.0], atol=0.3)
+    np.testing.assert_allclose(state[4:6], [7.0, -3.0], atol=0.3)
+    np.testing.assert_allclose(predicted, [297.0, 267.0], atol=0.5)
+    # the plain Kalman update stops short of the new box (its prediction weighs in) and keeps most of
+    # the drifted velocity (6 px/frame right, none up)
+    plain, plain_pred = _gap_walk(Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=False)))
+    assert np.linalg.norm(plain[:2] - [290.0, 270.0]) > 1.0
+    assert abs(plain[5] - -3.0) > 1.0
+    assert np.linalg.norm(plain_pred - [297.0, 267.0]) > 2.0
+    # the one-step velocity reset (the default) gets the velocity but not the position
+    reset, _ = _gap_walk(Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=True)))
+    np.testing.assert_allclose(reset[4:6], [7.0, -3.0], atol=0.3)
+    assert np.linalg.norm(reset[:2] - [290.0, 270.0]) > 1.0
+
+
+def test_reupdate_leaves_tracks_seen_on_the_frame_before_alone() -> None:
+    """Without a gap the re-update does nothing: the same states as the plain Kalman update."""
+    a, b = Tracker(_cfg(reupdate_after_gap=True)), Tracker(_cfg(reupdate_after_gap=False))
+    for f in range(1, 15):
+        dets = Detections(np.array([_box(100.0 + 5.0 * f, 300.0 + f)], np.float32), [0.9])
+        a.update(dets)
+        b.update(dets)
+    np.testing.assert_array_equal(a._store.means, b._store.means)
+    np.testing.assert_array_equal(a._store.covs, b._store.covs)

@@ -128,6 +128,7 @@ COST_TERMS = (
     "height",
     "shape",
     "confidence",
+    "direction",
 )
 """Names of the cost functions a stage may compose (documented in :mod:`tracker.association.terms`)."""
 
@@ -204,6 +205,12 @@ class MotionConfig(_Checked):
     reset_velocity_after_gap: bool = True
     """When a track is matched again after missed frames, set its velocity to the mean velocity over the
     gap (last observed box to the new one) instead of the drifted prediction."""
+    reupdate_after_gap: bool = False
+    """OC-SORT's observation-centric re-update (ORU): when a track is matched again after missed
+    frames, its state is rebuilt from its last observed box by one Kalman predict and update per
+    missed frame along the straight line from that box to the new one (virtual observations), so
+    position, velocity and covariance come out as if it had been seen all along. Replaces
+    ``reset_velocity_after_gap`` when on."""
     score_noise: float = ranged(0.0, 0.0, 0.99)
     """Confidence-aware measurement noise (NSA Kalman): a detection with score ``s`` is measured with
     noise ``R * (1 - score_noise * s)``, so confident detections pull a track harder (0 disables)."""

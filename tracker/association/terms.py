@@ -4,7 +4,7 @@ A stage's cost is built by applying its terms in order to a running ``float64[t,
 stage's tracks (rows) and detections (columns). Two kinds of term:
 
 * **base terms** (``iou``, ``iou_score``, ``last_iou``, ``buffered_iou``, ``height``, ``shape``,
-  ``confidence``): a distance in ``[0, 1]``. The first term of a stage starts the cost
+  ``confidence``, ``direction``): a distance in ``[0, 1]``. The first term of a stage starts the cost
   (``weight * distance``, the distance itself at weight 1); later ones add ``weight * distance``.
 * **modifiers** (``appearance``, ``mahalanobis``, ``mahalanobis_lost``): rewrite the running cost
   (fusion with appearance, gates). They need a base term before them.
@@ -32,6 +32,15 @@ Terms (``weight`` and ``param`` come from the stage's :class:`~tracker.config.Co
 ``confidence``
     ``|s_t - s_d|``: the track's last detection score against the detection's (Hybrid-SORT's
     confidence cue, occluded people score lower).
+``direction``
+    OC-SORT's observation-centric momentum: ``score * c * (1 - cos a) / 2``, where ``a`` is the
+    angle between the track's velocity and the way from its last observed box centre to the
+    detection's centre, and ``score`` the detection's score. ``c`` in ``[0, 1]`` says how far either
+    direction can be trusted: ``min(1, |d| / (param * h)) * min(1, |v| * gap / (param * h))``, with
+    ``|d|`` that displacement, ``|v| * gap`` the track's own motion over the frames since it was last
+    seen, and ``h`` its last box height, so that a standing person's jitter says nothing (``param``:
+    the displacement, in box heights, at which a direction counts fully; 0 counts every one fully).
+    A detection the track is heading for costs nothing more; one behind it up to ``weight * score``.
 ``appearance``
     Fuses the running cost with the cosine distance of the track's appearance feature and the
     detection's embedding, as :class:`~tracker.config.AppearanceConfig` says (``min`` or ``weighted``,
@@ -85,6 +94,8 @@ class AssociationFrame:
         track_areas: ``float64[T]`` their areas (:func:`tracker.geometry.box_areas`).
         track_last_boxes: ``float64[T,4]`` xyxy pixels, each track's last observed box.
         track_scores: ``float32[T]`` score of each track's last detection.
+        track_velocities: ``float64[T,2]`` each track's centre velocity, pixels per frame (Kalman).
+        track_gaps: ``int32[T]`` frames since each track's last observed box (1: the frame before).
         track_features: ``float32[T,D]`` L2-normalised appearance states (``D`` may be 0).
         track_has_feature: ``bool[T]`` whether the feature row is real.
         pools: ``bool[T]`` masks by pool name (``tracked``, ``lost``, ``tentative``).
@@ -103,6 +114,8 @@ class AssociationFrame:
     track_areas: F64
     track_last_boxes: F64
     track_scores: NDArray[np.float32]
+    track_velocities: F64
+    track_gaps: NDArray[np.int32]
     track_features: NDArray[np.float32]
     track_has_feature: NDArray[np.bool_]
     pools: dict[str, NDArray[np.bool_]]
@@ -316,6 +329,26 @@ def _confidence(state: _RunningCost, term: CostTermConfig) -> None:
     state.add(np.abs(ts - ds), term.weight)
 
 
+def _direction(state: _RunningCost, term: CostTermConfig) -> None:
+    f = state.frame
+    last = f.track_last_boxes
+    lc = 0.5 * (last[:, :2] + last[:, 2:])  # float64[T,2] last observed centres
+    dc = 0.5 * (f.det_boxes[:, :2] + f.det_boxes[:, 2:])  # float64[N,2]
+    d = state.det(dc) - state.track(lc)  # [t,m,2] (or [P,2]): last observation -> detection
+    v = state.track(f.track_velocities)
+    dot = (d * v).sum(axis=-1)
+    nd = np.sqrt((d * d).sum(axis=-1))
+    nv = np.sqrt((v * v).sum(axis=-1))
+    cos = dot / np.maximum(nd * nv, 1e-9)
+    if term.param > 0:
+        scale = term.param * state.track(np.maximum(last[:, 3] - last[:, 1], 1.0))
+        moved = nv * state.track(f.track_gaps.astype(np.float64))
+        trust = np.minimum(nd / scale, 1.0) * np.minimum(moved / scale, 1.0)
+    else:
+        trust = (nd > 0) & (nv > 0)
+    state.add(state.det(f.det_scores.astype(np.float64)) * trust * 0.5 * (1.0 - cos), term.weight)
+
+
 def _appearance(state: _RunningCost, term: CostTermConfig) -> None:
     f = state.frame
     cost = state.require_cost(term.name)
@@ -372,6 +405,7 @@ REGISTRY: dict[str, TermFn] = {
     "height": _height,
     "shape": _shape,
     "confidence": _confidence,
+    "direction": _direction,
     "appearance": _appearance,
     "mahalanobis": _mahalanobis,
     "mahalanobis_lost": _mahalanobis_lost,

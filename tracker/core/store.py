@@ -32,6 +32,8 @@ class TrackStore:
         scores: ``float32[T]`` score of the last matched detection.
         class_ids: ``int64[T]`` class ids.
         last_boxes: ``float64[T,4]`` xyxy box of the last matched detection.
+        last_covs: ``float64[T,8,8]`` Kalman covariance right after that detection's update (kept
+            only with ``motion.reupdate_after_gap``; ``[T,0,0]`` otherwise).
         features: ``float32[T,D]`` EMA appearance state (L2-normalised), or ``[T,0]`` without ReID.
         has_feature: ``bool[T]`` whether ``features`` holds a real vector yet.
         det_index: ``int64[T]`` index of this frame's detection that updated the track, or -1.
@@ -48,12 +50,13 @@ class TrackStore:
     scores: NDArray[np.float32]
     class_ids: NDArray[np.int64]
     last_boxes: NDArray[np.float64]
+    last_covs: NDArray[np.float64]
     features: NDArray[np.float32]
     has_feature: NDArray[np.bool_]
     det_index: NDArray[np.int64]
 
     @classmethod
-    def empty(cls, feature_dim: int = 0) -> TrackStore:
+    def empty(cls, feature_dim: int = 0, keep_covs: bool = False) -> TrackStore:
         return cls(
             ids=np.zeros(0, np.int64),
             means=np.zeros((0, 8)),
@@ -66,6 +69,7 @@ class TrackStore:
             scores=np.zeros(0, np.float32),
             class_ids=np.zeros(0, np.int64),
             last_boxes=np.zeros((0, 4)),
+            last_covs=np.zeros((0, 8, 8) if keep_covs else (0, 0, 0)),
             features=np.zeros((0, feature_dim), np.float32),
             has_feature=np.zeros(0, bool),
             det_index=np.zeros(0, np.int64),

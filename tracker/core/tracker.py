@@ -105,7 +105,7 @@ class Tracker:
     # -- public API -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget every track and start ids from 1 again."""
-        self._store = TrackStore.empty()
+        self._store = TrackStore.empty(keep_covs=self.config.motion.reupdate_after_gap)
         self._ids.reset()
         self._frame_count = 0
         self._last_frame_index: int | None = None
@@ -413,6 +413,8 @@ class Tracker:
             track_areas=track_areas,
             track_last_boxes=s.last_boxes,
             track_scores=s.scores,
+            track_velocities=means[:, 4:6],
+            track_gaps=s.lost,
             track_features=s.features,
             track_has_feature=s.has_feature,
             pools=pools,
@@ -531,7 +533,10 @@ class Tracker:
         s.means[tracks], s.covs[tracks] = self.kf.update(
             s.means.take(tracks, 0), s.covs.take(tracks, 0), z, dets.scores[det_idx], s_inv
         )
-        if self.config.motion.reset_velocity_after_gap:
+        if self.config.motion.reupdate_after_gap:
+            self._reupdate(tracks, z, dets.scores[det_idx])
+            s.last_covs[tracks] = s.covs.take(tracks, 0)
+        elif self.config.motion.reset_velocity_after_gap:
             # A track found again after a gap: its predicted velocity drifted while unobserved. Use the
             # average velocity over the gap instead (a one-step form of OC-SORT's re-update).
             gap = s.lost[tracks]
@@ -552,6 +557,34 @@ class Tracker:
         s.states[tracks] = st
         if emb is not None and emb.shape[1]:
             self._update_features(tracks, det_idx, dets, emb)
+
+    def _reupdate(
+        self, tracks: NDArray[np.int64], z: NDArray[np.float64], scores: NDArray[np.float32]
+    ) -> None:
+        """Observation-centric re-update of the matched ``tracks: int64[K]`` that come back after a
+        gap (``z: float64[K,4]`` cx, cy, w, h of their new detections, ``scores: float32[K]``): each
+        such track restarts from its last observed box (velocity: the mean over the gap, covariance:
+        the one it had right after that box's update, ``TrackStore.last_covs``) and takes one predict and one update per frame of the gap, on boxes
+        interpolated linearly to the new one (``motion.reupdate_after_gap``)."""
+        s = self._store
+        gap = s.lost[tracks]
+        back = (gap > 1).nonzero()[0]
+        if len(back) == 0:
+            return
+        rows = tracks[back]
+        k = gap[back].astype(np.float64)
+        last = xyxy_to_cxcywh(s.last_boxes[rows])
+        step = (z[back] - last) / k[:, None]  # float64[B,4] per frame along the gap
+        means = np.concatenate([last, step], axis=1)
+        covs = s.last_covs.take(rows, 0)
+        sc = scores[back]
+        for i in range(1, int(k.max()) + 1):
+            on = (k >= i).nonzero()[0]
+            m, c = means[on], covs[on]
+            self.kf.predict_inplace(m, c)
+            means[on], covs[on] = self.kf.update(m, c, last[on] + i * step[on], sc[on])
+        s.means[rows] = means
+        s.covs[rows] = covs
 
     def _update_features(
         self,
@@ -613,6 +646,7 @@ class Tracker:
             scores=dets.scores[det_idx].astype(np.float32),
             class_ids=dets.class_ids[det_idx].astype(np.int64),
             last_boxes=dets.boxes.take(det_idx, 0).astype(np.float64),
+            last_covs=covs.copy() if self.config.motion.reupdate_after_gap else np.zeros((n, 0, 0)),
             features=feats,
             has_feature=has,
             det_index=det_idx.astype(np.int64),

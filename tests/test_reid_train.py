@@ -1050,3 +1050,57 @@ def test_checkpoint_soup_is_the_weighted_mean_and_evaluates(
     with pytest.raises(ValueError, match=r"c/last\.pt: tensor '.*' is \("):
         average_checkpoints([(a, 1.0), (c, 1.0)], tmp_path / "x.pt")
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_ibn_normalises_half_the_channels_per_image_and_loads_batchnorm_weights() -> None:
+    """IBN-a: the first half of the channels is normalised per image (an image's own contrast and
+    colour offset vanish there), the second half per batch as before; a plain BatchNorm's tensors load
+    into it unchanged, and ``use_ibn`` swaps the early blocks' first BatchNorm keeping its weights."""
+    from tracker.reid.train.models import IBN, use_ibn
+
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(8)
+    bn.weight.data.uniform_(0.5, 1.5)
+    bn.bias.data.uniform_(-0.5, 0.5)
+    ibn = IBN(8)
+    ibn.load_state_dict(bn.state_dict())
+    ibn.train()
+    x = torch.randn(4, 8, 6, 5)
+    y = ibn(x)
+    # the same image brighter and with more contrast: the instance half does not move
+    y2 = ibn(torch.cat([x[:1] * 3.0 + 2.0, x[1:]]))
+    torch.testing.assert_close(y2[:1, :4], y[:1, :4], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(y2[:1, 4:], y[:1, 4:], atol=1e-2)
+    bn.train()
+    torch.testing.assert_close(y[:, 4:], bn(x)[:, 4:])  # the batch half is the BatchNorm's
+    model = LightReid(3, embedding_dim=8, width_mult=0.25)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    use_ibn(model.backbone, 6)
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    kinds = [type(b.conv[1]).__name__ for b in list(model.backbone.features)[1:9]]
+    assert kinds == ["IBN"] * 6 + ["BatchNorm2d"] * 2
+    with pytest.raises(ValueError, match="ibn_blocks"):
+        use_ibn(model.backbone, 18)
+
+
+def test_gem_pools_between_average_and_max_and_ibn_gem_export_to_onnx(tmp_path: Path) -> None:
+    from tracker.reid.preprocess import PreprocessSpec
+    from tracker.reid.train.models import GeM
+
+    x = torch.rand(2, 3, 4, 4) + 0.01
+    gem = GeM(p=1.0)
+    torch.testing.assert_close(gem(x), x.mean(dim=(2, 3)))
+    gem.p.data.fill_(50.0)
+    assert torch.all(gem(x) <= x.amax(dim=(2, 3)) + 1e-5) and torch.all(gem(x) > x.mean(dim=(2, 3)))
+    model = build_model("mobilenetv2", 3, embedding_dim=8, width_mult=0.25, ibn_blocks=4, pooling="gem")
+    model.eval()
+    diff = export_onnx(model, tmp_path / "m.onnx", (32, 16), PreprocessSpec(input_size=(32, 16)))
+    assert diff <= 1e-4
+    with pytest.raises(ValueError, match="light model"):
+        build_model("mgn_mobilenetv2", 3, ibn_blocks=2)
+    with pytest.raises(ValueError, match="pooling"):
+        reid_config_from_dict({"model": {"pooling": "max"}})
+    with pytest.raises(ValueError, match="ibn_blocks"):
+        reid_config_from_dict({"model": {"arch": "bot_r50", "ibn_blocks": 3}})

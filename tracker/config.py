@@ -210,7 +210,8 @@ class MotionConfig(_Checked):
     frames, its state is rebuilt from its last observed box by one Kalman predict and update per
     missed frame along the straight line from that box to the new one (virtual observations), so
     position, velocity and covariance come out as if it had been seen all along. Replaces
-    ``reset_velocity_after_gap`` when on."""
+    ``reset_velocity_after_gap`` when on. Like that reset, it reads the last box in its own
+    frame's image coordinates: camera motion during the gap is not undone."""
     score_noise: float = ranged(0.0, 0.0, 0.99)
     """Confidence-aware measurement noise (NSA Kalman): a detection with score ``s`` is measured with
     noise ``R * (1 - score_noise * s)``, so confident detections pull a track harder (0 disables)."""

@@ -564,8 +564,9 @@ class Tracker:
         """Observation-centric re-update of the matched ``tracks: int64[K]`` that come back after a
         gap (``z: float64[K,4]`` cx, cy, w, h of their new detections, ``scores: float32[K]``): each
         such track restarts from its last observed box (velocity: the mean over the gap, covariance:
-        the one it had right after that box's update, ``TrackStore.last_covs``) and takes one predict and one update per frame of the gap, on boxes
-        interpolated linearly to the new one (``motion.reupdate_after_gap``)."""
+        the one it had right after that box's update, ``TrackStore.last_covs``) and takes one
+        predict and one update per frame of the gap, on boxes interpolated linearly to the new one
+        (``motion.reupdate_after_gap``)."""
         s = self._store
         gap = s.lost[tracks]
         back = (gap > 1).nonzero()[0]

@@ -15,6 +15,7 @@ import tracker.geometry as costs_module
 from tracker.association.assign import assign
 from tracker.association.costs import GATED, cosine_distance, fuse_min, fuse_weighted
 from tracker.association.lsap import linear_sum_assignment
+from tracker.association.terms import AssociationFrame
 from tracker.geometry import iou_matrix
 
 
@@ -419,15 +420,48 @@ def test_dense_match_equals_the_pair_list_path(seed: int) -> None:
             np.testing.assert_array_equal(a, b)
 
 
+def _motion_frame(
+    track_boxes: np.ndarray,
+    det_boxes: np.ndarray,
+    det_scores: np.ndarray,
+    velocities: np.ndarray | None = None,
+    gaps: np.ndarray | None = None,
+) -> AssociationFrame:
+    """An ``AssociationFrame`` of ``track_boxes: float64[T,4]`` (predicted and last observed alike)
+    and ``det_boxes: float64[N,4]`` xyxy with ``det_scores: float32[N]``, motion only (no features, no
+    pools or bands, every gate open); ``velocities: float64[T,2]`` (default 0), ``gaps: int32[T]``
+    (default 1)."""
+    from tracker.config import AppearanceConfig
+    from tracker.geometry import box_areas
+
+    n = len(track_boxes)
+    return AssociationFrame(
+        track_boxes=track_boxes,
+        track_areas=box_areas(track_boxes),
+        track_last_boxes=track_boxes,
+        track_scores=np.ones(n, np.float32),
+        track_velocities=np.zeros((n, 2)) if velocities is None else velocities,
+        track_gaps=np.ones(n, np.int32) if gaps is None else gaps,
+        track_features=np.zeros((n, 0), np.float32),
+        track_has_feature=np.zeros(n, bool),
+        pools={},
+        det_boxes=det_boxes,
+        det_areas=box_areas(det_boxes),
+        det_scores=det_scores,
+        det_features=None,
+        bands={},
+        gating=lambda r, c: np.zeros((len(r), len(c))),
+        gating_pairs=lambda r, c: np.zeros(len(r)),
+        appearance=AppearanceConfig(),
+        gating_chi2=9.4877,
+    )
+
+
 @pytest.mark.parametrize("n_tracks", [6, 70])
 def test_frame_iou_blocks_equal_the_blocks_own_iou_bit_for_bit(n_tracks: int) -> None:
     """Stages take their IoU from one matrix of every track x detection computed once a frame (small
     frames) or compute their block (frames of SPARSE_IOU_MIN_PAIRS pairs and more): either way each
     block holds exactly ``iou_matrix`` of its rows' and columns' boxes, and callers may write to it."""
-    from tracker.association.terms import AssociationFrame
-    from tracker.config import AppearanceConfig
-    from tracker.geometry import box_areas
-
     rng = np.random.default_rng(n_tracks)
 
     def boxes(n: int) -> np.ndarray:
@@ -436,26 +470,7 @@ def test_frame_iou_blocks_equal_the_blocks_own_iou_bit_for_bit(n_tracks: int) ->
 
     tb, db = boxes(n_tracks), boxes(64)
     assert (n_tracks * 64 >= costs_module.SPARSE_IOU_MIN_PAIRS) == (n_tracks == 70)
-    frame = AssociationFrame(
-        track_boxes=tb,
-        track_areas=box_areas(tb),
-        track_last_boxes=tb,
-        track_scores=np.ones(n_tracks, np.float32),
-        track_velocities=np.zeros((n_tracks, 2)),
-        track_gaps=np.ones(n_tracks, np.int32),
-        track_features=np.zeros((n_tracks, 0), np.float32),
-        track_has_feature=np.zeros(n_tracks, bool),
-        pools={},
-        det_boxes=db,
-        det_areas=box_areas(db),
-        det_scores=np.ones(64, np.float32),
-        det_features=None,
-        bands={},
-        gating=lambda r, c: np.zeros((len(r), len(c))),
-        gating_pairs=lambda r, c: np.zeros(len(r)),
-        appearance=AppearanceConfig(),
-        gating_chi2=9.4877,
-    )
+    frame = _motion_frame(tb, db, np.ones(64, np.float32))
     for rows, cols in [(np.array([0, 2, 5]), np.arange(0, 64, 3)), (np.array([1, 4]), np.array([7, 8, 60]))]:
         block = frame.predicted_iou(rows, cols)
         assert np.array_equal(block, iou_matrix(tb[rows], db[cols]))
@@ -471,33 +486,15 @@ def test_direction_term_costs_detections_behind_a_moving_track() -> None:
     (100, 100): a detection ahead of it costs nothing, one behind it ``score``, one to the side half
     that, each scaled by how far either direction can be trusted (``param`` = 0.1 box heights = 10 px:
     the detections are 30 px away, the track moved 5 px in one frame, 15 px over three)."""
-    from tracker.association.terms import AssociationFrame, build_cost
-    from tracker.config import AppearanceConfig, CostTermConfig
-    from tracker.geometry import box_areas
+    from tracker.association.terms import build_cost
+    from tracker.config import CostTermConfig
 
     last = np.array([[80.0, 50.0, 120.0, 150.0]])  # centre (100, 100), height 100
     dets = np.array([[110.0, 50.0, 150.0, 150.0], [50.0, 50.0, 90.0, 150.0], [80.0, 80.0, 120.0, 180.0]])
 
     def cost(gap: int, param: float, vel: tuple[float, float] = (5.0, 0.0)) -> np.ndarray:
-        frame = AssociationFrame(
-            track_boxes=last,
-            track_areas=box_areas(last),
-            track_last_boxes=last,
-            track_scores=np.ones(1, np.float32),
-            track_velocities=np.array([vel]),
-            track_gaps=np.array([gap], np.int32),
-            track_features=np.zeros((1, 0), np.float32),
-            track_has_feature=np.zeros(1, bool),
-            pools={},
-            det_boxes=dets,
-            det_areas=box_areas(dets),
-            det_scores=np.full(3, 0.8, np.float32),
-            det_features=None,
-            bands={},
-            gating=lambda r, c: np.zeros((len(r), len(c))),
-            gating_pairs=lambda r, c: np.zeros(len(r)),
-            appearance=AppearanceConfig(),
-            gating_chi2=9.4877,
+        frame = _motion_frame(
+            last, dets, np.full(3, 0.8, np.float32), np.array([vel]), np.array([gap], np.int32)
         )
         terms = (CostTermConfig("direction", 1.0, param),)
         return build_cost(terms, frame, np.array([0]), np.arange(3), 0.8)[0]

@@ -140,6 +140,22 @@ def max_cost(st: dict[str, Any], value: float) -> dict[str, Any]:
     return {**st, "max_cost": value}
 
 
+def solver(st: dict[str, Any], name: str = "iterative") -> dict[str, Any]:
+    """Stage ``st`` solved by ``name`` (``optimal`` or ``iterative``, see ``StageConfig.solver``)."""
+    return {**st, "solver": name}
+
+
+B_TENT = stage("tentative", ["tentative"], "high", ["iou_score"], 0.7)
+"""The bytetrack preset's tentative stage."""
+
+
+def _merged_first(weight: float, solver_name: str, base: str = "iou_score") -> dict[str, Any]:
+    """TrackTrack's one stage: tracked and lost tracks against every detection >= low_score, a
+    detection below the high band paying ``weight`` more (round 21)."""
+    cost = [base, term("low_penalty", weight), "appearance", "mahalanobis_lost"]
+    return solver(stage("first", ["tracked", "lost"], "all", cost, 0.8), solver_name)
+
+
 CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # references
     "bytetrack": ("bytetrack", {}),
@@ -442,6 +458,42 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # plain update's covariance: -0.3 / 0.0; neither kept.)
     "r20-oru": ("default", {"motion": {"reupdate_after_gap": True}}),
     "r20-oru-bt": ("bytetrack", {"motion": {"reupdate_after_gap": True}}),
+    # round 21 (2026-12-03): TrackTrack's track-perspective association (TPA, Shim et al. CVPR 2025):
+    # the stage option `solver: iterative` (each round, every track and detection that are each
+    # other's cheapest admissible choice are matched, until a round matches nothing) on the
+    # default's first stage, or on every stage; and TrackTrack's one stage over every detection
+    # >= low_score (`merged`), where a detection below the high band pays `low_penalty` w more, in
+    # place of the first and second stages (the tentative stage kept), solved optimally or
+    # iteratively, on the default and on the bytetrack preset. Not adopted: nothing beats
+    # `default+cold` on HOTA and IDF1 on all three sets. Iterative on the default's stages costs
+    # yolox-train IDF1 1.0 / HOTA 0.5 (IDSW 346 -> 376) and ties MOT17 FRCNN and PETS09 (sparse
+    # scenes: the mutual-best pairs are the optimum); the merged stage with iou_score costs PETS09
+    # 10-15 IDF1 (a low box pays 1 - IoU x score + w, so ACF's low boxes stop matching) and MOT17
+    # FRCNN 0.4-0.8 IDF1 whatever the solver (merged0.1 gains yolox-train 0.3 HOTA only); on
+    # bytetrack the same (PETS09 -27 to -40 IDF1). With plain iou first (below) PETS09 gains
+    # 9 IDF1 / 4 HOTA but yolox-train and MOT17 FRCNN lose 0.7-1.6 IDF1.
+    "r21-iter-first": ("default", stages(solver(FIRST_MAHA), SECOND, TENT)),
+    "r21-iter-all": ("default", stages(solver(FIRST_MAHA), solver(SECOND), solver(TENT))),
+    **{
+        f"r21-{pre}merged{w:g}{'-iter' if it else ''}": (
+            base,
+            stages(_merged_first(w, "iterative" if it else "optimal"), tent),
+        )
+        for pre, base, tent in (("", "default", TENT), ("bt-", "bytetrack", B_TENT))
+        for it in (False, True)
+        for w in (0.1, 0.2, 0.3)
+    },
+    # (iou_score makes a low box costly on its own, 1 - IoU x score: a box at 0.4 needs IoU 0.75 to
+    # pass 0.8 with w = 0.1. With plain `iou` first, w = 0.3 gates low boxes at IoU 0.5 as the
+    # second stage did.)
+    **{
+        f"r21-merged-iou{w:g}{'-iter' if it else ''}": (
+            "default",
+            stages(_merged_first(w, "iterative" if it else "optimal", "iou"), TENT),
+        )
+        for it in (False, True)
+        for w in (0.2, 0.3)
+    },
     # Adopted: the default since round 16 (identical to `default`); `default-r15` is the default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),
     "default-r15": ("default", {"association": {"score_adapt_cold_start": False}}),

@@ -129,6 +129,7 @@ COST_TERMS = (
     "shape",
     "confidence",
     "direction",
+    "low_penalty",
 )
 """Names of the cost functions a stage may compose (documented in :mod:`tracker.association.terms`)."""
 
@@ -149,6 +150,10 @@ def _terms(*names: str) -> tuple[CostTermConfig, ...]:
     return tuple(CostTermConfig(name=n) for n in names)
 
 
+STAGE_SOLVERS = ("optimal", "iterative")
+"""Solvers a stage may name (:attr:`StageConfig.solver`)."""
+
+
 @dataclass(frozen=True)
 class StageConfig(_Checked):
     """One association stage: which tracks meet which detections, at what cost, up to what cost."""
@@ -164,6 +169,11 @@ class StageConfig(_Checked):
     names or of ``{name, weight, param}`` mappings)."""
     max_cost: float = ranged(0.8, 0.0, 2.0)
     """Pairs with a cost above this are never matched."""
+    solver: str = choice("optimal", STAGE_SOLVERS)
+    """How the stage's gated cost is solved: ``optimal`` (the minimum-cost assignment) or
+    ``iterative`` (TrackTrack's track-perspective rounds: each round matches every track and detection
+    that are each other's cheapest admissible choice, until a round matches nothing;
+    :func:`tracker.association.assign.match_iterative`)."""
 
 
 def _bytetrack_stages() -> tuple[StageConfig, ...]:

@@ -7,7 +7,15 @@ from numpy.typing import NDArray
 
 from .lsap import linear_sum_assignment, max_gain_assignment, sparse_gated_matching
 
-__all__ = ["Matches", "assign", "assign_pairs", "match", "match_pairs"]
+__all__ = [
+    "Matches",
+    "assign",
+    "assign_pairs",
+    "match",
+    "match_iterative",
+    "match_iterative_pairs",
+    "match_pairs",
+]
 
 Matches = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 """``(rows, cols, unmatched_rows, unmatched_cols)``, all ``int64`` index arrays."""
@@ -52,6 +60,103 @@ def match(cost: NDArray[np.floating], max_cost: float) -> tuple[NDArray[np.int64
     if len(set(row_list)) == n and len(set(col_list)) == n:
         return rows.astype(np.int64), cols.astype(np.int64)
     return _match_admissible(row_list, col_list, cost64[rows, cols].tolist(), max_cost)
+
+
+def match_iterative(
+    cost: NDArray[np.floating], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Matched ``(rows, cols)``, ``int64[K]`` each, of TrackTrack's iterative (track-perspective)
+    assignment on ``cost: float[T,M]`` (finite; pairs above ``max_cost`` are never matched).
+
+    Each round, every free row picks its cheapest admissible free column and every free column its
+    cheapest admissible free row; the pairs that pick each other are matched (rows ascending within
+    a round) and leave the pool; rounds go on until one matches nothing. Ties go to the lowest index.
+    Every round with an admissible pair left matches at least one (the cheapest admissible entry with
+    the lowest column, then row, is each end's pick), so there are at most ``min(T, M)`` rounds.
+    Unlike :func:`match` this is greedy: it never trades a cheap pair for a lower total.
+    """
+    c: NDArray[np.float64] = np.array(cost, dtype=np.float64)  # a copy: rounds overwrite taken ends
+    if c.ndim != 2:
+        raise ValueError(f"match_iterative: cost must be 2-D, got shape {c.shape}")
+    admissible = c <= max_cost
+    blocked = float(max_cost) + 1.0  # finite, above every admissible cost
+    c[~admissible] = blocked
+    out_r: list[NDArray[np.int64]] = []
+    out_c: list[NDArray[np.int64]] = []
+    rows_all = np.arange(c.shape[0])
+    while admissible.any():
+        best_col = c.argmin(axis=1)  # each row's pick
+        best_row = c.argmin(axis=0)  # each column's pick
+        mutual = (best_row[best_col] == rows_all) & admissible[rows_all, best_col]
+        if not mutual.any():  # (cannot happen while an admissible pair is left; a guard)
+            break
+        r = rows_all[mutual]
+        k = best_col[mutual]
+        out_r.append(r.astype(np.int64))
+        out_c.append(k.astype(np.int64))
+        c[r, :] = blocked
+        c[:, k] = blocked
+        admissible[r, :] = False
+        admissible[:, k] = False
+    if not out_r:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_r), np.concatenate(out_c)
+
+
+def match_iterative_pairs(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], cost: NDArray[np.float64], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`match_iterative` for a sparse cost: only the listed pairs may match (every other pair
+    counts as above ``max_cost``). ``rows``, ``cols``: ``int64[P]`` distinct pairs, ``cost``:
+    ``float64[P]``. The same matches in the same order as :func:`match_iterative` on the dense matrix
+    that holds these costs and inadmissible values elsewhere: each round a row picks its cheapest
+    admissible pair (ties: lowest column), a column its cheapest (ties: lowest row), and the pairs
+    picked by both ends are matched, rows ascending."""
+    if not len(rows) == len(cols) == len(cost):
+        raise ValueError(
+            "match_iterative_pairs: rows, cols and cost must have one entry per pair, "
+            f"got {len(rows)}, {len(cols)}, {len(cost)}"
+        )
+    cost64 = np.asarray(cost, dtype=np.float64)
+    ok = cost64 <= max_cost
+    pr = np.asarray(rows, np.int64)[ok]
+    pc = np.asarray(cols, np.int64)[ok]
+    pv = cost64[ok]
+    if len(pr) == 0:
+        return _EMPTY, _EMPTY
+    row_taken = np.zeros(int(pr.max()) + 1, bool)
+    col_taken = np.zeros(int(pc.max()) + 1, bool)
+    out_r: list[NDArray[np.int64]] = []
+    out_c: list[NDArray[np.int64]] = []
+    while len(pr):
+        mutual = _first_of_group(pr, pv, pc) & _first_of_group(pc, pv, pr)
+        if not mutual.any():  # (cannot happen while a pair is left, as in match_iterative; a guard)
+            break
+        r, c = pr[mutual], pc[mutual]
+        by_row = np.argsort(r, kind="stable")
+        out_r.append(r[by_row])
+        out_c.append(c[by_row])
+        row_taken[r] = True
+        col_taken[c] = True
+        keep = ~(row_taken[pr] | col_taken[pc])
+        pr, pc, pv = pr[keep], pc[keep], pv[keep]
+    if not out_r:
+        return _EMPTY, _EMPTY
+    return np.concatenate(out_r), np.concatenate(out_c)
+
+
+def _first_of_group(
+    group: NDArray[np.int64], value: NDArray[np.float64], tie: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """``bool[P]``: for each ``group`` id, its one entry of lowest ``value`` (ties: lowest ``tie``)."""
+    order = np.lexsort((tie, value, group))
+    g = group[order]
+    first = np.empty(len(g), bool)
+    first[:1] = True
+    first[1:] = g[1:] != g[:-1]
+    out = np.zeros(len(g), bool)
+    out[order[first]] = True
+    return out
 
 
 def _unmatched(

@@ -4,9 +4,10 @@ A stage (:class:`~tracker.config.StageConfig`, data from a preset's YAML) names 
 detection band, a cost (a composition of the cost terms of :mod:`tracker.association.terms`) and the
 largest cost that may still match. :func:`run_stages` runs the stages in order over one frame: each
 stage sees the tracks and detections that earlier stages left unmatched, builds its cost on just those
-rows and columns, and solves a gated assignment (:func:`tracker.association.assign.match`). It hands
-back every match (in stage order) and what was left over; the life cycle (apply matches, mark lost,
-remove, start tracks) is the caller's.
+rows and columns, and solves a gated assignment (:func:`tracker.association.assign.match`; a stage
+with ``solver: iterative`` uses TrackTrack's mutual-best rounds instead,
+:func:`tracker.association.assign.match_iterative`). It hands back every match (in stage order) and
+what was left over; the life cycle (apply matches, mark lost, remove, start tracks) is the caller's.
 
 This module knows nothing of the tracker: everything a cost needs comes in an
 :class:`~tracker.association.terms.AssociationFrame`.
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import StageConfig
-from .assign import match, match_pairs
+from .assign import match, match_iterative, match_iterative_pairs, match_pairs
 from .terms import AssociationFrame, build_cost, build_pair_cost, sparse_candidates
 
 __all__ = ["StageResult", "run_stages"]
@@ -117,7 +118,11 @@ def _solve_stage(
     stage: StageConfig, frame: AssociationFrame, rows: NDArray[np.int64], cols: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Matched ``(track rows, detection columns)``, ``int64[K]`` each, of one stage over ``rows`` x
-    ``cols`` (frame indices)."""
+    ``cols`` (frame indices), by the stage's solver (:attr:`~tracker.config.StageConfig.solver`):
+    :func:`~tracker.association.assign.match` / :func:`~tracker.association.assign.match_iterative` on
+    the dense ``float64[t,m]`` cost, or their pair forms on the candidate pairs of a large stage (the
+    same matches: pairs left out are inadmissible in the dense cost)."""
+    iterative = stage.solver == "iterative"
     if len(rows) * len(cols) >= SPARSE_STAGE_MIN_PAIRS:
         cand = sparse_candidates(stage.cost, frame, rows, cols, stage.max_cost)
         if cand is not None:
@@ -126,8 +131,9 @@ def _solve_stage(
                 return _EMPTY, _EMPTY
             cost = build_pair_cost(stage.cost, frame, pr, pc, stage.max_cost, iou)
             # local indices for the solver: position of each pair's row/col in rows/cols (sorted)
-            r, c = match_pairs(np.searchsorted(rows, pr), np.searchsorted(cols, pc), cost, stage.max_cost)
+            solve_pairs = match_iterative_pairs if iterative else match_pairs
+            r, c = solve_pairs(np.searchsorted(rows, pr), np.searchsorted(cols, pc), cost, stage.max_cost)
             return rows[r], cols[c]
     cost = build_cost(stage.cost, frame, rows, cols, stage.max_cost)
-    r, c = match(cost, stage.max_cost)
+    r, c = (match_iterative if iterative else match)(cost, stage.max_cost)
     return rows[r], cols[c]

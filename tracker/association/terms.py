@@ -4,8 +4,9 @@ A stage's cost is built by applying its terms in order to a running ``float64[t,
 stage's tracks (rows) and detections (columns). Two kinds of term:
 
 * **base terms** (``iou``, ``iou_score``, ``last_iou``, ``buffered_iou``, ``height``, ``shape``,
-  ``confidence``, ``direction``): a distance in ``[0, 1]``. The first term of a stage starts the cost
-  (``weight * distance``, the distance itself at weight 1); later ones add ``weight * distance``.
+  ``confidence``, ``direction``, ``low_penalty``): a distance in ``[0, 1]``. The first term of a stage
+  starts the cost (``weight * distance``, the distance itself at weight 1); later ones add
+  ``weight * distance``.
 * **modifiers** (``appearance``, ``mahalanobis``, ``mahalanobis_lost``): rewrite the running cost
   (fusion with appearance, gates). They need a base term before them.
 
@@ -41,6 +42,13 @@ Terms (``weight`` and ``param`` come from the stage's :class:`~tracker.config.Co
     seen, and ``h`` its last box height, so that a standing person's jitter says nothing (``param``:
     the displacement, in box heights, at which a direction counts fully; 0 counts every one fully).
     A detection the track is heading for costs nothing more; one behind it up to ``weight * score``.
+``low_penalty``
+    TrackTrack's penalty on low-score detections, for a stage over the ``all`` band: distance 1 for a
+    detection outside this frame's ``high`` band (:attr:`AssociationFrame.bands`), 0 for one in it, so
+    a low-score detection costs ``weight`` more (TrackTrack's one-stage association instead of
+    ByteTrack's high/low cascade). Gated pairs stay finite (``GATED + weight``, still above every
+    threshold). A modifier after it may undo it: ``appearance`` with ``fuse: min`` takes the minimum
+    with the appearance cost, and ``mahalanobis_lost``'s re-identification the cosine distance.
 ``appearance``
     Fuses the running cost with the cosine distance of the track's appearance feature and the
     detection's embedding, as :class:`~tracker.config.AppearanceConfig` says (``min`` or ``weighted``,
@@ -349,6 +357,14 @@ def _direction(state: _RunningCost, term: CostTermConfig) -> None:
     state.add(state.det(f.det_scores.astype(np.float64)) * trust * 0.5 * (1.0 - cos), term.weight)
 
 
+def _low_penalty(state: _RunningCost, term: CostTermConfig) -> None:
+    """``weight`` added for detections below the frame's ``high`` band (``float64[t,m]``, or
+    ``float64[P]`` on pairs: the full shape, so that it may also start a cost)."""
+    f = state.frame
+    low = (~f.bands["high"]).astype(np.float64)  # float64[N]: 1 below the high band
+    state.add(state.track(np.zeros(len(f.track_boxes))) + state.det(low), term.weight)
+
+
 def _appearance(state: _RunningCost, term: CostTermConfig) -> None:
     f = state.frame
     cost = state.require_cost(term.name)
@@ -406,6 +422,7 @@ REGISTRY: dict[str, TermFn] = {
     "shape": _shape,
     "confidence": _confidence,
     "direction": _direction,
+    "low_penalty": _low_penalty,
     "appearance": _appearance,
     "mahalanobis": _mahalanobis,
     "mahalanobis_lost": _mahalanobis_lost,

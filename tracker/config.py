@@ -212,6 +212,19 @@ class MotionConfig(_Checked):
     alone). Used on frames where image-based CMC is off or has no frame."""
     min_shift_matches: int = ranged(3, 1, 1e6)
     """Fewest matched tracks for those medians to be trusted."""
+    shift_min_coherence: float = ranged(0.0, 0.0, 1e3)
+    """Move lost tracks with the scene only while the scene moves as one: each frame with at least
+    ``min_shift_matches`` matches measures how much the matched tracks' position innovations agree,
+    ``|median| / MAD`` (the larger of the x and y ratios; MAD: the median absolute deviation from the
+    median), and keeps an exponentially weighted mean of it (``shift_coherence_time_s``; the first
+    measurement alone sets it, so a short clip is not judged by a prior value). Under a moving camera every
+    box moves the same way and the ratio is large (2-4 on MOT17's moving-camera sequences); under a
+    static camera people move their own ways and it is small (0.3-0.7), and the median is mostly the
+    Kalman filter's lag behind a few walkers, which moving lost tracks by would push them off their
+    path. The shift is applied while the running mean is at least this value (0: always, as
+    ``shift_lost_with_scene`` alone)."""
+    shift_coherence_time_s: float = ranged(1.0, 0.0, 1e3, lo_open=True)
+    """Time constant, in seconds of video, of the running mean that ``shift_min_coherence`` reads."""
     reset_velocity_after_gap: bool = True
     """When a track is matched again after missed frames, set its velocity to the mean velocity over the
     gap (last observed box to the new one) instead of the drifted prediction."""

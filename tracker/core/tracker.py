@@ -28,6 +28,10 @@ _UNIT_TOLERANCE = 1e-5
 _MIN_INDEX = -(2**63)
 _MAX_INDEX = 2**63 - 1
 """``frame_index`` must fit in int64."""
+_MIN_SPREAD_PX = 0.01
+"""Floor, in pixels, of the spread (MAD) of the matched tracks' position innovations when their
+coherence is measured (``motion.shift_min_coherence``): a few tracks that happen to agree to the
+hundredth of a pixel say no more than that."""
 _TENTATIVE = np.int8(TrackState.TENTATIVE)
 _CONFIRMED = np.int8(TrackState.CONFIRMED)
 _LOST = np.int8(TrackState.LOST)
@@ -90,6 +94,10 @@ class Tracker:
         life = self.config.lifecycle
         self.max_lost = round(life.max_lost_frames * self.frame_rate / life.reference_fps)
         """Frames a lost track is kept at this frame rate (``max_lost_frames`` scaled)."""
+        self._coherence_rate = 1.0 - float(
+            np.exp(-1.0 / (self.config.motion.shift_coherence_time_s * self.frame_rate))
+        )
+        """Per-frame weight of the running scene coherence (``motion.shift_coherence_time_s``)."""
         weak = life.max_weak_frames * self.frame_rate / life.reference_fps
         self.max_weak = max(1, round(weak)) if weak > 0 else 0
         """Frames a track is kept without a strong detection at this frame rate (0 = no limit)."""
@@ -117,6 +125,11 @@ class Tracker:
         """Whether any detection has been matched yet (ends ``score_adapt_cold_start``)."""
         self._s_inv: NDArray[np.float64] | None = None
         """This frame's innovation inverses of every track, once computed (:meth:`_innovation_inverse`)."""
+        self._scene_coherence = 0.0
+        self._scene_coherence_weight = 0.0
+        """Exponentially weighted sum of how much the matched tracks' position innovations agree
+        (``motion.shift_min_coherence``), and the sum of its weights: their ratio is the running mean,
+        which the first measurement alone sets (no prior value to wash out)."""
         if self._cmc is not None:
             self._cmc.reset()
 
@@ -450,7 +463,8 @@ class Tracker:
         self._mark_lost(newly_lost)
         if before is not None:
             lost = s.states == _LOST
-            if np.count_nonzero(lost):
+            # (with the coherence gate every such frame is measured, lost tracks or not)
+            if m.shift_min_coherence > 0 or np.count_nonzero(lost):
                 self._follow_scene(mt, md, dets.boxes, before, lost)
 
     def _mark_lost(self, newly_lost: NDArray[np.bool_]) -> None:
@@ -489,7 +503,10 @@ class Tracker:
         What the matched tracks' velocities did not foresee this frame (the median of detection centre
         minus predicted centre, ``float64[2]`` px) is mostly camera motion; lost tracks, which no
         detection corrects, are moved by it, and their velocities get the median velocity correction
-        the matched tracks received.
+        the matched tracks received. With ``motion.shift_min_coherence`` this frame's coherence of
+        the position corrections (``|median| / MAD``, the larger of x and y) first feeds the running
+        mean, and lost tracks move only while that mean is at least the setting: under a static
+        camera the median correction is the filter's lag behind walkers, not a motion of the scene.
 
         Args:
             tracks: ``int64[K]`` matched tracks; det_idx: ``int64[K]`` their detections;
@@ -497,14 +514,23 @@ class Tracker:
             tracks' states before their update.
         """
         s = self._store
+        m = self.config.motion
         b = boxes.take(det_idx, 0)
         centres = 0.5 * (b[:, :2] + b[:, 2:])
-        # medians of the position and velocity corrections, one sort for both: float64[4]
-        med = _median_rows(
-            np.concatenate(
-                [centres - predicted[:, :2], s.means.take(tracks, 0)[:, 4:6] - predicted[:, 4:6]], axis=1
-            )
+        # the position and velocity corrections, float64[K,4], and their medians (one sort): float64[4]
+        corrections = np.concatenate(
+            [centres - predicted[:, :2], s.means.take(tracks, 0)[:, 4:6] - predicted[:, 4:6]], axis=1
         )
+        med = _median_rows(corrections)
+        if m.shift_min_coherence > 0:
+            spread = _median_rows(np.abs(corrections[:, :2] - med[:2]))  # float64[2] MAD of x, y
+            coherence = float((np.abs(med[:2]) / np.maximum(spread, _MIN_SPREAD_PX)).max())
+            rate = self._coherence_rate
+            self._scene_coherence += rate * (coherence - self._scene_coherence)
+            self._scene_coherence_weight += rate * (1.0 - self._scene_coherence_weight)
+            mean = self._scene_coherence / self._scene_coherence_weight
+            if mean < m.shift_min_coherence or not np.count_nonzero(lost):
+                return
         delta = np.zeros(8)  # one update of the whole state rows: (cx, cy) and (vcx, vcy)
         delta[:2] = med[:2]
         delta[4:6] = med[2:]

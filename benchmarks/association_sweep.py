@@ -523,7 +523,12 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # TUD figure was seen: TUD's clips are 2.8 and 7 s long, so a warm-up of about a second is a
     # large part of them.)
     **{f"r22b-coh{k:g}": ("default", {"motion": {"shift_min_coherence": k}}) for k in (1.0, 1.1, 1.25, 1.5)},
-    # Adopted: the default since round 16 (identical to `default`); `default-r15` is the default before.
+    # From round 22 on `default` has motion.shift_min_coherence 1.25: `default-r21` is the default
+    # before it (its figures must equal default+cold's, measured before round 22). Rows of candidates
+    # on `default` measured before 2026-12-07 were run with the default of their day.
+    "default-r21": ("default", {"motion": {"shift_min_coherence": 0.0}}),
+    # Adopted: the default since round 16 (identical to `default` until round 22); `default-r15` is the
+    # default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),
     "default-r15": ("default", {"association": {"score_adapt_cold_start": False}}),
     "default+mm2": ("default", {"association": {"score_adapt_min_matches": 2}}),

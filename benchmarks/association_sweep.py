@@ -527,6 +527,18 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # before it (its figures must equal default+cold's, measured before round 22). Rows of candidates
     # on `default` measured before 2026-12-07 were run with the default of their day.
     "default-r21": ("default", {"motion": {"shift_min_coherence": 0.0}}),
+    # Round 23: the score level learns from the strongest detection on every frame without a
+    # confirmed or lost track (association.score_adapt_when_empty), not only before the first match.
+    # On the default two-view cut of PETS09 (the multi-camera tuning cut) a person crossing the left
+    # view from frame 186 had detections at IoU 0.7-0.9 scoring 0.41-0.66 for 71 frames and was never
+    # started: the empty view's level still stood where the previous, higher-scoring person left it.
+    # (Measured in round 16 as the "second cold-start variant" and set aside only because it undid
+    # lifecycle.max_weak_frames, which now turns it off.)
+    # (first measured without the static-box guard; the figures below are with it,
+    # association.score_adapt_static_iou 0.7 over 0.5 s: a table in an emptied room of the
+    # one-by-one sample video had started a 2.5 s track without it)
+    "r23-when-empty": ("default", {"association": {"score_adapt_when_empty": True}}),
+    "r23-off": ("default", {"association": {"score_adapt_when_empty": False}}),
     # Adopted: the default since round 16 (identical to `default` until round 22); `default-r15` is the
     # default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),

@@ -1106,3 +1106,68 @@ def test_score_level_cold_start(cold_start: bool) -> None:
     for _ in range(30):  # the people gone, a far weak false positive: no match, the level stays
         out = t.update(dets([box(900, 600)], scores=0.2))
     assert t._score_level == level and 3 not in out.ids.tolist()
+
+
+@pytest.mark.parametrize(("when_empty", "max_weak"), [(True, 0), (False, 0), (True, 200)])
+def test_score_level_learns_again_in_an_emptied_scene(when_empty: bool, max_weak: int) -> None:
+    """A sparse view and a weak detector: a first person scored 0.9 crosses and leaves, the view stays
+    empty until its track is gone, then a second person scored 0.5 walks in. The level the first one
+    left (0.9: new tracks need 0.72) would never start the second; with
+    ``score_adapt_when_empty`` an emptied scene teaches the level again from its strongest detection,
+    as before the first match, and the second person is tracked after about a second. While
+    ``lifecycle.max_weak_frames`` is on (the remedy for a steady false positive) it stays off."""
+    cfg = preset(
+        "default",
+        association={"score_adapt_when_empty": when_empty},
+        lifecycle={"max_weak_frames": max_weak},
+    )
+    assert load_config("default").association.score_adapt_when_empty
+    t = Tracker(cfg, frame_rate=30)
+    for f in range(1, 41):
+        t.update(dets([box(100 + 5 * f, 200)], scores=0.9))
+    level = t._score_level
+    assert level > 0.85
+    for _ in range(80):  # empty frames: the track is lost, then removed; nothing to learn from
+        t.update(dets([]))
+    assert len(t.all_tracks()) == 0 and t._score_level == level
+    for _ in range(10):  # only boxes below low_score: no evidence either
+        t.update(dets([box(300, 200)], scores=0.05))
+    assert t._score_level == level
+    first_out = None
+    for f in range(1, 91):
+        out = t.update(dets([box(600 - 3 * f, 300)], scores=0.5))
+        if first_out is None and len(out):
+            first_out = f
+    if when_empty and not max_weak:
+        assert first_out is not None and first_out <= 45, first_out
+        assert out.ids.tolist() == [2]
+        assert abs(t._score_level - 0.5) < 0.05
+    else:
+        assert first_out is None and t._score_level == level
+
+
+def test_a_static_false_positive_does_not_teach_an_emptied_scene() -> None:
+    """The emptied scene of the test above, but with a steady 0.35 false positive (a table) that stays
+    after the first person has gone: it has not moved in half a second, so it teaches the level
+    nothing and starts no track, however long the room stays empty (learning from it, the level
+    would sink to 0.35 and start it); a person then walking in at 0.5 moves, teaches the level and is
+    tracked, and the table, scored below that person, still is not."""
+    t = Tracker("default", frame_rate=30)
+    table = box(800, 300)
+    for f in range(1, 41):
+        t.update(dets([box(100 + 5 * f, 200), table], scores=[0.9, 0.35]))
+    level = t._score_level
+    for _ in range(80):
+        t.update(dets([table], scores=0.35))
+    assert not any(s == TrackState.CONFIRMED for s in t.all_tracks().states.tolist())
+    for _ in range(300):
+        out = t.update(dets([table], scores=0.35))
+        assert len(out) == 0, "the table must start no track"
+    assert t._score_level == level
+    first_out = None
+    for f in range(1, 91):
+        out = t.update(dets([box(600 - 3 * f, 300), table], scores=[0.5, 0.35]))
+        if first_out is None and 0 in out.det_index.tolist():
+            first_out = f
+    assert first_out is not None and first_out <= 60, first_out
+    assert 1 not in out.det_index.tolist(), "the table is still not tracked"

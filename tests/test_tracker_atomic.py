@@ -1,8 +1,9 @@
 """Atomicity of :meth:`tracker.Tracker.update`: a call that raises leaves every piece of state unchanged.
 
 State compared after every raised error: every :class:`~tracker.core.store.TrackStore` array (values,
-dtype, shape), the id allocator, the frame count, the last frame index, the frame shape, the last
-embeddings and the camera-motion compensator's previous frame.
+dtype, shape), the id allocator, the frame count, the last frame index, the frame shape, the score
+level, the scene coherence, the recent boxes of the empty-scene level, the last embeddings and the
+camera-motion compensator's previous frame.
 
 The hypothesis fuzz mixes valid calls with invalid ones (bad boxes, embedding dimensions changing,
 bad frame indexes, frame shapes and types, embedders returning NaN/inf/wrong shapes). It runs
@@ -40,6 +41,10 @@ def snapshot(t: Tracker) -> dict[str, Any]:
     state["_frame_shape"] = t._frame_shape
     state["_score_level"] = t._score_level
     state["_score_level_matched"] = t._score_level_matched
+    state["_scene_coherence"] = (t._scene_coherence, t._scene_coherence_weight)
+    state["_recent_boxes_count"] = len(t._recent_boxes)
+    for i, boxes in enumerate(t._recent_boxes):
+        state[f"_recent_boxes_{i}"] = np.array(boxes, copy=True)
     le = t.last_embeddings
     state["_last_embeddings"] = None if le is None else np.array(le, copy=True)
     if t._cmc is not None:

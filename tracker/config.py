@@ -274,6 +274,23 @@ class AssociationConfig(_Checked):
     that scores everyone below ``new_track_score`` starts no track until one detection happens to
     reach it. After the first match, frames learn from matches only, as without it (a steady false
     positive in a scene emptied later does not lower the level)."""
+    score_adapt_when_empty: bool = False
+    """With ``score_adapt_cold_start``: not only before the first match but on every frame on which
+    the tracker holds no confirmed or lost track (an emptied scene, tentative tracks aside), the level
+    moves towards the frame's strongest detection, so that a scene emptied later is treated as one
+    never entered: the next person is started by how the detector scores people now, not by the
+    level the previous ones left (a weak detector's next person, scored lower, was otherwise never
+    started). Only detections that moved count here (see ``score_adapt_static_iou``): a steady false
+    positive alone in an emptied room (a table, a window) must not lower the level to its own score
+    and start a track. ``lifecycle.max_weak_frames``, the remedy for a steady false positive that
+    moves a little, turns this off (the ended track would otherwise start again)."""
+    score_adapt_static_iou: float = ranged(0.7, 0.0, 1.0, lo_open=True)
+    """For ``score_adapt_when_empty``: a detection overlapping one of the detections of
+    ``score_adapt_static_s`` before at this IoU or more has not moved, and does not teach the level of
+    an emptied scene (a person walking in does move: at walking pace the box of half a second before
+    overlaps it at IoU 0.3-0.6)."""
+    score_adapt_static_s: float = ranged(0.5, 0.0, 60.0, lo_open=True)
+    """Seconds of video between the two frames that ``score_adapt_static_iou`` compares."""
     adaptive_high_ratio: float = ranged(0.7, 0.0, 1.0)
     """Adaptive ``high`` band start as a fraction of the score level (see ``score_adapt_rate``)."""
     adaptive_new_ratio: float = ranged(0.8, 0.0, 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,9 @@ class Tracker:
             np.exp(-1.0 / (self.config.motion.shift_coherence_time_s * self.frame_rate))
         )
         """Per-frame weight of the running scene coherence (``motion.shift_coherence_time_s``)."""
+        a = self.config.association
+        self._static_lag = max(1, round(a.score_adapt_static_s * self.frame_rate))
+        """Frames between the two frames that ``association.score_adapt_static_iou`` compares."""
         weak = life.max_weak_frames * self.frame_rate / life.reference_fps
         self.max_weak = max(1, round(weak)) if weak > 0 else 0
         """Frames a track is kept without a strong detection at this frame rate (0 = no limit)."""
@@ -123,6 +127,9 @@ class Tracker:
         """Running level of matched detections' scores (``association.score_adapt_rate``)."""
         self._score_level_matched = False
         """Whether any detection has been matched yet (ends ``score_adapt_cold_start``)."""
+        self._recent_boxes: deque[NDArray[np.float32]] = deque(maxlen=self._static_lag)
+        """``float32[K,4]`` xyxy boxes at or above ``low_score`` of the last frames, oldest first (kept
+        with ``association.score_adapt_when_empty``, to tell detections that moved from static ones)."""
         self._s_inv: NDArray[np.float64] | None = None
         """This frame's innovation inverses of every track, once computed (:meth:`_innovation_inverse`)."""
         self._scene_coherence = 0.0
@@ -312,7 +319,8 @@ class Tracker:
             s.weak[result.tracks[matched_scores >= strong]] = 0
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
-        self._adapt_scores(matched_scores, dets.scores)
+        self._adapt_scores(matched_scores, dets.scores, dets.boxes)
+        self._remember_boxes(dets)
         self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
@@ -338,11 +346,15 @@ class Tracker:
             a.new_track_score, a.adaptive_new_ratio * level
         )
 
-    def _adapt_scores(self, matched_scores: NDArray[np.float32], scores: NDArray[np.float32]) -> None:
+    def _adapt_scores(
+        self, matched_scores: NDArray[np.float32], scores: NDArray[np.float32], boxes: NDArray[np.float32]
+    ) -> None:
         """Move the score level towards the median of ``matched_scores: float32[K]`` (this frame's matched
         detections' scores), on frames with at least ``association.score_adapt_min_matches`` of them;
-        with ``association.score_adapt_cold_start``, on the frames before the first match, towards the
-        largest of ``scores: float32[N]`` (all this frame's detections) at or above ``low_score``."""
+        with ``association.score_adapt_cold_start``, on the frames before the first match (and with
+        ``score_adapt_when_empty`` on those without a confirmed or lost track, from the detections
+        that moved), towards the largest of ``scores: float32[N]`` (all this frame's detections,
+        ``boxes: float32[N,4]`` xyxy) at or above ``low_score``."""
         a = self.config.association
         if a.score_adapt_rate <= 0:
             return
@@ -350,14 +362,48 @@ class Tracker:
             self._score_level_matched = True
         if len(matched_scores) >= a.score_adapt_min_matches:
             target = _median_float32(matched_scores)
-        elif a.score_adapt_cold_start and not self._score_level_matched and len(scores):
+        elif a.score_adapt_cold_start and len(scores) and not self._score_level_matched:
             target = float(scores.max())
             if target < a.low_score:
                 return
+        elif a.score_adapt_cold_start and len(scores) and self._empty_scene():
+            moved = self._moved(boxes, scores)
+            if not len(moved):
+                return
+            target = float(moved.max())
         else:
             return
         rate = 1.0 - (1.0 - a.score_adapt_rate) ** (self.config.lifecycle.reference_fps / self.frame_rate)
         self._score_level += rate * (target - self._score_level)
+
+    def _moved(self, boxes: NDArray[np.float32], scores: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Scores ``float32[K]`` of this frame's detections (``boxes: float32[N,4]`` xyxy, ``scores:
+        float32[N]``) at or above ``low_score`` that overlap no detection of
+        ``association.score_adapt_static_s`` before at ``score_adapt_static_iou`` or more (none
+        before that many frames have been seen)."""
+        a = self.config.association
+        usable = scores >= a.low_score
+        if len(self._recent_boxes) < self._static_lag or not np.count_nonzero(usable):
+            return np.zeros(0, np.float32)
+        before = self._recent_boxes[0]
+        s = scores[usable]
+        if len(before) == 0:
+            return s
+        return s[iou_matrix(boxes[usable], before).max(axis=1) < a.score_adapt_static_iou]
+
+    def _remember_boxes(self, dets: Detections) -> None:
+        """Keep this frame's boxes at or above ``low_score`` for :meth:`_moved` (with
+        ``association.score_adapt_when_empty`` only)."""
+        if self.config.association.score_adapt_when_empty and not self.max_weak:
+            self._recent_boxes.append(dets.boxes[dets.scores >= self.config.association.low_score])
+
+    def _empty_scene(self) -> bool:
+        """Whether the score level learns as before the first match on this frame: with
+        ``association.score_adapt_when_empty`` (and ``lifecycle.max_weak_frames`` off), when no
+        confirmed or lost track is held."""
+        if not self.config.association.score_adapt_when_empty or self.max_weak:
+            return False
+        return not np.count_nonzero(self._store.states != _TENTATIVE)
 
     def _predict(self, affine: NDArray[np.float32] | None) -> None:
         """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""

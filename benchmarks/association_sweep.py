@@ -505,16 +505,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
             "default",
             {"motion": {"shift_min_coherence": k, "shift_coherence_time_s": t}},
         )
-        for t in (1.0,)
-        for k in (0.8, 1.0, 1.1, 1.25, 1.5, 2.0)
-    },
-    **{
-        f"r22-coh{k:g}-t{t:g}": (
-            "default",
-            {"motion": {"shift_min_coherence": k, "shift_coherence_time_s": t}},
-        )
-        for t in (0.5, 2.0)
-        for k in (1.0, 1.25)
+        for t, ks in ((1.0, (0.8, 1.0, 1.1, 1.25, 1.5, 2.0)), (0.5, (1.0, 1.25)), (2.0, (1.0, 1.25)))
+        for k in ks
     },
     "r22-noshift": ("default", {"motion": {"shift_lost_with_scene": False}}),
     # (the r22-coh rows above were measured with a running mean that started at 0, i.e. "static

@@ -126,6 +126,12 @@ def test_coherence_settings_are_range_checked() -> None:
         config_from_dict({"motion": {"shift_min_coherence": -1.0}}, where="test")
     with pytest.raises(ValueError, match="shift_coherence_time_s"):
         config_from_dict({"motion": {"shift_coherence_time_s": 0.0}}, where="test")
+    with pytest.raises(ValueError, match="score_adapt_static_iou"):
+        config_from_dict({"association": {"score_adapt_static_iou": 0.0}}, where="test")
+    with pytest.raises(ValueError, match="score_adapt_static_s"):
+        config_from_dict({"association": {"score_adapt_static_s": -1.0}}, where="test")
+    with pytest.raises(ValueError, match="score_adapt_when_empty"):
+        config_from_dict({"association": {"score_adapt_when_empty": "yes"}}, where="test")
 
 
 def _with_recovery(stages: tuple[StageConfig, ...], max_cost: float) -> tuple[StageConfig, ...]:

@@ -105,6 +105,9 @@ class Tracker:
         weak = life.max_weak_frames * self.frame_rate / life.reference_fps
         self.max_weak = max(1, round(weak)) if weak > 0 else 0
         """Frames a track is kept without a strong detection at this frame rate (0 = no limit)."""
+        self._learn_when_empty = a.score_adapt_when_empty and not self.max_weak
+        """Whether an emptied scene teaches the score level (``association.score_adapt_when_empty``,
+        which ``lifecycle.max_weak_frames`` turns off)."""
         self.kf = KalmanFilter(self.config.motion, frame_rate=self.frame_rate)
         self._ids = IdAllocator()
         self._cmc = None
@@ -362,11 +365,13 @@ class Tracker:
             self._score_level_matched = True
         if len(matched_scores) >= a.score_adapt_min_matches:
             target = _median_float32(matched_scores)
-        elif a.score_adapt_cold_start and len(scores) and not self._score_level_matched:
+        elif not (a.score_adapt_cold_start and len(scores)):
+            return
+        elif not self._score_level_matched:
             target = float(scores.max())
             if target < a.low_score:
                 return
-        elif a.score_adapt_cold_start and len(scores) and self._empty_scene():
+        elif self._empty_scene():
             moved = self._moved(boxes, scores)
             if not len(moved):
                 return
@@ -394,16 +399,14 @@ class Tracker:
     def _remember_boxes(self, dets: Detections) -> None:
         """Keep this frame's boxes at or above ``low_score`` for :meth:`_moved` (with
         ``association.score_adapt_when_empty`` only)."""
-        if self.config.association.score_adapt_when_empty and not self.max_weak:
+        if self._learn_when_empty:
             self._recent_boxes.append(dets.boxes[dets.scores >= self.config.association.low_score])
 
     def _empty_scene(self) -> bool:
         """Whether the score level learns as before the first match on this frame: with
         ``association.score_adapt_when_empty`` (and ``lifecycle.max_weak_frames`` off), when no
         confirmed or lost track is held."""
-        if not self.config.association.score_adapt_when_empty or self.max_weak:
-            return False
-        return not np.count_nonzero(self._store.states != _TENTATIVE)
+        return self._learn_when_empty and not np.count_nonzero(self._store.states != _TENTATIVE)
 
     def _predict(self, affine: NDArray[np.float32] | None) -> None:
         """Kalman prediction of every track (lost tracks' velocity decayed), then the camera motion."""

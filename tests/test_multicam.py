@@ -694,6 +694,10 @@ def test_summary_exposes_the_learned_thresholds() -> None:
         "a",
         "b",
     }
+    # each camera tracker's appearance gate (nothing learnt here: the walk bypasses the trackers)
+    assert s["tracker_appearance_gate"] == {
+        cam: t.config.appearance.appearance_gate for cam, t in mct.trackers.items()
+    }
     json.dumps(s)  # goes into multicam_summary.json as it is
 
 

@@ -2,8 +2,8 @@
 
 State compared after every raised error: every :class:`~tracker.core.store.TrackStore` array (values,
 dtype, shape), the id allocator, the frame count, the last frame index, the frame shape, the score
-level, the scene coherence, the recent boxes of the empty-scene level, the last embeddings and the
-camera-motion compensator's previous frame.
+level, the scene coherence, the recent boxes of the empty-scene level, the appearance gate's
+distance samples and value, the last embeddings and the camera-motion compensator's previous frame.
 
 The hypothesis fuzz mixes valid calls with invalid ones (bad boxes, embedding dimensions changing,
 bad frame indexes, frame shapes and types, embedders returning NaN/inf/wrong shapes). It runs
@@ -45,6 +45,8 @@ def snapshot(t: Tracker) -> dict[str, Any]:
     state["_recent_boxes_count"] = len(t._recent_boxes)
     for i, boxes in enumerate(t._recent_boxes):
         state[f"_recent_boxes_{i}"] = np.array(boxes, copy=True)
+    state["_app_distances"] = np.array(t._app_distances, copy=True)
+    state["_app_count_gate"] = (t._app_count, t._app_gate)
     le = t.last_embeddings
     state["_last_embeddings"] = None if le is None else np.array(le, copy=True)
     if t._cmc is not None:

@@ -325,6 +325,18 @@ class AppearanceConfig(_Checked):
     reid_lost_cost: float = ranged(0.3, 0.0, 2.0)
     """Lost tracks may be re-identified anywhere (no IoU needed) when cosine distance is below this
     and the Mahalanobis gate passes (the ``mahalanobis_lost`` cost term)."""
+    gate_scale: float = ranged(0.0, 0.0, 10.0)
+    """0: ``appearance_gate`` is a fixed cosine distance. Above 0: the gate calibrates itself to the
+    embedder: it is this multiple of the median cosine distance between *different* people, which
+    the tracker measures as it runs (each matched detection's embedding against the appearance
+    states of the other tracks matched in the same frame: two tracks seen at once are two people).
+    Embedders spread distances differently (the shipped model's different-people median on PETS09
+    is about half OSNet's), so one fixed gate cannot suit both. ``appearance_gate`` serves until
+    ``gate_min_samples`` distances have been seen."""
+    gate_min_samples: int = ranged(200, 1, 1e6)
+    """Different-people distances needed before ``gate_scale`` replaces ``appearance_gate``."""
+    gate_window: int = ranged(2000, 1, 1e6)
+    """The median of ``gate_scale`` is over the last this many different-people distances."""
 
 
 @dataclass(frozen=True)
@@ -478,6 +490,12 @@ def _check(cfg: TrackerConfig, where: str) -> None:
         )
     if not a.stages:
         raise ValueError(f"{where}.association.stages: at least one stage is needed")
+    p = cfg.appearance
+    if p.gate_scale > 0 and p.gate_min_samples > p.gate_window:
+        raise ValueError(
+            f"{where}.appearance: need gate_min_samples <= gate_window, got "
+            f"{p.gate_min_samples} > {p.gate_window}"
+        )
 
 
 def available_presets() -> list[str]:

@@ -116,6 +116,8 @@ class AssociationFrame:
         gating_pairs: the same for listed ``(track, detection)`` pairs.
         appearance: how appearance fuses with motion.
         gating_chi2: Mahalanobis gate.
+        appearance_gate: this frame's appearance gate (cosine distance) when the tracker calibrates
+            it (``AppearanceConfig.gate_scale``); ``None``: ``appearance.appearance_gate``.
     """
 
     track_boxes: F64
@@ -136,6 +138,7 @@ class AssociationFrame:
     gating_pairs: GatingFn
     appearance: AppearanceConfig
     gating_chi2: float
+    appearance_gate: float | None = None
     _iou_all: F64 | None = field(default=None, init=False, repr=False)
 
     def predicted_iou(self, rows: I64, cols: I64) -> F64:
@@ -379,10 +382,11 @@ def _appearance(state: _RunningCost, term: CostTermConfig) -> None:
     state.app = app
     iou_dist = 1.0 - state.predicted_iou()
     p = f.appearance
+    gate = p.appearance_gate if f.appearance_gate is None else f.appearance_gate
     if p.fuse == "min":
-        state.cost = fuse_min(cost, app, iou_dist, p.appearance_gate, p.proximity_gate)
+        state.cost = fuse_min(cost, app, iou_dist, gate, p.proximity_gate)
     else:
-        state.cost = fuse_weighted(cost, app, iou_dist, p.weight, p.appearance_gate, p.proximity_gate)
+        state.cost = fuse_weighted(cost, app, iou_dist, p.weight, gate, p.proximity_gate)
 
 
 def _mahalanobis(state: _RunningCost, term: CostTermConfig) -> None:

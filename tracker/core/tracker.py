@@ -140,8 +140,22 @@ class Tracker:
         """Exponentially weighted sum of how much the matched tracks' position innovations agree
         (``motion.shift_min_coherence``), and the sum of its weights: their ratio is the running mean,
         which the first measurement alone sets (no prior value to wash out)."""
+        self._app_distances = np.zeros(
+            self.config.appearance.gate_window if self.config.appearance.gate_scale > 0 else 0, np.float32
+        )
+        """Ring of the last cosine distances between different people (``appearance.gate_scale``)."""
+        self._app_count = 0
+        """Different-people distances seen so far (the ring holds the last ``gate_window`` of them)."""
+        self._app_gate: float | None = None
+        """The calibrated appearance gate, once ``appearance.gate_min_samples`` distances are seen."""
         if self._cmc is not None:
             self._cmc.reset()
+
+    @property
+    def appearance_gate(self) -> float:
+        """The appearance gate (cosine distance) the next frame uses: calibrated to the embedder with
+        ``appearance.gate_scale`` once enough distances are seen, else ``appearance.appearance_gate``."""
+        return self.config.appearance.appearance_gate if self._app_gate is None else self._app_gate
 
     @property
     def last_embeddings(self) -> NDArray[np.float32] | None:
@@ -489,6 +503,7 @@ class Tracker:
             gating_pairs=gating_pairs,
             appearance=self.config.appearance,
             gating_chi2=self.config.motion.gating_chi2,
+            appearance_gate=self._app_gate,
         )
 
     def _apply_matches_and_follow(
@@ -597,6 +612,8 @@ class Tracker:
         their cx, cy, w, h)."""
         if len(tracks) == 0:
             return
+        if emb is not None and emb.shape[1] and len(self._app_distances):
+            self._sample_appearance(tracks, det_idx, emb)  # (before states and features move)
         s = self._store
         life = self.config.lifecycle
         # the gates' innovation inverses when they were computed (not with score-scaled noise)
@@ -661,6 +678,36 @@ class Tracker:
             means[on], covs[on] = self.kf.update(m, c, last[on] + i * step[on], sc[on])
         s.means[rows] = means
         s.covs[rows] = covs
+
+    def _sample_appearance(
+        self, tracks: NDArray[np.int64], det_idx: NDArray[np.int64], emb: NDArray[np.float32]
+    ) -> None:
+        """Record cosine distances between different people for ``appearance.gate_scale``: the
+        embedding of the detection matched to each confirmed track (``tracks: int64[K]`` matched to
+        ``det_idx: int64[K]``, ``emb: float32[N,D]`` L2-normalised) against the appearance states of
+        the *other* confirmed tracks matched this frame, then the gate from their running median."""
+        s = self._store
+        sel = (s.states[tracks] != _TENTATIVE) & s.has_feature[tracks]
+        e = emb.take(det_idx[sel], 0)
+        real = np.any(e, axis=1)  # (detections below high_score carry no embedding: zeros)
+        rows = tracks[sel][real]
+        k = len(rows)
+        if k < 2:
+            return
+        sim = e[real].astype(np.float64) @ s.features.take(rows, 0).astype(np.float64).T
+        d = np.clip(1.0 - sim[~np.eye(k, dtype=bool)], 0.0, 2.0)  # float64[K*(K-1)] off the diagonal
+        buf = self._app_distances
+        w = len(buf)
+        if len(d) > w:
+            d = d[-w:]
+        at = self._app_count % w
+        head = min(len(d), w - at)
+        buf[at : at + head] = d[:head]
+        buf[: len(d) - head] = d[head:]
+        self._app_count += len(d)
+        p = self.config.appearance
+        if self._app_count >= p.gate_min_samples:
+            self._app_gate = p.gate_scale * float(np.median(buf[: min(self._app_count, w)]))
 
     def _update_features(
         self,

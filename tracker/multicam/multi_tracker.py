@@ -215,8 +215,13 @@ class MultiCameraTracker:
 
     def summary(self) -> dict[str, object]:
         """The identity manager's :meth:`~GlobalIdentityManager.summary` (learned linking thresholds,
-        counts) for ``multicam_summary.json``."""
-        return self.manager.summary()
+        counts) for ``multicam_summary.json``, with each camera tracker's appearance gate (calibrated
+        to the embedder with ``appearance.gate_scale``, see :attr:`Tracker.appearance_gate`)."""
+        out = self.manager.summary()
+        out["tracker_appearance_gate"] = {
+            cam: round(t.appearance_gate, 4) for cam, t in self.trackers.items()
+        }
+        return out
 
 
 def _as_cfg(config: MultiCamConfig | str | Path | dict) -> MultiCamConfig | str | dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ..association.costs import cosine_distance
 from ..association.stages import run_stages
 from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
@@ -612,7 +613,7 @@ class Tracker:
         their cx, cy, w, h)."""
         if len(tracks) == 0:
             return
-        if emb is not None and emb.shape[1] and len(self._app_distances):
+        if emb is not None and emb.shape[1] and self.config.appearance.gate_scale > 0:
             self._sample_appearance(tracks, det_idx, emb)  # (before states and features move)
         s = self._store
         life = self.config.lifecycle
@@ -694,8 +695,8 @@ class Tracker:
         k = len(rows)
         if k < 2:
             return
-        sim = e[real].astype(np.float64) @ s.features.take(rows, 0).astype(np.float64).T
-        d = np.clip(1.0 - sim[~np.eye(k, dtype=bool)], 0.0, 2.0)  # float64[K*(K-1)] off the diagonal
+        # float64[K*(K-1)]: off the diagonal of the K x K distances (the same formula as the cost)
+        d = cosine_distance(e[real], s.features.take(rows, 0))[~np.eye(k, dtype=bool)]
         buf = self._app_distances
         w = len(buf)
         if len(d) > w:

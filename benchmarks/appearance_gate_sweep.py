@@ -21,11 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+
+from tracker.signals import GracefulStop
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -53,14 +58,46 @@ def models(tmp: Path) -> dict[str, Path]:
     }
 
 
-def run(cfg: Path, model: Path, where: str, out: Path) -> str:
-    """One bench run; returns its table cell."""
+class Children:
+    """The bench processes running now, so that a stop can end them (a signal sent to this script
+    alone would otherwise leave them running)."""
+
+    def __init__(self, stop: GracefulStop) -> None:
+        self.stop = stop
+        self._live: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def run(self, cmd: list[str]) -> bool:
+        """Run ``cmd`` in the repository root; False if a stop ended (or skipped) it."""
+        with self._lock:
+            if self.stop.requested:
+                return False
+            proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._live.add(proc)
+        _, err = proc.communicate()
+        with self._lock:
+            self._live.discard(proc)
+        if self.stop.requested:
+            return False
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+        return True
+
+    def end_all(self) -> None:
+        with self._lock:
+            for proc in self._live:
+                proc.send_signal(signal.SIGTERM)
+
+
+def run(children: Children, cfg: Path, model: Path, where: str, out: Path) -> str:
+    """One bench run; returns its table cell (``stopped`` when a signal ended the sweep)."""
     if where == "pets":
         args = ["MOT15", "--root", str(SHARED / "data" / "MOT15"), "--seq", "PETS"]
     else:
         args = [str(REPO / "out" / f"cut_{where}")]
     cmd = [sys.executable, "-m", "tracker", "bench", *args, "--config", str(cfg), "--reid", str(model)]
-    subprocess.run([*cmd, "--out", str(out), "--no-progress"], cwd=REPO, capture_output=True, check=True)
+    if not children.run([*cmd, "--out", str(out), "--no-progress"]):
+        return "stopped"
     s = json.loads((out / "summary.json").read_text())
     if where == "pets":
         o = s["scores"]["OVERALL"]
@@ -79,7 +116,8 @@ def main() -> int:
     p.add_argument("--sets", default="pets,default,wide,three")
     p.add_argument("--jobs", type=int, default=2)
     a = p.parse_args()
-    with tempfile.TemporaryDirectory() as t:
+    with GracefulStop() as stop, tempfile.TemporaryDirectory() as t:
+        children = Children(stop)
         tmp = Path(t)
         mods = models(tmp)
         jobs = []
@@ -92,14 +130,24 @@ def main() -> int:
                     if m == "retail" and where != "pets":
                         continue
                     jobs.append((name, m, where, cfg))
+        # rows are printed as they come (in job order), so an interrupted sweep keeps what it measured;
+        # a signal ends the running bench processes and skips the rest (their rows say "stopped")
+        print("| candidate | model | set | result |\n|---|---|---|---|", flush=True)
         with ThreadPoolExecutor(a.jobs) as ex:
-            cells = list(
-                ex.map(lambda j: run(j[3], mods[j[1]], j[2], tmp / f"out_{j[0]}_{j[1]}_{j[2]}"), jobs)
-            )
-    print("| candidate | model | set | result |\n|---|---|---|---|")
-    for (name, m, where, _), cell in zip(jobs, cells, strict=True):
-        print(f"| {name} | {m} | {where} | {cell} |")
-    return 0
+            futures = [
+                ex.submit(run, children, cfg, mods[m], where, tmp / f"out_{name}_{m}_{where}")
+                for name, m, where, cfg in jobs
+            ]
+            for (name, m, where, _), fut in zip(jobs, futures, strict=True):
+                while True:
+                    try:
+                        cell = fut.result(timeout=0.5)
+                        break
+                    except FutureTimeout:
+                        if stop.requested:
+                            children.end_all()
+                print(f"| {name} | {m} | {where} | {cell} |", flush=True)
+        return stop.exit_status(default=0)
 
 
 if __name__ == "__main__":

@@ -531,6 +531,16 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # one-by-one sample video had started a 2.5 s track without it)
     "r23-when-empty": ("default", {"association": {"score_adapt_when_empty": True}}),
     "r23-off": ("default", {"association": {"score_adapt_when_empty": False}}),
+    # Round 26 (2026-12-07): scores read relative to the learnt level in the cost terms
+    # (association.relative_score_level). Found by scaling the tuning sets' scores (x0.85, x0.7, ^1.5,
+    # ^2, ^0.7: a detector that scores the same people lower or spreads its scores): the thresholds
+    # adapt, but iou_score's IoU x score did not, and YOLOX train lost 0.5-3.5 IDF1. The value at which
+    # the high band starts to adapt, 0.6 / 0.7 = 0.857, is one of the candidates. Adopted: 0.6 (the
+    # largest gain with no tuning set losing; on frames with appearance the scores stay raw).
+    **{
+        f"r26-rel{k:g}": ("default", {"association": {"relative_score_level": k}})
+        for k in (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.857, 0.9)
+    },
     # Adopted: the default since round 16 (identical to `default` until round 22); `default-r15` is the
     # default before.
     "default+cold": ("default", {"association": {"score_adapt_cold_start": True}}),

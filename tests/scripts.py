@@ -36,3 +36,9 @@ def frame_rate() -> types.ModuleType:
 def compact_weights() -> types.ModuleType:
     """``tools/compact_onnx_weights.py`` loaded as a module."""
     return _load("compact_onnx_weights", "tools")
+
+
+@functools.cache
+def score_shift() -> types.ModuleType:
+    """``benchmarks/score_shift.py`` loaded as a module."""
+    return _load("score_shift")

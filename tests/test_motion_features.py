@@ -245,3 +245,81 @@ def test_reupdate_leaves_tracks_seen_on_the_frame_before_alone() -> None:
         b.update(dets)
     np.testing.assert_array_equal(a._store.means, b._store.means)
     np.testing.assert_array_equal(a._store.covs, b._store.covs)
+
+
+def _jump_walk(relative_score_level: float, score: float) -> list[np.ndarray]:
+    """A person (100 x 200 px box) walks right at 2 px/frame for 100 frames, detected at ``score``
+    every frame, then their box lands 42 px right of where the walk would put it (IoU about 0.41 with
+    the prediction), and the walk goes on from there. Returns the ids reported on each frame."""
+    cfg = _cfg()  # the default preset (adaptive thresholds on), no CMC
+    t = Tracker(
+        dataclasses.replace(
+            cfg, association=dataclasses.replace(cfg.association, relative_score_level=relative_score_level)
+        )
+    )
+    ids = []
+    for f in range(130):
+        cx = 200.0 + 2.0 * f + (42.0 if f >= 100 else 0.0)
+        out = t.update(Detections(np.array([_box(cx, 300.0, 100.0, 200.0)], np.float32), [score]))
+        ids.append(out.ids.copy())
+    return ids
+
+
+def test_relative_scores_keep_a_low_scoring_detector_s_track_through_a_jump() -> None:
+    """A detector that scores the person 0.45: the thresholds have come down to its level, but
+    ``iou_score`` read the raw score, so a box at IoU 0.41 with the prediction costs
+    ``1 - 0.41 * 0.45 = 0.82`` (over the first stage's 0.8) and the person gets a second identity.
+    Read relative to the learnt level (``relative_score_level`` 0.6: scores divided by 0.45 / 0.6),
+    it costs 0.76 and the identity holds."""
+    raw = _jump_walk(0.0, 0.45)
+    relative = _jump_walk(0.6, 0.45)
+    # (the track starts once the level has come down to the detector's, about frame 35)
+    first = raw[60]
+    assert len(first) == 1 and all(np.array_equal(ids, first) for ids in raw[60:100])
+    assert all(np.array_equal(ids, first) for ids in relative[60:])  # one identity throughout
+    assert any(len(ids) and ids[0] != first[0] for ids in raw[100:])  # the raw cost lost them
+
+
+def test_relative_scores_change_nothing_for_a_detector_at_or_above_the_level() -> None:
+    """A detector that scores people 0.9 (its level stays above 0.6): results identical with and
+    without ``relative_score_level``, the jump included."""
+    assert all(np.array_equal(a, b) for a, b in zip(_jump_walk(0.0, 0.9), _jump_walk(0.6, 0.9), strict=True))
+
+
+def test_relative_score_level_is_checked() -> None:
+    with pytest.raises(ValueError, match="relative_score_level"):
+        config_from_dict({"association": {"relative_score_level": 1.5}})
+    with pytest.raises(ValueError, match="relative_score_level"):
+        config_from_dict({"association": {"relative_score_level": -0.1}})
+    with pytest.raises(ValueError, match="relative_score_level needs score_adapt_rate"):
+        config_from_dict({"association": {"relative_score_level": 0.6, "score_adapt_rate": 0.0}})
+
+
+def test_relative_scores_apply_to_frames_without_appearance_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost terms see scores divided by ``level / relative_score_level`` on motion-only frames,
+    and the raw scores on frames with appearance embeddings (the fused cost was balanced on those)."""
+    import tracker.core.tracker as core
+
+    seen: list[np.ndarray] = []
+    real = core.run_stages
+
+    def spy(stages, frame):  # type: ignore[no-untyped-def]
+        seen.append(frame.det_scores.copy())
+        return real(stages, frame)
+
+    monkeypatch.setattr(core, "run_stages", spy)
+    cfg = _cfg()
+    cfg = dataclasses.replace(cfg, association=dataclasses.replace(cfg.association, relative_score_level=0.6))
+    for with_embeddings in (False, True):
+        seen.clear()
+        t = Tracker(cfg)
+        for f in range(80):
+            box = np.array([_box(200.0 + 2.0 * f, 300.0, 100.0, 200.0)], np.float32)
+            emb = np.array([[1.0, 0.0]], np.float32) if with_embeddings else None
+            level = t._score_level  # (the level the frame's association reads: it moves after)
+            t.update(Detections(box, [0.45], embeddings=emb))
+        assert level < 0.5  # learnt from the 0.45 detections
+        if with_embeddings:
+            assert seen[-1][0] == np.float32(0.45)
+        else:
+            assert seen[-1][0] == pytest.approx(0.45 / (level / 0.6), rel=1e-5)

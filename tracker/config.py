@@ -295,6 +295,15 @@ class AssociationConfig(_Checked):
     """Adaptive ``high`` band start as a fraction of the score level (see ``score_adapt_rate``)."""
     adaptive_new_ratio: float = ranged(0.8, 0.0, 1.0)
     """Adaptive new-track score as a fraction of the score level (see ``score_adapt_rate``)."""
+    relative_score_level: float = ranged(0.0, 0.0, 1.0)
+    """With ``score_adapt_rate`` on: above 0, the cost terms read each detection's (and track's)
+    score relative to the detector's learnt score level: while the level is below this value, scores
+    are divided by ``level / relative_score_level`` (at most 1 after the division), so that
+    ``iou_score``'s ``IoU * score`` (and the other score cues) treat a detector that scores people
+    lower as the thresholds already do. At or above this level scores are read as they are. Frames
+    with appearance embeddings keep the raw scores (the weighted fusion with appearance was balanced
+    on them; measured, relative scores there gained nothing and lost a little). 0: off (raw scores).
+    The bands, new-track score and reported scores are not affected."""
     stages: tuple[StageConfig, ...] = field(default_factory=_bytetrack_stages)
     """The stages, in order (default: ByteTrack's high / low / tentative stages)."""
     duplicate_iou: float = ranged(0.85, 0.0, 1.0)
@@ -490,6 +499,12 @@ def _check(cfg: TrackerConfig, where: str) -> None:
         )
     if not a.stages:
         raise ValueError(f"{where}.association.stages: at least one stage is needed")
+    if a.relative_score_level > 0 and a.score_adapt_rate <= 0:
+        raise ValueError(
+            f"{where}.association: relative_score_level needs score_adapt_rate > 0 (the score level "
+            f"it reads is learnt only then), got relative_score_level {a.relative_score_level} with "
+            f"score_adapt_rate {a.score_adapt_rate}"
+        )
     p = cfg.appearance
     if p.gate_scale > 0 and p.gate_min_samples > p.gate_window:
         raise ValueError(

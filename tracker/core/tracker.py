@@ -364,6 +364,14 @@ class Tracker:
             a.new_track_score, a.adaptive_new_ratio * level
         )
 
+    def _relative_score_scale(self) -> float:
+        """What the cost terms divide scores by this frame (``association.relative_score_level``):
+        ``min(1, level / relative_score_level)``, 1 when the option is off."""
+        a = self.config.association
+        if a.relative_score_level <= 0 or a.score_adapt_rate <= 0:
+            return 1.0
+        return min(1.0, max(self._score_level, 1e-6) / a.relative_score_level)
+
     def _adapt_scores(
         self, matched_scores: NDArray[np.float32], scores: NDArray[np.float32], boxes: NDArray[np.float32]
     ) -> None:
@@ -485,11 +493,17 @@ class Tracker:
                 means.take(rows, 0), z.take(cols, 0), self._innovation_inverse().take(rows, 0)
             )
 
+        det_scores, track_scores = scores, s.scores
+        # (frames with appearance keep raw scores: the fused cost's balance was measured on them)
+        scale = self._relative_score_scale() if emb is None or not emb.shape[1] else 1.0
+        if scale < 1.0:  # (the bands above read the raw scores)
+            det_scores = np.minimum(scores / np.float32(scale), np.float32(1.0))
+            track_scores = np.minimum(s.scores / np.float32(scale), np.float32(1.0))
         return AssociationFrame(
             track_boxes=track_boxes,
             track_areas=track_areas,
             track_last_boxes=s.last_boxes,
-            track_scores=s.scores,
+            track_scores=track_scores,
             track_velocities=means[:, 4:6],
             track_gaps=s.lost,
             track_features=s.features,
@@ -497,7 +511,7 @@ class Tracker:
             pools=pools,
             det_boxes=det_boxes,
             det_areas=det_areas,
-            det_scores=scores,
+            det_scores=det_scores,
             det_features=emb,
             bands={"high": high_band, "low": usable & ~high_band, "all": usable},
             gating=gating,

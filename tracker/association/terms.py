@@ -101,7 +101,8 @@ class AssociationFrame:
         track_boxes: ``float64[T,4]`` xyxy pixels, predicted track boxes.
         track_areas: ``float64[T]`` their areas (:func:`tracker.geometry.box_areas`).
         track_last_boxes: ``float64[T,4]`` xyxy pixels, each track's last observed box.
-        track_scores: ``float32[T]`` score of each track's last detection.
+        track_scores: ``float32[T]`` score of each track's last detection, as the cost terms read it
+            (relative to the detector's level with ``association.relative_score_level``).
         track_velocities: ``float64[T,2]`` each track's centre velocity, pixels per frame (Kalman).
         track_gaps: ``int32[T]`` frames since each track's last observed box (1: the frame before).
         track_features: ``float32[T,D]`` L2-normalised appearance states (``D`` may be 0).
@@ -109,7 +110,9 @@ class AssociationFrame:
         pools: ``bool[T]`` masks by pool name (``tracked``, ``lost``, ``tentative``).
         det_boxes: ``float64[N,4]`` xyxy pixels.
         det_areas: ``float64[N]`` their areas.
-        det_scores: ``float32[N]`` in ``[0, 1]``.
+        det_scores: ``float32[N]`` in ``[0, 1]``, as the cost terms read them (relative to the
+            detector's level with ``association.relative_score_level``; ``bands`` hold the raw
+            scores' bands).
         det_features: ``float32[N,D]`` embeddings, or ``None`` without appearance this frame.
         bands: ``bool[N]`` masks by band name (``high``, ``low``, ``all``).
         gating: squared Mahalanobis distance of track rows to detection columns (dense).

@@ -280,10 +280,30 @@ def test_relative_scores_keep_a_low_scoring_detector_s_track_through_a_jump() ->
     assert any(len(ids) and ids[0] != first[0] for ids in raw[100:])  # the raw cost lost them
 
 
-def test_relative_scores_change_nothing_for_a_detector_at_or_above_the_level() -> None:
+def _seen_scores(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """The detection scores the cost terms read (``AssociationFrame.det_scores``), frame by frame,
+    collected from every ``run_stages`` call from now on."""
+    import tracker.core.tracker as core
+
+    seen: list[np.ndarray] = []
+    real = core.run_stages
+
+    def spy(stages, frame):  # type: ignore[no-untyped-def]
+        seen.append(frame.det_scores.copy())
+        return real(stages, frame)
+
+    monkeypatch.setattr(core, "run_stages", spy)
+    return seen
+
+
+def test_relative_scores_change_nothing_for_a_detector_at_or_above_the_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A detector that scores people 0.9 (its level stays above 0.6): results identical with and
-    without ``relative_score_level``, the jump included."""
+    without ``relative_score_level``, the jump included, and the cost terms read the raw 0.9."""
+    seen = _seen_scores(monkeypatch)
     assert all(np.array_equal(a, b) for a, b in zip(_jump_walk(0.0, 0.9), _jump_walk(0.6, 0.9), strict=True))
+    assert len(seen) == 2 * 130 and all(np.array_equal(x, [np.float32(0.9)]) for x in seen)
 
 
 def test_relative_score_level_is_checked() -> None:
@@ -298,16 +318,7 @@ def test_relative_score_level_is_checked() -> None:
 def test_relative_scores_apply_to_frames_without_appearance_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost terms see scores divided by ``level / relative_score_level`` on motion-only frames,
     and the raw scores on frames with appearance embeddings (the fused cost was balanced on those)."""
-    import tracker.core.tracker as core
-
-    seen: list[np.ndarray] = []
-    real = core.run_stages
-
-    def spy(stages, frame):  # type: ignore[no-untyped-def]
-        seen.append(frame.det_scores.copy())
-        return real(stages, frame)
-
-    monkeypatch.setattr(core, "run_stages", spy)
+    seen = _seen_scores(monkeypatch)
     cfg = _cfg()
     cfg = dataclasses.replace(cfg, association=dataclasses.replace(cfg.association, relative_score_level=0.6))
     for with_embeddings in (False, True):

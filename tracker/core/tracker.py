@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +45,12 @@ def _median_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
     x = np.sort(x, axis=0)
     k = len(x)
     return x[k // 2] if k % 2 else 0.5 * (x[k // 2 - 1] + x[k // 2])
+
+
+def _has_features(emb: NDArray[np.float32] | None) -> TypeGuard[NDArray[np.float32]]:
+    """Whether this frame's embeddings ``float32[N,D]`` carry appearance: ``D > 0`` (``None``: no
+    appearance; an embedder with no detection to embed this frame gives ``float32[N,0]``)."""
+    return emb is not None and emb.shape[1] > 0
 
 
 def _median_float32(x: NDArray[np.float32]) -> float:
@@ -495,7 +502,7 @@ class Tracker:
 
         det_scores, track_scores = scores, s.scores
         # (frames with appearance keep raw scores: the fused cost's balance was measured on them)
-        scale = self._relative_score_scale() if emb is None or not emb.shape[1] else 1.0
+        scale = 1.0 if _has_features(emb) else self._relative_score_scale()
         if scale < 1.0:  # (the bands above read the raw scores)
             det_scores = np.minimum(scores / np.float32(scale), np.float32(1.0))
             track_scores = np.minimum(s.scores / np.float32(scale), np.float32(1.0))
@@ -627,7 +634,7 @@ class Tracker:
         their cx, cy, w, h)."""
         if len(tracks) == 0:
             return
-        if emb is not None and emb.shape[1] and self.config.appearance.gate_scale > 0:
+        if _has_features(emb) and self.config.appearance.gate_scale > 0:
             self._sample_appearance(tracks, det_idx, emb)  # (before states and features move)
         s = self._store
         life = self.config.lifecycle
@@ -662,7 +669,7 @@ class Tracker:
         st = s.states[tracks]
         st[(st == _LOST) | (hits >= life.min_hits)] = _CONFIRMED  # (st is a copy: fancy indexing)
         s.states[tracks] = st
-        if emb is not None and emb.shape[1]:
+        if _has_features(emb):
             self._update_features(tracks, det_idx, dets, emb)
 
     def _reupdate(
@@ -764,7 +771,7 @@ class Tracker:
         means, covs = self.kf.initiate(z.take(det_idx, 0))
         first_frame = self._frame_count == 1
         confirm = first_frame or self.config.lifecycle.min_hits <= 1
-        if emb is not None and emb.shape[1]:
+        if _has_features(emb):
             feats = emb.take(det_idx, 0).astype(np.float32)
             has = (np.abs(feats).sum(axis=1) > 0) & (
                 dets.scores[det_idx] >= self.config.appearance.min_update_score

@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         for t in transforms:
             roots = {s: write_copy(s, t) for s in sets}
             for p in presets:
+                if stop.requested:  # (a signal while the copies were written)
+                    break
                 cells = []
                 t0 = time.time()
                 for s in sets:

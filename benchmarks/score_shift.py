@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     bad = [s for s in sets if s not in SETS] + [t for t in transforms if t not in TRANSFORMS]
     if bad:
         ap.error(f"unknown set(s) or transform(s): {bad}")
-    configs = {p: load_config(p) for p in presets}  # (a bad preset fails before any work)
+    try:  # (a bad preset fails before any work)
+        configs = {p: load_config(p) for p in presets}
+    except (OSError, ValueError) as e:
+        ap.error(f"--presets: {e}")
     logging.basicConfig(level=logging.ERROR)
     width = max(len(p) for p in presets)
     print(f"{'transform':9s}  {'preset':{width}s}  " + "  ".join(f"{s:28s}" for s in sets), flush=True)

@@ -50,3 +50,11 @@ def test_unknown_transform_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         score_shift().main(["--transforms", "x2"])
     assert "x2" in capsys.readouterr().err
+
+
+def test_unknown_preset_is_refused_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        score_shift().main(["--presets", "nosuch", "--sets", "pets"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--presets" in err and "unknown preset 'nosuch'" in err

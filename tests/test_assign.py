@@ -401,23 +401,53 @@ def test_match_pairs_refuses_lists_of_different_lengths() -> None:
         match_pairs(np.array([0, 1]), np.array([0]), np.array([0.1, 0.2]), 0.8)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["scipy", "python"])
 @pytest.mark.parametrize("seed", range(4))
-def test_dense_match_equals_the_pair_list_path(seed: int) -> None:
+def test_dense_match_equals_the_pair_list_path(
+    seed: int, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``match`` on a dense cost (its shortcuts: no pair, one pair, every pair alone in its row and
-    column) gives the same matches in the same order as listing every admissible pair."""
+    column; then the whole matrix in SciPy's compiled solver, or component by component in Python
+    without SciPy) gives the same matches as listing every admissible pair, rows ascending."""
+    import tracker.association.lsap as lsap_module
     from tracker.association.assign import match, match_pairs
 
+    if compiled:
+        pytest.importorskip("scipy")
+    else:
+        monkeypatch.setattr(lsap_module, "_compiled_lsa", None)
     rng = np.random.default_rng(seed)
+    conflicts = 0
     for _ in range(300):
         t, m = int(rng.integers(0, 9)), int(rng.integers(0, 9))
         cost = rng.uniform(0, 1, (t, m))
         cost[rng.uniform(0, 1, (t, m)) < rng.uniform(0.3, 0.95)] = GATED  # from crowded to sparse
         rows, cols = (cost <= 0.8).nonzero()
-        expected = match_pairs(rows, cols, cost[rows, cols], 0.8)
-        got = match(cost, 0.8)
-        for a, b in zip(got, expected, strict=True):
-            assert a.dtype == np.int64
-            np.testing.assert_array_equal(a, b)
+        conflicts += len(set(rows.tolist())) < len(rows) or len(set(cols.tolist())) < len(cols)
+        exp_r, exp_c = match_pairs(rows, cols, cost[rows, cols], 0.8)
+        order = np.argsort(exp_r, kind="stable")
+        got_r, got_c = match(cost, 0.8)
+        assert got_r.dtype == got_c.dtype == np.int64
+        np.testing.assert_array_equal(got_r, exp_r[order])
+        np.testing.assert_array_equal(got_c, exp_c[order])
+    assert conflicts > 100  # (the solver paths ran, not only the shortcuts)
+
+
+def test_dense_gated_matching_is_refused_without_scipy_or_above_its_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compiled whole-matrix path answers only small matrices, and only with SciPy."""
+    import tracker.association.lsap as lsap_module
+
+    pytest.importorskip("scipy")
+    cost = np.array([[0.1, 0.2], [0.15, GATED]])
+    adm = cost <= 0.8
+    r, c = lsap_module.dense_gated_matching(cost, adm, 0.8)
+    assert r.tolist() == [0, 1] and c.tolist() == [1, 0]  # 0.2 + 0.15 beats 0.1 alone
+    big = np.full((65, 64), GATED)
+    assert lsap_module.dense_gated_matching(big, big <= 0.8, 0.8) is None
+    monkeypatch.setattr(lsap_module, "_compiled_lsa", None)
+    assert lsap_module.dense_gated_matching(cost, adm, 0.8) is None
 
 
 def _motion_frame(

@@ -2,7 +2,7 @@
 
 State compared after every raised error: every :class:`~tracker.core.store.TrackStore` array (values,
 dtype, shape), the id allocator, the frame count, the last frame index, the frame shape, the score
-level, the scene coherence, the recent boxes of the empty-scene level, the appearance gate's
+level, the scene coherence, the recent detections of the empty-scene level, the appearance gate's
 distance samples and value, the last embeddings and the camera-motion compensator's previous frame.
 
 The hypothesis fuzz mixes valid calls with invalid ones (bad boxes, embedding dimensions changing,
@@ -42,9 +42,10 @@ def snapshot(t: Tracker) -> dict[str, Any]:
     state["_score_level"] = t._score_level
     state["_score_level_matched"] = t._score_level_matched
     state["_scene_coherence"] = (t._scene_coherence, t._scene_coherence_weight)
-    state["_recent_boxes_count"] = len(t._recent_boxes)
-    for i, boxes in enumerate(t._recent_boxes):
-        state[f"_recent_boxes_{i}"] = np.array(boxes, copy=True)
+    state["_recent_dets_count"] = len(t._recent_dets)
+    for i, dets in enumerate(t._recent_dets):
+        state[f"_recent_dets_{i}_boxes"] = np.array(dets.boxes, copy=True)
+        state[f"_recent_dets_{i}_scores"] = np.array(dets.scores, copy=True)
     state["_app_distances"] = np.array(t._app_distances, copy=True)
     state["_app_count_gate"] = (t._app_count, t._app_gate)
     le = t.last_embeddings

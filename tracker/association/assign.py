@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .lsap import linear_sum_assignment, max_gain_assignment, sparse_gated_matching
+from .lsap import dense_gated_matching, linear_sum_assignment, max_gain_assignment, sparse_gated_matching
 
 __all__ = [
     "Matches",
@@ -45,21 +45,32 @@ def assign(cost: NDArray[np.floating], max_cost: float) -> Matches:
 
 def match(cost: NDArray[np.floating], max_cost: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The matched ``(rows, cols)`` of :func:`assign`, without the unmatched lists (what the stage
-    runner needs; it keeps its own masks)."""
+    runner needs; it keeps its own masks), rows ascending. With SciPy installed, a matrix where two
+    rows compete for a column (or the reverse) is solved whole by its compiled solver
+    (:func:`~tracker.association.lsap.dense_gated_matching`); without, component by component in
+    Python. Both give the same matches (where two assignments tie in total cost either may be
+    returned)."""
     cost64: NDArray[np.float64] = np.asarray(cost, dtype=np.float64)
-    rows, cols = (cost64 <= max_cost).nonzero()
+    admissible = cost64 <= max_cost
+    rows, cols = admissible.nonzero()
     n = len(rows)
     if n <= 1:  # nothing, or one admissible pair: it is the match
         return rows.astype(np.int64), cols.astype(np.int64)
     if n > _PYTHON_MAX_PAIRS:
         return match_pairs(rows, cols, cost64[rows, cols], max_cost)
     # The usual frame: every admissible pair is alone in its row and column (distinct rows and
-    # columns), so every pair is a match, already in row order. Otherwise the general path.
+    # columns), so every pair is a match, already in row order. Otherwise the general path: with
+    # SciPy, the whole (small) matrix in one compiled call; without, component by component.
     row_list = rows.tolist()
     col_list = cols.tolist()
     if len(set(row_list)) == n and len(set(col_list)) == n:
         return rows.astype(np.int64), cols.astype(np.int64)
-    return _match_admissible(row_list, col_list, cost64[rows, cols].tolist(), max_cost)
+    whole = dense_gated_matching(cost64, admissible, max_cost)
+    if whole is not None:
+        return whole
+    out_r, out_c = _solve_components(row_list, col_list, cost64[rows, cols].tolist(), max_cost)
+    by_row = sorted(zip(out_r, out_c, strict=True))  # rows ascending, as the compiled path gives them
+    return np.array([r for r, _ in by_row], np.int64), np.array([c for _, c in by_row], np.int64)
 
 
 def match_iterative(

@@ -40,7 +40,7 @@ installed (it returns the same assignment, ties included: ``tests/test_lsap.py``
 all of them without SciPy, are solved here (on lists that is faster than a call into SciPy for the
 tiny blocks tracking makes; a block of hundreds of rows takes ~0.1-1 s here instead of milliseconds)."""
 
-__all__ = ["linear_sum_assignment", "max_gain_assignment", "sparse_gated_matching"]
+__all__ = ["dense_gated_matching", "linear_sum_assignment", "max_gain_assignment", "sparse_gated_matching"]
 
 
 def linear_sum_assignment(
@@ -179,6 +179,39 @@ def _solve(cost: list[list[float]]) -> list[int]:
             if i == cur:
                 break
     return col4row
+
+
+DENSE_GATED_MAX_ENTRIES = 4096
+"""Largest ``rows x columns`` matrix :func:`dense_gated_matching` solves whole (64 x 64): beyond that a
+few conflicts in a large sparse matrix are cheaper component by component."""
+
+
+def dense_gated_matching(
+    cost: NDArray[np.float64], admissible: NDArray[np.bool_], max_cost: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """The matches of a small gated assignment solved as one matrix by SciPy's compiled solver, or
+    ``None`` when SciPy is not installed (or the matrix has more than :data:`DENSE_GATED_MAX_ENTRIES`
+    entries).
+
+    The problem of :func:`tracker.association.assign.match`: ``cost: float64[T,M]`` finite, only pairs
+    with ``admissible: bool[T,M]`` (``cost <= max_cost``) may match. Each admissible pair gains
+    ``max_cost - cost``, every other pair 0; the maximum-gain assignment of that matrix, with its
+    inadmissible pairs dropped, is a minimum-cost gated matching: no positive gain joins two
+    components of admissible pairs, so the optimum of the whole is the optimum of each component,
+    which is what the component-by-component Python path solves (:func:`max_gain_assignment` per
+    block). Where several optima tie, either may be returned. One compiled call costs less than
+    finding the components on Python lists once two tracks compete for one detection (the frames
+    where this runs: ``assign.match`` answers the conflict-free ones without a solver).
+
+    Returns ``(rows, cols)`` of the matched pairs, ``int64[K]`` each, rows ascending.
+    """
+    if _compiled_lsa is None or cost.size > DENSE_GATED_MAX_ENTRIES:
+        return None
+    gain = max_cost - cost
+    np.maximum(gain, 0.0, out=gain)  # (inadmissible pairs are above max_cost: gain 0)
+    r, c = _compiled_lsa(gain, maximize=True)
+    keep = admissible[r, c]
+    return np.asarray(r[keep], np.int64), np.asarray(c[keep], np.int64)
 
 
 def sparse_gated_matching(

@@ -402,22 +402,27 @@ def _mahalanobis_lost(state: _RunningCost, term: CostTermConfig) -> None:
     assert isinstance(state, CostState)
     f = state.frame
     cost = state.require_cost(term.name)
-    lost_mask = f.pools["lost"][state.rows]
-    if state.app is None:
-        # without appearance a lost track can only match where its cost is admissible already;
-        # gating the other rows would change nothing, so skip them (the usual case: all of them)
-        lost_mask &= cost.min(axis=1) <= state.max_cost
-    lost_rows = lost_mask.nonzero()[0]
+    lost_rows = f.pools["lost"][state.rows].nonzero()[0]
     if len(lost_rows) == 0:
         return
+    if state.app is None:
+        # without appearance a lost track can only match where its cost is admissible already, and
+        # gating any other pair would change nothing: gate just those pairs (usually a handful)
+        pr, pc = (cost.take(lost_rows, 0) <= state.max_cost).nonzero()
+        if len(pr) == 0:
+            return
+        rows = lost_rows[pr]
+        gated = f.gating_pairs(state.rows[rows], state.cols[pc]) > f.gating_chi2
+        if np.count_nonzero(gated):
+            cost[rows[gated], pc[gated]] = GATED
+        return
+    # with appearance every pair of a lost track is gated: re-identification may admit any of them
     maha = f.gating(state.rows[lost_rows], state.cols)
     gate_ok = maha <= f.gating_chi2
     lost_cost = np.where(gate_ok, cost.take(lost_rows, 0), GATED)
-    if state.app is not None:
-        app_lost = state.app.take(lost_rows, 0)
-        reid_ok = gate_ok & (app_lost <= f.appearance.reid_lost_cost)
-        lost_cost = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
-    cost[lost_rows] = lost_cost
+    app_lost = state.app.take(lost_rows, 0)
+    reid_ok = gate_ok & (app_lost <= f.appearance.reid_lost_cost)
+    cost[lost_rows] = np.where(reid_ok, np.minimum(lost_cost, app_lost), lost_cost)
 
 
 REGISTRY: dict[str, TermFn] = {

@@ -138,9 +138,10 @@ class Tracker:
         """Running level of matched detections' scores (``association.score_adapt_rate``)."""
         self._score_level_matched = False
         """Whether any detection has been matched yet (ends ``score_adapt_cold_start``)."""
-        self._recent_boxes: deque[NDArray[np.float32]] = deque(maxlen=self._static_lag)
-        """``float32[K,4]`` xyxy boxes at or above ``low_score`` of the last frames, oldest first (kept
-        with ``association.score_adapt_when_empty``, to tell detections that moved from static ones)."""
+        self._recent_dets: deque[Detections] = deque(maxlen=self._static_lag)
+        """The last frames' detections, oldest first (kept with ``association.score_adapt_when_empty``,
+        to tell detections that moved from static ones; :class:`Detections` are read-only, so holding
+        them costs no copy, and their boxes at or above ``low_score`` are selected only when read)."""
         self._s_inv: NDArray[np.float64] | None = None
         """This frame's innovation inverses of every track, once computed (:meth:`_innovation_inverse`)."""
         self._scene_coherence = 0.0
@@ -345,7 +346,7 @@ class Tracker:
         self._remove(pools["tentative"] & unmatched)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
         self._adapt_scores(matched_scores, dets.scores, dets.boxes)
-        self._remember_boxes(dets)
+        self._remember_dets(dets)
         self._start_tracks(self._track_aware_init(new, frame, result.detections), dets, z, emb)
 
     def _track_aware_init(
@@ -418,19 +419,20 @@ class Tracker:
         before that many frames have been seen)."""
         a = self.config.association
         usable = scores >= a.low_score
-        if len(self._recent_boxes) < self._static_lag or not np.count_nonzero(usable):
+        if len(self._recent_dets) < self._static_lag or not np.count_nonzero(usable):
             return np.zeros(0, np.float32)
-        before = self._recent_boxes[0]
+        old = self._recent_dets[0]
+        before = old.boxes[old.scores >= a.low_score]
         s = scores[usable]
         if len(before) == 0:
             return s
         return s[iou_matrix(boxes[usable], before).max(axis=1) < a.score_adapt_static_iou]
 
-    def _remember_boxes(self, dets: Detections) -> None:
-        """Keep this frame's boxes at or above ``low_score`` for :meth:`_moved` (with
-        ``association.score_adapt_when_empty`` only)."""
+    def _remember_dets(self, dets: Detections) -> None:
+        """Keep this frame's detections for :meth:`_moved` (with ``association.score_adapt_when_empty``
+        only)."""
         if self._learn_when_empty:
-            self._recent_boxes.append(dets.boxes[dets.scores >= self.config.association.low_score])
+            self._recent_dets.append(dets)
 
     def _empty_scene(self) -> bool:
         """Whether the score level learns as before the first match on this frame: with
@@ -608,19 +610,19 @@ class Tracker:
             [centres - predicted[:, :2], s.means.take(tracks, 0)[:, 4:6] - predicted[:, 4:6]], axis=1
         )
         med = _median_rows(corrections)
+        mx, my, mvx, mvy = med.tolist()  # (Python floats: the same IEEE arithmetic, no numpy calls)
         if m.shift_min_coherence > 0:
-            spread = _median_rows(np.abs(corrections[:, :2] - med[:2]))  # float64[2] MAD of x, y
-            coherence = float((np.abs(med[:2]) / np.maximum(spread, _MIN_SPREAD_PX)).max())
+            sx, sy = _median_rows(np.abs(corrections[:, :2] - med[:2])).tolist()  # MAD of x, y
+            coherence = max(abs(mx) / max(sx, _MIN_SPREAD_PX), abs(my) / max(sy, _MIN_SPREAD_PX))
             rate = self._coherence_rate
             self._scene_coherence += rate * (coherence - self._scene_coherence)
             self._scene_coherence_weight += rate * (1.0 - self._scene_coherence_weight)
             mean = self._scene_coherence / self._scene_coherence_weight
             if mean < m.shift_min_coherence or not np.count_nonzero(lost):
                 return
-        delta = np.zeros(8)  # one update of the whole state rows: (cx, cy) and (vcx, vcy)
-        delta[:2] = med[:2]
-        delta[4:6] = med[2:]
-        s.means += np.multiply.outer(lost, delta)  # (other rows get + 0: unchanged, cheaper than a mask)
+        # one update of the whole state rows: (cx, cy) and (vcx, vcy); other rows get + 0 (unchanged,
+        # cheaper than a mask)
+        s.means += np.multiply.outer(lost, np.array([mx, my, 0.0, 0.0, mvx, mvy, 0.0, 0.0]))
 
     def _apply_matches(
         self,

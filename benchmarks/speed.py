@@ -51,6 +51,7 @@ from numpy.typing import NDArray
 from trackers import ByteTrackTracker, SORTTracker
 
 from tracker import Detections, Tracker
+from tracker.association import lsap
 from tracker.config import available_presets, load_config
 from tracker.io.mot import read_seqinfo
 
@@ -246,9 +247,27 @@ def check_presets(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def contenders(presets: Sequence[str]) -> list[Contender]:
-    """Our tracker with each preset, then roboflow SORT and ByteTrack with their defaults
-    (only ``frame_rate`` set to the sequence's)."""
+class WithoutScipy:
+    """Our tracker as a core install runs it: every ``update()`` runs with SciPy's compiled solvers
+    hidden from :mod:`tracker.association.lsap` (restored after each call, so the other contenders of
+    the same process keep them). Only the assignment solver uses SciPy."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def update(self, detections: Detections) -> Any:
+        saved = (lsap._compiled_lsa, lsap._compiled_sparse_matching)
+        lsap._compiled_lsa = lsap._compiled_sparse_matching = None
+        try:
+            return self.tracker.update(detections)
+        finally:
+            lsap._compiled_lsa, lsap._compiled_sparse_matching = saved
+
+
+def contenders(presets: Sequence[str], without_scipy: Sequence[str] = ()) -> list[Contender]:
+    """Our tracker with each preset (and each of ``without_scipy`` again without SciPy's compiled
+    solvers, :class:`WithoutScipy`), then roboflow SORT and ByteTrack with their defaults (only
+    ``frame_rate`` set to the sequence's)."""
     out = [
         Contender(
             f"ours-{p}",
@@ -257,6 +276,15 @@ def contenders(presets: Sequence[str]) -> list[Contender]:
             len,
         )
         for p in presets
+    ]
+    out += [
+        Contender(
+            f"ours-{p}-noscipy",
+            (lambda fps, p=p: WithoutScipy(Tracker(p, frame_rate=fps))),
+            _ours_input,
+            len,
+        )
+        for p in without_scipy
     ]
     out.append(Contender("rf-sort", lambda fps: SORTTracker(frame_rate=fps), _sv_input, _sv_count))
     out.append(Contender(REFERENCE, lambda fps: ByteTrackTracker(frame_rate=fps), _sv_input, _sv_count))
@@ -463,6 +491,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=300, help="frames per synthetic scene (default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenes")
     p.add_argument("--presets", default="default,bytetrack", help="our presets to time (comma-separated)")
+    p.add_argument(
+        "--without-scipy",
+        default="",
+        metavar="PRESETS",
+        help="also time these presets with SciPy's compiled assignment solvers hidden, as a core "
+        "install (no SciPy) runs them: contenders ours-PRESET-noscipy (comma-separated; default none)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 1 round, 40 frames per sequence/scene")
     p.add_argument("--skip-mot", action="store_true", help="skip the MOT17 part")
     p.add_argument("--skip-synthetic", action="store_true", help="skip the synthetic part")
@@ -505,7 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     presets = check_presets(args.presets.split(","))
-    cs = contenders(presets)
+    no_scipy = check_presets([x for x in args.without_scipy.split(",") if x.strip()])
+    cs = contenders(presets, no_scipy)
     versions = _versions()
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")

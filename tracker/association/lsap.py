@@ -15,7 +15,9 @@ few to ~150 rows: trackers split their matrices into connected components first,
 
 Keeping this here means the core install does not need SciPy (about 140 MB installed). When SciPy
 is installed anyway, matrices of :data:`_COMPILED_MIN_ENTRIES` or more entries go to its compiled copy
-of the same algorithm (same answers, much faster on large blocks).
+of the same algorithm (same answers, much faster on large blocks), and so does a whole small gated
+matrix in which rows compete for columns (:func:`dense_gated_matching`: one compiled call costs less
+than finding its components on lists).
 """
 
 from __future__ import annotations

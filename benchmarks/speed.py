@@ -17,6 +17,10 @@ report the ratio of roboflow ByteTrack's median to each tracker's median (> 1: f
 ByteTrack), and, as a noise-robust cross-check, the median over (round, sequence) pairs of that same
 ratio measured within the pair ("paired").
 
+SIGINT / SIGTERM / SIGHUP stop the run after the (round, sequence) in hand: the tables of what was
+measured are printed, the JSON is written whole with ``"stopped": "<signal>"`` (``"end"`` after a full
+run), and the exit status is 128 + the signal number (a second signal leaves at once, writing nothing).
+
 Run from the repository root with the benchmark's own environment (see ``benchmarks/README.md``)::
 
     .venv-bench/bin/python benchmarks/speed.py            # full run, ~10 min on 2 cores
@@ -54,6 +58,7 @@ from tracker import Detections, Tracker
 from tracker.association import lsap
 from tracker.config import available_presets, load_config
 from tracker.io.mot import read_seqinfo
+from tracker.signals import GracefulStop
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MOT_ROOT = REPO_ROOT.parent / "shared" / "data" / "MOT17"
@@ -323,8 +328,12 @@ def run_once(c: Contender, seq: Clip, inputs: list[Any]) -> tuple[list[int], int
     return times, sum(c.count(o) for o in outs)
 
 
-def bench(cs: list[Contender], seqs: list[Clip], repeats: int, label: str) -> dict[str, Samples]:
-    """Interleaved runs: for each round, each sequence, each tracker (order rotating per round)."""
+def bench(
+    cs: list[Contender], seqs: list[Clip], repeats: int, label: str, stop: GracefulStop | None = None
+) -> dict[str, Samples]:
+    """Interleaved runs: for each round, each sequence, each tracker (order rotating per round).
+    After a stop request (``stop``), no further (round, sequence) starts: every one measured has all
+    the trackers, so the paired ratios stay paired."""
     inputs = {
         (c.name, s.name): [c.prepare(b, sc) for b, sc in zip(s.boxes, s.scores, strict=True)]
         for c in cs
@@ -338,6 +347,8 @@ def bench(cs: list[Contender], seqs: list[Clip], repeats: int, label: str) -> di
     for r in range(repeats):
         order = cs[r % len(cs) :] + cs[: r % len(cs)]
         for s in seqs:
+            if stop is not None and stop.requested:
+                return res
             for c in order:
                 gc.collect()
                 times, ntracks = run_once(c, s, inputs[(c.name, s.name)])
@@ -560,57 +571,83 @@ def main(argv: Sequence[str] | None = None) -> int:
         "provenance": _provenance(presets),
     }
 
-    if not args.skip_mot:
-        seqs, reader = load_mot17(args.mot_root, max_frames)
-        nframes = sum(map(len, seqs))
-        ndets = sum(len(b) for q in seqs for b in q.boxes)
-        print(
-            f"\nMOT17 train FRCNN public detections: {len(seqs)} sequences, {nframes} frames, "
-            f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
-        )
-        rows = summarise(bench(cs, seqs, args.repeats, "MOT17"))
-        print(format_table(rows, MOT_COLUMNS))
-        result["mot17"] = {
-            "sequences": [q.name for q in seqs],
-            "frames": nframes,
-            "detections_per_frame": ndets / nframes,
-            "reader": reader,
-            "results": rows,
-        }
+    with GracefulStop() as stop:
+        if not args.skip_mot:
+            seqs, reader = load_mot17(args.mot_root, max_frames)
+            nframes = sum(map(len, seqs))
+            ndets = sum(len(b) for q in seqs for b in q.boxes)
+            print(
+                f"\nMOT17 train FRCNN public detections: {len(seqs)} sequences, {nframes} frames, "
+                f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
+            )
+            rows = _summary_or_none(bench(cs, seqs, args.repeats, "MOT17", stop))
+            if rows is None:
+                return _finish(args, result, stop)
+            print(format_table(rows, MOT_COLUMNS))
+            result["mot17"] = {
+                "sequences": [q.name for q in seqs],
+                "frames": nframes,
+                "detections_per_frame": ndets / nframes,
+                "reader": reader,
+                "results": rows,
+            }
 
-    if not args.skip_yolox:
-        seqs, reader = load_mot17(args.yolox_root, max_frames, detector="YOLOX")
-        nframes = sum(map(len, seqs))
-        ndets = sum(len(b) for q in seqs for b in q.boxes)
-        print(
-            f"\nMOT17 val half, YOLOX-X detections: {len(seqs)} sequences, {nframes} frames, "
-            f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
-        )
-        rows = summarise(bench(cs, seqs, args.repeats, "YOLOX"))
-        print(format_table(rows, MOT_COLUMNS))
-        result["yolox"] = {
-            "root": str(args.yolox_root),
-            "sequences": [q.name for q in seqs],
-            "frames": nframes,
-            "detections_per_frame": ndets / nframes,
-            "reader": reader,
-            "results": rows,
-        }
+        if not args.skip_yolox and not stop.requested:
+            seqs, reader = load_mot17(args.yolox_root, max_frames, detector="YOLOX")
+            nframes = sum(map(len, seqs))
+            ndets = sum(len(b) for q in seqs for b in q.boxes)
+            print(
+                f"\nMOT17 val half, YOLOX-X detections: {len(seqs)} sequences, {nframes} frames, "
+                f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
+            )
+            rows = _summary_or_none(bench(cs, seqs, args.repeats, "YOLOX", stop))
+            if rows is None:
+                return _finish(args, result, stop)
+            print(format_table(rows, MOT_COLUMNS))
+            result["yolox"] = {
+                "root": str(args.yolox_root),
+                "sequences": [q.name for q in seqs],
+                "frames": nframes,
+                "detections_per_frame": ndets / nframes,
+                "reader": reader,
+                "results": rows,
+            }
 
-    if not args.skip_synthetic and args.sizes:
-        print(f"\nSynthetic scenes: {args.frames} frames, 1920x1080, 5% misses, ~3 false positives/frame")
-        syn_rows = []
-        for n in args.sizes:
-            scene = synthetic_scene(n, args.frames, seed=args.seed + n)
-            rows = summarise(bench(cs, [scene], args.repeats, scene.name), num_objects=n)
-            syn_rows.extend(rows)
-        print(format_table(syn_rows, SYN_COLUMNS))
-        result["synthetic"] = {"frames": args.frames, "sizes": args.sizes, "results": syn_rows}
+        if not args.skip_synthetic and args.sizes and not stop.requested:
+            print(f"\nSynthetic scenes: {args.frames} frames, 1920x1080, 5% misses, ~3 false positives/frame")
+            syn_rows = []
+            for n in args.sizes:
+                scene = synthetic_scene(n, args.frames, seed=args.seed + n)
+                measured = _summary_or_none(bench(cs, [scene], args.repeats, scene.name, stop), num_objects=n)
+                if measured is None:
+                    break
+                syn_rows.extend(measured)
+            if syn_rows:
+                print(format_table(syn_rows, SYN_COLUMNS))
+            result["synthetic"] = {"frames": args.frames, "sizes": args.sizes, "results": syn_rows}
 
+    return _finish(args, result, stop)
+
+
+def _summary_or_none(res: dict[str, Samples], num_objects: int | None = None) -> list[dict[str, Any]] | None:
+    """:func:`summarise`, or ``None`` when a stop came before any (round, sequence) was measured."""
+    if not res[REFERENCE].ns:
+        return None
+    return summarise(res, num_objects)
+
+
+def _finish(args: argparse.Namespace, result: dict[str, Any], stop: GracefulStop) -> int:
+    """Write the JSON (whole: a temporary file renamed over it) with what was measured and how the run
+    ended (``stopped``: ``end`` or the signal's name); exit status 0, or 128 + the signal number."""
+    result["stopped"] = stop.signal_name or "end"
+    if stop.requested:
+        print(f"\nstopped by {stop.signal_name}: the tables above hold the runs finished before it")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, args.out)
     print(f"\nwrote {args.out}")
-    return 0
+    return stop.exit_status(default=0)
 
 
 if __name__ == "__main__":

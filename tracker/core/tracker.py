@@ -374,9 +374,10 @@ class Tracker:
 
     def _relative_score_scale(self) -> float:
         """What the cost terms divide scores by this frame (``association.relative_score_level``):
-        ``min(1, level / relative_score_level)``, 1 when the option is off."""
+        ``min(1, level / relative_score_level)``, 1 when the option is off (the config refuses it
+        without ``score_adapt_rate``; without that the level would stay at 1 anyway)."""
         a = self.config.association
-        if a.relative_score_level <= 0 or a.score_adapt_rate <= 0:
+        if a.relative_score_level <= 0:
             return 1.0
         return min(1.0, max(self._score_level, 1e-6) / a.relative_score_level)
 

@@ -893,6 +893,45 @@ def test_colour_transforms_keep_pixels_valid_and_seeded() -> None:
     assert len(on_a.transforms) == 5 and len(off.transforms) == 3
 
 
+def test_random_downscale_blurs_like_a_small_view_keeps_the_size_and_is_seeded() -> None:
+    from tracker.reid.train.config import reid_config_from_dict
+    from tracker.reid.train.transforms import Compose, RandomDownscale
+
+    # a one-pixel checkerboard: any shrink averages it away, so the result is the grey mean
+    board = torch.zeros(3, 32, 16)
+    board[:, ::2, ::2] = 1.0
+    board[:, 1::2, 1::2] = 1.0
+    always = RandomDownscale(1.0, 0.5, rng=np.random.default_rng(0))
+    for _ in range(5):
+        y = always(board)
+        assert y.shape == board.shape
+        assert float(y.std()) < 0.5 * float(board.std())  # the fine pattern is gone, the mean kept
+        assert float(y.mean()) == pytest.approx(float(board.mean()), abs=0.05)
+    # an image already smooth (a horizontal ramp) survives the round trip closely
+    ramp = torch.linspace(0, 1, 16).expand(3, 32, 16).contiguous()
+    torch.testing.assert_close(
+        RandomDownscale(1.0, 0.5, rng=np.random.default_rng(1))(ramp), ramp, atol=0.05, rtol=0
+    )
+    assert torch.equal(RandomDownscale(0.0, 0.5)(board), board)
+    assert torch.equal(RandomDownscale(1.0, 1.0)(board), board)  # scale 1: nothing to do
+    a = RandomDownscale(0.5, 0.25, rng=np.random.default_rng(3))
+    b = RandomDownscale(0.5, 0.25, rng=np.random.default_rng(3))
+    for _ in range(8):
+        assert torch.equal(a(board), b(board))
+    with pytest.raises(ValueError, match="min_scale"):
+        RandomDownscale(0.5, 0.0)
+    with pytest.raises(ValueError, match="p must be in"):
+        RandomDownscale(1.5, 0.5)
+    # in the pipeline it comes first and draws from its own stream: the other steps are unchanged
+    off = build_train_transform(0.5, 4, 0.5, seed=7)
+    on = build_train_transform(0.5, 4, 0.5, seed=7, downscale_p=0.5)
+    assert len(on.transforms) == 4 and isinstance(on.transforms[0], RandomDownscale)
+    for _ in range(4):
+        assert torch.equal(Compose(on.transforms[1:])(board), off(board))
+    with pytest.raises(ValueError, match=r"augment\.downscale_min"):
+        reid_config_from_dict({"augment": {"downscale_p": 0.5, "downscale_min": 0.0}})
+
+
 def test_similarity_distillation_loss_by_hand() -> None:
     from tracker.reid.train.distill import similarity_distillation_loss
 

@@ -100,6 +100,12 @@ class AugmentConfig:
     factor in ``[1 - s, 1 + s]`` (0 = off). For models meant to work on other cameras."""
     gray_p: float = 0.0
     """Probability of turning a training image grey (0 = off)."""
+    downscale_p: float = 0.0
+    """Probability of blurring a training image as if seen small: shrunk to a random fraction in
+    ``[downscale_min, 1]`` of the input size, then scaled back up (0 = off). For models meant to see
+    people far from the camera."""
+    downscale_min: float = 0.25
+    """Smallest fraction of the input size a downscaled image is shrunk to, in ``(0, 1]``."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,10 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
         raise ValueError(f"{where}.augment.color_jitter: must be in [0, 1), got {a.color_jitter}")
     if not 0.0 <= a.gray_p <= 1.0:
         raise ValueError(f"{where}.augment.gray_p: must be in [0, 1], got {a.gray_p}")
+    if not 0.0 <= a.downscale_p <= 1.0:
+        raise ValueError(f"{where}.augment.downscale_p: must be in [0, 1], got {a.downscale_p}")
+    if not 0.0 < a.downscale_min <= 1.0:
+        raise ValueError(f"{where}.augment.downscale_min: must be in (0, 1], got {a.downscale_min}")
     if lo.distill_weight < 0:
         raise ValueError(f"{where}.loss.distill_weight: must be >= 0, got {lo.distill_weight}")
     if (lo.distill_weight > 0) != (lo.distill_teacher is not None):

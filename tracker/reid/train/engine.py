@@ -418,6 +418,8 @@ def _epoch_loader(
     colour: dict[str, Any] = {
         "color_jitter": aug.color_jitter,
         "gray_p": aug.gray_p,
+        "downscale_p": aug.downscale_p,
+        "downscale_min": aug.downscale_min,
         "mean": spec.mean,
         "std": spec.std,
     }

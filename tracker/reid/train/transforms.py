@@ -19,6 +19,7 @@ __all__ = [
     "ColorJitter",
     "Compose",
     "PadCrop",
+    "RandomDownscale",
     "RandomErasing",
     "RandomGrayscale",
     "RandomHorizontalFlip",
@@ -102,6 +103,32 @@ class RandomGrayscale(_ColourTransform):
         if self.rng.random() >= self.p:
             return x
         return self.px.back(self.px.grey(self.px.to01(x)).expand(3, -1, -1))
+
+
+class RandomDownscale:
+    """With probability ``p`` shrink a ``float32[C,H,W]`` image to a random height between
+    ``min_scale * H`` and ``H`` (area averaging, aspect kept) and scale it back up to ``H x W``
+    (bilinear): the blur of a person seen small, as surveillance and robot cameras see most people
+    (PETS09's are 68-100 px tall against CUHK01's 160), and which a model trained on sharp crops does
+    not withstand (CUHK01 test rank-1 75.7 -> 65.3 with its images shrunk to 75 px)."""
+
+    def __init__(self, p: float, min_scale: float, rng: np.random.Generator | None = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"RandomDownscale: p must be in [0, 1], got {p}")
+        if not 0.0 < min_scale <= 1.0:
+            raise ValueError(f"RandomDownscale: min_scale must be in (0, 1], got {min_scale}")
+        self.p, self.min_scale, self.rng = p, min_scale, rng or np.random.default_rng()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rng.random() >= self.p:
+            return x
+        _, h, w = x.shape
+        f = float(self.rng.uniform(self.min_scale, 1.0))
+        small = (max(1, round(h * f)), max(1, round(w * f)))
+        if small == (h, w):
+            return x
+        y = torch.nn.functional.interpolate(x[None], size=small, mode="area")
+        return torch.nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)[0]
 
 
 class RandomHorizontalFlip:
@@ -189,16 +216,21 @@ def build_train_transform(
     *,
     color_jitter: float = 0.0,
     gray_p: float = 0.0,
+    downscale_p: float = 0.0,
+    downscale_min: float = 0.25,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
 ) -> Compose:
     """The strong-baseline training pipeline: flip, pad + crop, random erasing (seeded); preceded by
     colour jitter and random grayscale when ``color_jitter`` / ``gray_p`` are non-zero (``mean`` and
-    ``std``: the normalisation of the images). With both zero the random streams are those of the
-    baseline pipeline alone."""
+    ``std``: the normalisation of the images), and before those by :class:`RandomDownscale` when
+    ``downscale_p`` is non-zero. With all three zero the random streams are those of the baseline
+    pipeline alone (each transform draws from its own stream, so adding one changes no other)."""
     seq = np.random.SeedSequence(seed)
-    r = [np.random.default_rng(s) for s in seq.spawn(5)]
+    r = [np.random.default_rng(s) for s in seq.spawn(6)]
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    if downscale_p > 0:
+        colour.append(RandomDownscale(downscale_p, downscale_min, r[5]))
     if color_jitter > 0:
         colour.append(ColorJitter(color_jitter, mean, std, r[3]))
     if gray_p > 0:

@@ -313,7 +313,9 @@ def test_embedded_default_is_our_reid_model_with_its_notice(embedded: OnnxEmbedd
     meta = make_session(DEFAULT_EMBEDDER, threads=1).get_modelmeta().custom_metadata_map
     assert "non-commercial" in meta["license"] and "CUHK" in meta["license"]
     assert "MSMT17" in meta["license"]  # distilled from OSNet (MSMT17, research only)
-    assert "light_dg_cuhk01_ft.yaml" in meta["source"] and "light_dg_cuhk01_ft" in meta["tracker.reid.train"]
+    # provenance: the last training stage (with low-resolution blur, default since 2026-12-07) and the soup
+    assert "light_dg_cuhk01_ft_lowres.yaml" in meta["source"]
+    assert "light_dg_cuhk01_ft_lowres" in meta["tracker.reid.train"] and "tracker.soup" in meta
     assert IMAGENET_EMBEDDER.is_file()  # the alternative free of the CUHK restriction still ships
 
 

@@ -36,6 +36,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
@@ -551,26 +552,50 @@ def default_cache_path(
     return Path(root) / f"{Path(model).stem}-{cut}.npz"
 
 
+_CACHE_MODEL_KEY = "__model_sha256__"
+"""Entry of an embedding cache that holds the SHA-256 of the model file that computed it."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _cached_embeddings(
-    vs: VirtualSequence, embedder: Any, cache: str | Path | None
+    vs: VirtualSequence, embedder: Any, cache: str | Path | None, model: str | Path | None = None
 ) -> dict[str, dict[int, NDArray[np.float32]]]:
     """Embeddings of every view's detections, loaded from ``cache`` when it holds this cut (same box
-    counts per view and frame), else computed and saved there."""
+    counts per view and frame) and was computed by the same ``model`` file (same SHA-256: a model
+    retrained under the same name must not reuse its predecessor's embeddings), else computed and
+    saved there with the model's hash."""
+    digest = file_sha256(model) if model is not None else ""
     if cache and Path(cache).is_file():
         with np.load(cache) as z:
+            same_model = _CACHE_MODEL_KEY in z.files and str(z[_CACHE_MODEL_KEY]) == digest
             try:
                 emb = {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
             except KeyError:
                 emb = {}
-        if emb and all(
+        if not same_model:
+            print(
+                f"  cache {cache} was made by another model file (or holds no hash); recomputing",
+                file=sys.stderr,
+            )
+        elif emb and all(
             len(emb[v.name][t]) == len(vs.dets[v.name][t][0]) for v in vs.views for t in vs.frames
         ):
             return emb
-        print(f"  cache {cache} does not match this cut; recomputing", file=sys.stderr)
+        else:
+            print(f"  cache {cache} does not match this cut; recomputing", file=sys.stderr)
     emb = compute_embeddings(vs, embedder)
     if cache:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {f"{n}/{t}": e for n, d in emb.items() for t, e in d.items()}
+        arrays[_CACHE_MODEL_KEY] = np.array(digest)
         np.savez(cache, **arrays)
     return emb
 
@@ -645,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cache = None if args.cache == "none" else (args.cache or default_cache_path(args.reid, views))
     t1 = time.perf_counter()
-    emb = _cached_embeddings(vs, embedder, cache)
+    emb = _cached_embeddings(vs, embedder, cache, model=args.reid)
     embed_s = time.perf_counter() - t1
     results = []
     runs = {}

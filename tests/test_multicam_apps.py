@@ -365,3 +365,37 @@ def test_person_search_eval_on_a_synthetic_two_view_sequence(tmp_path: Path) -> 
     assert set(scores) == {("a", "b"), ("b", "a")}
     for s in scores.values():
         assert s.queries == 2 and s.rank1 == 1.0 and s.mean_ap == 1.0
+
+
+def test_harness_embedding_cache_is_tied_to_the_model_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model retrained under the same file name must not reuse its predecessor's cached embeddings
+    (the cache is keyed by the cut and the model's name, so it also records the model's SHA-256)."""
+    from types import SimpleNamespace
+
+    h = harness()
+    view = SimpleNamespace(name="left")
+    vs = SimpleNamespace(
+        views=[view], frames=[1, 2], dets={"left": {1: (np.zeros((2, 4)),), 2: (np.zeros((1, 4)),)}}
+    )
+    calls: list[float] = []
+
+    def fake_embed(_vs: object, value: float) -> dict[str, dict[int, np.ndarray]]:
+        calls.append(value)
+        return {"left": {1: np.full((2, 3), value, np.float32), 2: np.full((1, 3), value, np.float32)}}
+
+    monkeypatch.setattr(h, "compute_embeddings", fake_embed)
+    model = tmp_path / "reid.onnx"
+    model.write_bytes(b"weights v1")
+    cache = tmp_path / "cache.npz"
+    first = h._cached_embeddings(vs, 1.0, cache, model=model)
+    again = h._cached_embeddings(vs, 2.0, cache, model=model)  # same file: served from the cache
+    assert calls == [1.0] and float(again["left"][1][0, 0]) == 1.0 == float(first["left"][2][0, 0])
+    model.write_bytes(b"weights v2")  # retrained, same name
+    fresh = h._cached_embeddings(vs, 3.0, cache, model=model)
+    assert calls == [1.0, 3.0] and float(fresh["left"][1][0, 0]) == 3.0
+    # a cache written before the hash was recorded (no hash entry) is not trusted either
+    np.savez(cache, **{"left/1": np.zeros((2, 3), np.float32), "left/2": np.zeros((1, 3), np.float32)})
+    h._cached_embeddings(vs, 4.0, cache, model=model)
+    assert calls == [1.0, 3.0, 4.0]

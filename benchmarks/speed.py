@@ -573,45 +573,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with GracefulStop() as stop:
         if not args.skip_mot:
-            seqs, reader = load_mot17(args.mot_root, max_frames)
-            nframes = sum(map(len, seqs))
-            ndets = sum(len(b) for q in seqs for b in q.boxes)
-            print(
-                f"\nMOT17 train FRCNN public detections: {len(seqs)} sequences, {nframes} frames, "
-                f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
+            measured = _bench_mot17(
+                cs,
+                args.mot_root,
+                max_frames,
+                args.repeats,
+                stop,
+                "MOT17",
+                "MOT17 train FRCNN public detections",
             )
-            rows = _summary_or_none(bench(cs, seqs, args.repeats, "MOT17", stop))
-            if rows is None:
+            if measured is None:
                 return _finish(args, result, stop)
-            print(format_table(rows, MOT_COLUMNS))
-            result["mot17"] = {
-                "sequences": [q.name for q in seqs],
-                "frames": nframes,
-                "detections_per_frame": ndets / nframes,
-                "reader": reader,
-                "results": rows,
-            }
+            result["mot17"] = measured
 
         if not args.skip_yolox and not stop.requested:
-            seqs, reader = load_mot17(args.yolox_root, max_frames, detector="YOLOX")
-            nframes = sum(map(len, seqs))
-            ndets = sum(len(b) for q in seqs for b in q.boxes)
-            print(
-                f"\nMOT17 val half, YOLOX-X detections: {len(seqs)} sequences, {nframes} frames, "
-                f"{ndets / nframes:.1f} detections/frame (reader: {reader})"
+            measured = _bench_mot17(
+                cs,
+                args.yolox_root,
+                max_frames,
+                args.repeats,
+                stop,
+                "YOLOX",
+                "MOT17 val half, YOLOX-X detections",
+                detector="YOLOX",
             )
-            rows = _summary_or_none(bench(cs, seqs, args.repeats, "YOLOX", stop))
-            if rows is None:
+            if measured is None:
                 return _finish(args, result, stop)
-            print(format_table(rows, MOT_COLUMNS))
-            result["yolox"] = {
-                "root": str(args.yolox_root),
-                "sequences": [q.name for q in seqs],
-                "frames": nframes,
-                "detections_per_frame": ndets / nframes,
-                "reader": reader,
-                "results": rows,
-            }
+            result["yolox"] = {"root": str(args.yolox_root), **measured}
 
         if not args.skip_synthetic and args.sizes and not stop.requested:
             print(f"\nSynthetic scenes: {args.frames} frames, 1920x1080, 5% misses, ~3 false positives/frame")
@@ -627,6 +615,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["synthetic"] = {"frames": args.frames, "sizes": args.sizes, "results": syn_rows}
 
     return _finish(args, result, stop)
+
+
+def _bench_mot17(
+    cs: list[Contender],
+    root: Path,
+    max_frames: int | None,
+    repeats: int,
+    stop: GracefulStop,
+    label: str,
+    title: str,
+    detector: str = "FRCNN",
+) -> dict[str, Any] | None:
+    """Time the contenders on one set of MOT17 detections (:func:`load_mot17`), print its table and
+    return its JSON section, or ``None`` when a stop came before anything was measured."""
+    seqs, reader = load_mot17(root, max_frames, detector=detector)
+    nframes = sum(map(len, seqs))
+    ndets = sum(len(b) for q in seqs for b in q.boxes)
+    print(
+        f"\n{title}: {len(seqs)} sequences, {nframes} frames, {ndets / nframes:.1f} detections/frame (reader: {reader})"
+    )
+    rows = _summary_or_none(bench(cs, seqs, repeats, label, stop))
+    if rows is None:
+        return None
+    print(format_table(rows, MOT_COLUMNS))
+    return {
+        "sequences": [q.name for q in seqs],
+        "frames": nframes,
+        "detections_per_frame": ndets / nframes,
+        "reader": reader,
+        "results": rows,
+    }
 
 
 def _summary_or_none(res: dict[str, Samples], num_objects: int | None = None) -> list[dict[str, Any]] | None:

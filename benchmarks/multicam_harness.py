@@ -40,8 +40,10 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import sys
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -574,12 +576,16 @@ def _cached_embeddings(
     saved there with the model's hash."""
     digest = file_sha256(model) if model is not None else ""
     if cache and Path(cache).is_file():
-        with np.load(cache) as z:
-            same_model = _CACHE_MODEL_KEY in z.files and str(z[_CACHE_MODEL_KEY]) == digest
-            try:
-                emb = {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
-            except KeyError:
-                emb = {}
+        try:
+            with np.load(cache) as z:
+                same_model = _CACHE_MODEL_KEY in z.files and str(z[_CACHE_MODEL_KEY]) == digest
+                try:
+                    emb = {v.name: {t: z[f"{v.name}/{t}"] for t in vs.frames} for v in vs.views}
+                except KeyError:
+                    emb = {}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # unreadable: recompute
+            print(f"  cache {cache} cannot be read ({e}); recomputing", file=sys.stderr)
+            same_model, emb = True, {}
         if not same_model:
             print(
                 f"  cache {cache} was made by another model file (or holds no hash); recomputing",
@@ -596,7 +602,10 @@ def _cached_embeddings(
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {f"{n}/{t}": e for n, d in emb.items() for t, e in d.items()}
         arrays[_CACHE_MODEL_KEY] = np.array(digest)
-        np.savez(cache, **arrays)
+        part = Path(str(cache) + ".part")
+        with open(part, "wb") as f:  # whole or not at all: a run stopped mid-write leaves no bad cache
+            np.savez(f, **arrays)
+        os.replace(part, cache)
     return emb
 
 
@@ -705,7 +714,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "person_search": [asdict(sc) for sc in search_scores],
         "linking": full.manager.summary() if full is not None and full.manager is not None else None,
     }
-    Path(args.json).write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
+    part = Path(args.json + ".part")
+    part.write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
+    os.replace(part, args.json)  # never half a results file
     print(f"wrote {args.json}", file=sys.stderr)
     return 0
 

@@ -399,3 +399,8 @@ def test_harness_embedding_cache_is_tied_to_the_model_file(
     np.savez(cache, **{"left/1": np.zeros((2, 3), np.float32), "left/2": np.zeros((1, 3), np.float32)})
     h._cached_embeddings(vs, 4.0, cache, model=model)
     assert calls == [1.0, 3.0, 4.0]
+    # a cache cut short (a run stopped mid-write before writes became atomic) is recomputed, not fatal
+    cache.write_bytes(cache.read_bytes()[:40])
+    again = h._cached_embeddings(vs, 5.0, cache, model=model)
+    assert calls == [1.0, 3.0, 4.0, 5.0] and float(again["left"][1][0, 0]) == 5.0
+    assert not cache.with_name(cache.name + ".part").exists()  # written whole, then renamed

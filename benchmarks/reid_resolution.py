@@ -12,7 +12,8 @@ Run from the repository root with the project's environment and ``../shared`` be
     python benchmarks/reid_resolution.py tracker/assets/reid_mobilenetv2_cuhk.onnx ../shared/models/osnet_x0_25_msmt17.onnx
 
 ``native`` crops exactly as ``python -m tracker reid eval`` does (the same figures); the other
-columns crop the box with the same rounding, shrink it, and embed the whole crop.
+columns crop the box with the same rounding, shrink it, and embed the whole crop. Rows are printed as
+they are measured; SIGINT, SIGTERM or SIGHUP stop it after the row in hand (exit 128 + the signal).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from tracker.reid import OnnxEmbedder  # noqa: E402
 from tracker.reid.train.datasets import Sample  # noqa: E402
 from tracker.reid.train.evaluate import cosine_distance, evaluate_rank, load_protocol  # noqa: E402
+from tracker.signals import GracefulStop  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 PROTOCOLS = {"cuhk01-test": DATA / "reid", "mot-thirds": DATA / "MOT15" / "train" / "PETS09-S2L1"}
@@ -86,22 +88,27 @@ def main() -> int:
         f"{'model':34s} {'protocol':12s} "
         + " ".join(f"{('native' if c is None else f'<= {c} px'):>13s}" for c in cols)
     )
-    for m in args.models:
-        emb = OnnxEmbedder(m)
-        for name, root in PROTOCOLS.items():
-            query, gallery = load_protocol(name, root)
-            cells = []
-            for c in cols:
-                res = evaluate_rank(
-                    cosine_distance(_features(emb, query, c), _features(emb, gallery, c)),
-                    [s.pid for s in query],
-                    [s.pid for s in gallery],
-                    [s.camid for s in query],
-                    [s.camid for s in gallery],
-                ).summary()
-                cells.append(f"{100 * res['rank1']:5.1f} / {100 * res['mAP']:5.1f}")
-            print(f"{Path(m).name:34s} {name:12s} " + " ".join(f"{x:>13s}" for x in cells), flush=True)
-    return 0
+    with GracefulStop() as stop:  # SIGINT/SIGTERM/SIGHUP: stop after the row in hand
+        for m in args.models:
+            emb = OnnxEmbedder(m)
+            for name, root in PROTOCOLS.items():
+                if stop.requested:
+                    break
+                query, gallery = load_protocol(name, root)
+                cells = []
+                for c in cols:
+                    res = evaluate_rank(
+                        cosine_distance(_features(emb, query, c), _features(emb, gallery, c)),
+                        [s.pid for s in query],
+                        [s.pid for s in gallery],
+                        [s.camid for s in query],
+                        [s.camid for s in gallery],
+                    ).summary()
+                    cells.append(f"{100 * res['rank1']:5.1f} / {100 * res['mAP']:5.1f}")
+                print(f"{Path(m).name:34s} {name:12s} " + " ".join(f"{x:>13s}" for x in cells), flush=True)
+        if stop.requested:
+            print(f"stopped by {stop.signal_name}: the rows above are complete", file=sys.stderr)
+        return stop.exit_status()
 
 
 if __name__ == "__main__":

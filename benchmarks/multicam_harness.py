@@ -40,7 +40,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import sys
 import time
 import zipfile
@@ -53,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracker.eval.multicam import CameraTruth, match_frame, score_multicam
+from tracker.io.atomic import atomic_write, write_text_atomic
 from tracker.io.mot import (
     GtFrame,
     MotGroundTruth,
@@ -602,10 +602,8 @@ def _cached_embeddings(
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {f"{n}/{t}": e for n, d in emb.items() for t, e in d.items()}
         arrays[_CACHE_MODEL_KEY] = np.array(digest)
-        part = Path(str(cache) + ".part")
-        with open(part, "wb") as f:  # whole or not at all: a run stopped mid-write leaves no bad cache
+        with atomic_write(cache) as f:  # whole or not at all: a run stopped mid-write leaves no bad cache
             np.savez(f, **arrays)
-        os.replace(part, cache)
     return emb
 
 
@@ -714,9 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "person_search": [asdict(sc) for sc in search_scores],
         "linking": full.manager.summary() if full is not None and full.manager is not None else None,
     }
-    part = Path(args.json + ".part")
-    part.write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
-    os.replace(part, args.json)  # never half a results file
+    write_text_atomic(args.json, json.dumps(payload, indent=2, default=float))  # never half a file
     print(f"wrote {args.json}", file=sys.stderr)
     return 0
 

@@ -57,6 +57,7 @@ from trackers import ByteTrackTracker, SORTTracker
 from tracker import Detections, Tracker
 from tracker.association import lsap
 from tracker.config import available_presets, load_config
+from tracker.io.atomic import write_text_atomic
 from tracker.io.mot import read_seqinfo
 from tracker.signals import GracefulStop
 
@@ -661,10 +662,7 @@ def _finish(args: argparse.Namespace, result: dict[str, Any], stop: GracefulStop
     result["stopped"] = stop.signal_name or "end"
     if stop.requested:
         print(f"\nstopped by {stop.signal_name}: the tables above hold the runs finished before it")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {args.out}")
     return stop.exit_status(default=0)
 

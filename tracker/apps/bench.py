@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
 from ..detect.file_detector import MotFileDetector
+from ..io.atomic import write_text_atomic
 from ..io.mot import (
     MotGroundTruth,
     MotResults,
@@ -420,10 +421,8 @@ def run_benchmark(
             interpolate,
             smooth,
         )
-        summary = out / "summary.json"
-        part = summary.with_name(summary.name + ".part")
-        part.write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
-        os.replace(part, summary)  # (never half a summary, whatever arrives while it is written)
+        # (never half a summary, whatever arrives while it is written)
+        write_text_atomic(out / "summary.json", json.dumps(report.as_dict(), indent=2, default=_json_default))
     return report
 
 
@@ -539,5 +538,5 @@ def run_multicam_benchmark(
     results = {c.id: read_results(out / f"{c.id}.txt") for c in setup.cameras}
     scores = score_multicam(truth, results)
     report = MultiCamBenchReport(data.name, cfg.name, None if reid is None else str(reid), scores, run)
-    (out / "summary.json").write_text(json.dumps(report.as_dict(), indent=2, default=_json_default))
+    write_text_atomic(out / "summary.json", json.dumps(report.as_dict(), indent=2, default=_json_default))
     return report

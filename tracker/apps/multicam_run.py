@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import TrackerConfig, load_config
+from ..io.atomic import write_text_atomic
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..multicam.multi_tracker import GlobalTracks, MultiCameraTracker
 from ..multicam.setup import CameraSetup, CameraSpec, load_camera_setup, setup_from_sources
@@ -304,7 +305,7 @@ def run_cameras(
     summary.linking = mct.summary()
     path = out / "multicam_summary.json"
     summary.outputs["summary"] = str(path)
-    path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(summary.as_dict(), indent=2) + "\n")
     return summary
 
 

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
+from ..io.atomic import write_text_atomic
 from ..io.sources import DEFAULT_FPS, FrameSource, open_source
 from ..io.threads import Prefetch
 from ..pipeline import (
@@ -241,9 +242,7 @@ class _Window:
 
 
 def _write_summary(path: Path, summary: RunSummary) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a reader never sees half a summary
+    write_text_atomic(path, json.dumps(summary.as_dict(), indent=2) + "\n")  # never half a summary
 
 
 def run_video(

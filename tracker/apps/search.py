@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ..io.atomic import write_text_atomic
 from ..pipeline import model_name
 from ..reid.gallery import Gallery, SearchHit, draw_hits, search
 from ..types import Embedder
@@ -180,7 +181,7 @@ def run_search(args: argparse.Namespace) -> int:
             for h in hits
         ],
     }
-    (out / "search.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    write_text_atomic(out / "search.json", json.dumps(payload, indent=1) + "\n")
     sources_by_cam = {str(c): g.source for g in galleries for c in set(g.cameras.tolist())}
     needed: dict[str, set[int]] = {}
     for h in hits:

@@ -38,6 +38,7 @@ from ray.exceptions import RayActorError, RayTaskError
 
 from ..apps.multicam_run import CameraStats, MultiRunSummary
 from ..config import TrackerConfig, load_config
+from ..io.atomic import write_text_atomic
 from ..multicam.setup import CameraSetup, load_camera_setup, setup_from_sources
 from ..pipeline import STAGES, Progress, output_folder
 from ..pipeline.final_outputs import write_camera_outputs, write_global_ids
@@ -362,7 +363,7 @@ def run_cameras_ray(
     summary.total_seconds = time.perf_counter() - start
     path = out / "multicam_summary.json"
     summary.outputs["summary"] = str(path)
-    path.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(summary.as_dict(), indent=2) + "\n")
     return summary
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import configparser
 import math
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from tracker.types import Detections, Tracks
+
+from .atomic import write_text_atomic
 
 __all__ = [
     "DetFrame",
@@ -666,12 +667,7 @@ def write_results(path: str | Path, results: MotResults | Mapping[int, ResultFra
             lines.append(
                 f"{t},{ids[i]},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{scores[i]:.4f},-1,-1,-1\n"
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.writelines(lines)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, "".join(lines))
 
 
 class ResultsWriter:

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ..io.atomic import write_text_atomic
 from ..io.mot import ResultsWriter
 from ..io.writers import JsonlWriter
 from ..multicam.manager import LinkDecision
@@ -81,5 +82,5 @@ def write_global_ids(out: Path, decisions: Sequence[LinkDecision]) -> str:
         for d in decisions
     ]
     path = out / "global_ids.json"
-    path.write_text(json.dumps({"decisions": mapping}, indent=1) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps({"decisions": mapping}, indent=1) + "\n")
     return str(path)

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ..io.atomic import atomic_write
+
 __all__ = [
     "MAX_TRAJECTORY_POINTS",
     "Gallery",
@@ -96,7 +98,7 @@ class Gallery:
         """Write ``<name>.tracks.npz`` (the path is returned as given: name it ``.npz``)."""
         path = Path(path)
         arrays = {k: getattr(self, k) for k in _ARRAY_FIELDS}
-        with open(path, "wb") as f:
+        with atomic_write(path) as f:  # whole or not at all
             np.savez(f, **arrays, source=np.array(self.source), model=np.array(self.model))
         return path
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from ...io.atomic import atomic_write
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "META_KEYS",
@@ -100,11 +102,8 @@ def load_tensor_file(source: str | Path | bytes, label: str | Path | None = None
 def save_checkpoint_state(path: str | Path, state: dict[str, Any]) -> None:
     """``torch.save(state)`` to a temporary file next to ``path``, then renamed onto it, so that
     ``path`` always holds a whole checkpoint (also when the process is killed while writing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    with atomic_write(path) as fh:
+        torch.save(state, fh)
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from tracker.apps.bench import run_benchmark  # noqa: E402
 from tracker.config import PRESET_DIR, _merge, config_from_dict, read_yaml_with_base  # noqa: E402
+from tracker.io.atomic import write_text_atomic  # noqa: E402
 from tracker.signals import GracefulStop  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -672,14 +673,7 @@ def write_table(cache: dict[str, Any]) -> None:
     for name, row in cache.items():
         if "spec" in row:
             lines.append(f"- `{name}`: {row['spec']}")
-    _write_atomic(TABLE, "\n".join(lines) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """``path`` always holds a whole file: written next to it, then renamed onto it."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(TABLE, "\n".join(lines) + "\n")
 
 
 def main() -> int:
@@ -725,7 +719,7 @@ def main() -> int:
                 if stop.requested:
                     break
                 cache[name] = row
-                _write_atomic(CACHE, json.dumps(cache, indent=1))
+                write_text_atomic(CACHE, json.dumps(cache, indent=1))
     write_table(cache)
     if stop.requested:
         print(f"stopped by {stop.signal_name}: the table holds the candidates that finished", flush=True)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from tracker.apps.bench import run_benchmark  # noqa: E402
 from tracker.config import load_config  # noqa: E402
+from tracker.io.atomic import write_text_atomic  # noqa: E402
 from tracker.io.mot import read_detections  # noqa: E402
 from tracker.signals import GracefulStop  # noqa: E402
 
@@ -90,9 +91,7 @@ def write_copy(set_name: str, transform: str) -> Path:
             b = d.boxes.astype(np.float64)
             for (x1, y1, x2, y2), score in zip(b, s, strict=True):
                 rows.append(f"{frame},-1,{x1:.3f},{y1:.3f},{x2 - x1:.3f},{y2 - y1:.3f},{score:.6f},-1,-1,-1")
-        tmp = dst / "det" / "det.txt.tmp"
-        tmp.write_text("\n".join(rows) + "\n")
-        tmp.replace(dst / "det" / "det.txt")
+        write_text_atomic(dst / "det" / "det.txt", "\n".join(rows) + "\n")
     return root
 
 

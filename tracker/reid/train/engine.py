@@ -595,8 +595,7 @@ def _train_epochs(
             epoch, skip = (epoch + 1, 0) if done >= epoch_length else (epoch, done)
             if stop.requested:
                 break
-    except StopNow as now:
-        ckpt_path.with_suffix(".tmp").unlink(missing_ok=True)
+    except StopNow as now:  # (a checkpoint being written is dropped whole: tracker.io.atomic)
         logger.warning(
             "stopped at once by a second %s: %s keeps the last state saved; the batches since are lost",
             signal.Signals(now.signum).name,

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .lsap import dense_gated_matching, linear_sum_assignment, max_gain_assignment, sparse_gated_matching
+from . import lsap
+from .lsap import (
+    dense_gated_matching,
+    linear_sum_assignment,
+    max_gain_assignment,
+    sparse_gated_matching,
+    sparse_max_gain_matching,
+)
 
 __all__ = [
     "Matches",
@@ -290,6 +297,13 @@ of packed scenes of hundreds of people) go to SciPy's sparse solver when it is i
 (:func:`~tracker.association.lsap.sparse_gated_matching`); smaller ones to the dense solver."""
 
 
+_PY_SPARSE_MIN_ENTRIES = 1024
+"""Without SciPy, components spanning at least this many rows x columns (about 32 x 32) are solved by
+the pure-Python sparse solver (:func:`~tracker.association.lsap.sparse_max_gain_matching`, a
+Dijkstra over the listed pairs): the dense one on lists is ``O(n^2 m)`` and took most of a second per
+update in a scene of 2,000 people (``benchmarks/speed.py --without-scipy``)."""
+
+
 _SMALL_BLOCK_PAIRS = 32
 """Components of a crowded scene with at most this many pairs are still solved on Python lists
 (:func:`_solve_block`): most components stay small, and numpy's per-call cost dominates there."""
@@ -323,15 +337,31 @@ def _solve_components_arrays(
             continue
         ur, ri = np.unique(pr[idx], return_inverse=True)
         uc, ci = np.unique(pc[idx], return_inverse=True)
-        if len(ur) * len(uc) >= _SPARSE_BLOCK_MIN_ENTRIES:
+        entries = len(ur) * len(uc)
+        compiled = lsap.has_compiled_solver()
+        if entries >= _SPARSE_BLOCK_MIN_ENTRIES or (not compiled and entries >= _PY_SPARSE_MIN_ENTRIES):
             # the last listed value of a repeated pair counts, as in the dense block below
             key = ri * len(uc) + ci
             _, last = np.unique(key[::-1], return_index=True)
             last = len(key) - 1 - last
-            sparse = sparse_gated_matching(ri[last], ci[last], pcost[idx][last], max_cost, len(ur), len(uc))
-            if sparse is not None:
-                out_r += ur[sparse[0]].tolist()
-                out_c += uc[sparse[1]].tolist()
+            if compiled:
+                sparse = sparse_gated_matching(
+                    ri[last], ci[last], pcost[idx][last], max_cost, len(ur), len(uc)
+                )
+                if sparse is not None:
+                    out_r += ur[sparse[0]].tolist()
+                    out_c += uc[sparse[1]].tolist()
+                    continue
+            else:
+                for i, j in sparse_max_gain_matching(
+                    ri[last].tolist(),
+                    ci[last].tolist(),
+                    (max_cost - pcost[idx][last]).tolist(),
+                    len(ur),
+                    len(uc),
+                ):
+                    out_r.append(int(ur[i]))
+                    out_c.append(int(uc[j]))
                 continue
         gain = np.zeros((len(ur), len(uc)))
         admissible = np.zeros((len(ur), len(uc)), bool)

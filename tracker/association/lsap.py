@@ -22,6 +22,7 @@ than finding its components on lists).
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -42,7 +43,20 @@ installed (it returns the same assignment, ties included: ``tests/test_lsap.py``
 all of them without SciPy, are solved here (on lists that is faster than a call into SciPy for the
 tiny blocks tracking makes; a block of hundreds of rows takes ~0.1-1 s here instead of milliseconds)."""
 
-__all__ = ["dense_gated_matching", "linear_sum_assignment", "max_gain_assignment", "sparse_gated_matching"]
+__all__ = [
+    "dense_gated_matching",
+    "has_compiled_solver",
+    "linear_sum_assignment",
+    "max_gain_assignment",
+    "sparse_gated_matching",
+    "sparse_max_gain_matching",
+]
+
+
+def has_compiled_solver() -> bool:
+    """Whether SciPy's compiled solvers are available (read at call time: the speed benchmark hides
+    them to time the core install)."""
+    return _compiled_lsa is not None
 
 
 def linear_sum_assignment(
@@ -181,6 +195,86 @@ def _solve(cost: list[list[float]]) -> list[int]:
             if i == cur:
                 break
     return col4row
+
+
+def sparse_max_gain_matching(
+    rows: list[int], cols: list[int], gain: list[float], n_rows: int, n_cols: int
+) -> list[tuple[int, int]]:
+    """Maximum-total-gain matching of a sparse bipartite graph, in pure Python: ``(row, col)`` pairs,
+    rows ascending. Only the listed pairs may match, each row and column at most once, and any may
+    stay unmatched (gain 0).
+
+    The core install's solver for the large components of packed scenes, where the dense block
+    (:func:`max_gain_assignment`, ``O(n^2 m)``) takes most of a second at a few hundred rows. It is
+    the same shortest-augmenting-path algorithm (Crouse 2016; rows added one at a time, dual
+    variables kept feasible) on the listed pairs only: each row also owns a private "unmatched"
+    column at gain 0, so every row can always be placed, and each search is a Dijkstra over the pairs
+    it reaches (a heap instead of a scan of every column). The total is the optimum of the dense
+    solver; where several optima tie, either may be returned.
+
+    Args:
+        rows, cols: the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no pair twice.
+        gain: their gains, finite and ``>= 0``.
+    """
+    adj: list[list[tuple[int, float]]] = [[] for _ in range(n_rows)]
+    for row, col, g in zip(rows, cols, gain, strict=True):
+        adj[row].append((col, -g))
+    for row in range(n_rows):
+        adj[row].append((n_cols + row, 0.0))  # the row's own "unmatched" column
+    nc = n_cols + n_rows
+    inf = math.inf
+    u = [min(c for _, c in edges) for edges in adj]  # feasible duals: reduced costs >= 0
+    v = [0.0] * nc
+    col4row = [-1] * n_rows
+    row4col = [-1] * nc
+    path = [-1] * nc
+    spc = [inf] * nc
+    for cur in range(n_rows):
+        touched: list[int] = []  # columns whose spc was set (reset after the row)
+        done: list[int] = []  # columns taken off the heap, in order
+        is_done: set[int] = set()
+        heap: list[tuple[float, int]] = []
+        i, min_val, sink = cur, 0.0, -1
+        rows_in = [cur]
+        while sink == -1:
+            ui = u[i]
+            for j, cij in adj[i]:
+                if j in is_done:
+                    continue
+                reduced = min_val + cij - ui - v[j]
+                if reduced < spc[j]:
+                    if spc[j] == inf:
+                        touched.append(j)
+                    spc[j] = reduced
+                    path[j] = i
+                    heapq.heappush(heap, (reduced, j))
+            while True:  # the cheapest column not yet taken (stale heap entries skipped)
+                d, j = heapq.heappop(heap)  # never empty: the row's own column is always reachable
+                if j not in is_done and d == spc[j]:
+                    break
+            min_val = d
+            is_done.add(j)
+            done.append(j)
+            if row4col[j] == -1:
+                sink = j
+            else:
+                i = row4col[j]
+                rows_in.append(i)
+        u[cur] += min_val
+        for i in rows_in[1:]:
+            u[i] += min_val - spc[col4row[i]]
+        for j in done:
+            v[j] -= min_val - spc[j]
+        j = sink
+        while True:
+            i = path[j]
+            row4col[j] = i
+            col4row[i], j = j, col4row[i]
+            if i == cur:
+                break
+        for j in touched:
+            spc[j] = inf
+    return [(row, col) for row, col in enumerate(col4row) if col < n_cols]
 
 
 DENSE_GATED_MAX_ENTRIES = 4096

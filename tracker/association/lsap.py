@@ -223,13 +223,26 @@ def sparse_max_gain_matching(
         adj[row].append((n_cols + row, 0.0))  # the row's own "unmatched" column
     nc = n_cols + n_rows
     inf = math.inf
-    u = [min(c for _, c in edges) for edges in adj]  # feasible duals: reduced costs >= 0
+    u = [min([c for _, c in edges]) for edges in adj]  # feasible duals: reduced costs >= 0
     v = [0.0] * nc
     col4row = [-1] * n_rows
     row4col = [-1] * nc
     path = [-1] * nc
     spc = [inf] * nc
     for cur in range(n_rows):
+        # fast path (most rows of a tracking graph): the row's cheapest column by reduced cost is
+        # free, so the search would end at its first step; take it (ties: a free column first)
+        ucur = u[cur]
+        best_j, best = -1, inf
+        for j, cij in adj[cur]:
+            reduced = cij - ucur - v[j]
+            if reduced < best or (reduced == best and row4col[j] == -1):
+                best_j, best = j, reduced
+        if row4col[best_j] == -1:
+            u[cur] += best
+            row4col[best_j] = cur
+            col4row[cur] = best_j
+            continue
         touched: list[int] = []  # columns whose spc was set (reset after the row)
         done: list[int] = []  # columns taken off the heap, in order
         is_done: set[int] = set()

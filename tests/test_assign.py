@@ -417,6 +417,20 @@ def test_pure_python_sparse_solver_reaches_the_dense_optimum(seed: int) -> None:
         assert sum(gain[i, j] for i, j in got) == pytest.approx(want, abs=1e-12)
 
 
+def test_pure_python_sparse_solver_refuses_bad_input() -> None:
+    from tracker.association.lsap import sparse_max_gain_matching
+
+    with pytest.raises(ValueError, match="one entry per pair, got 2, 1, 2"):
+        sparse_max_gain_matching([0, 1], [0], [0.5, 0.5], 2, 2)
+    with pytest.raises(ValueError, match=r"outside the 2 x 2 matrix \(rows 0..2"):
+        sparse_max_gain_matching([0, 2], [0, 1], [0.5, 0.5], 2, 2)
+    with pytest.raises(ValueError, match="pair 1 has nan"):
+        sparse_max_gain_matching([0, 1], [0, 1], [0.5, math.nan], 2, 2)
+    with pytest.raises(ValueError, match=r"pair 0 has -0\.1"):
+        sparse_max_gain_matching([0], [0], [-0.1], 1, 1)
+    assert sparse_max_gain_matching([], [], [], 3, 3) == []
+
+
 def test_giant_components_without_scipy_use_the_pure_python_sparse_solver(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -62,3 +62,11 @@ def test_mot_results_written_through_it_read_back(tmp_path: Path) -> None:
 def test_json_text_is_utf8_with_the_line_ends_given(tmp_path: Path) -> None:
     target = write_text_atomic(tmp_path / "s.json", json.dumps({"camera": "café"}, ensure_ascii=False) + "\n")
     assert target.read_bytes().decode("utf-8") == '{"camera": "café"}\n'
+
+
+def test_a_target_that_is_a_folder_fails_and_leaves_no_part(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+    target.mkdir()
+    with pytest.raises(OSError):
+        write_text_atomic(target, "{}")
+    assert target.is_dir() and not list(tmp_path.glob("*" + PART_SUFFIX))

@@ -215,7 +215,26 @@ def sparse_max_gain_matching(
     Args:
         rows, cols: the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no pair twice.
         gain: their gains, finite and ``>= 0``.
+
+    Raises:
+        ValueError: lists of different lengths, a row or column out of range, or a gain that is
+            negative, NaN or infinite.
     """
+    if not len(rows) == len(cols) == len(gain):
+        raise ValueError(
+            f"sparse_max_gain_matching: rows, cols and gain must have one entry per pair, got "
+            f"{len(rows)}, {len(cols)}, {len(gain)}"
+        )
+    if rows and (min(rows) < 0 or max(rows) >= n_rows or min(cols) < 0 or max(cols) >= n_cols):
+        raise ValueError(
+            f"sparse_max_gain_matching: a pair lies outside the {n_rows} x {n_cols} matrix "
+            f"(rows {min(rows)}..{max(rows)}, columns {min(cols)}..{max(cols)})"
+        )
+    bad = [k for k, g in enumerate(gain) if not 0.0 <= g < math.inf]  # (NaN fails the comparison)
+    if bad:
+        raise ValueError(
+            f"sparse_max_gain_matching: gains must be finite and >= 0, pair {bad[0]} has {gain[bad[0]]}"
+        )
     adj: list[list[tuple[int, float]]] = [[] for _ in range(n_rows)]
     for row, col, g in zip(rows, cols, gain, strict=True):
         adj[row].append((col, -g))

@@ -35,10 +35,10 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     try:
         with part.open("wb") as fh:
             yield fh
+        os.replace(part, target)  # (fails e.g. when the target is a folder: the .part is not left)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    os.replace(part, target)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -313,6 +313,19 @@ def test_small_scene_list_matcher_equals_the_array_path(seed: int, monkeypatch: 
             np.testing.assert_array_equal(a, b)
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Replace ``module.name`` by a wrapper that calls it and appends 1 to the returned list."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    def spy(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_sparse_solver_for_giant_components_equals_the_dense_one(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -330,14 +343,7 @@ def test_sparse_solver_for_giant_components_equals_the_dense_one(
     monkeypatch.setattr(assign_module, "_SPARSE_BLOCK_MIN_ENTRIES", 10**12)
     dense = assign_module.match_pairs(r, c, cost, 0.8)
     monkeypatch.setattr(assign_module, "_SPARSE_BLOCK_MIN_ENTRIES", 1)
-    calls: list[int] = []
-    real = assign_module.sparse_gated_matching
-
-    def spy(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(assign_module, "sparse_gated_matching", spy)
+    calls = _count_calls(monkeypatch, assign_module, "sparse_gated_matching")
     sparse = assign_module.match_pairs(r, c, cost, 0.8)
     assert calls  # the sparse path ran
     assert len(dense[0]) > 50
@@ -447,14 +453,7 @@ def test_giant_components_without_scipy_use_the_pure_python_sparse_solver(
     want = assign_module.match_pairs(r, c, cost, 0.8)
     monkeypatch.setattr(lsap_module, "_compiled_lsa", None)
     monkeypatch.setattr(lsap_module, "_compiled_sparse_matching", None)
-    calls: list[int] = []
-    real = assign_module.sparse_max_gain_matching
-
-    def spy(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(assign_module, "sparse_max_gain_matching", spy)
+    calls = _count_calls(monkeypatch, assign_module, "sparse_max_gain_matching")
     got = assign_module.match_pairs(r, c, cost, 0.8)
     assert calls  # the pure-Python sparse path ran
     assert len(want[0]) > 80

@@ -181,20 +181,39 @@ def _solve(cost: list[list[float]]) -> list[int]:
             last = remaining.pop()
             if index < len(remaining):
                 remaining[index] = last
-        u[cur] += min_val
-        for i in rows_in:
-            if i != cur:
-                u[i] += min_val - spc[col4row[i]]
-        for j in cols_in:
-            v[j] -= min_val - spc[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            col4row[i], j = j, col4row[i]
-            if i == cur:
-                break
+        _finish_row(cur, sink, min_val, rows_in, cols_in, spc, u, v, path, row4col, col4row)
     return col4row
+
+
+def _finish_row(
+    cur: int,
+    sink: int,
+    min_val: float,
+    rows_in: list[int],
+    cols_in: list[int],
+    spc: list[float],
+    u: list[float],
+    v: list[float],
+    path: list[int],
+    row4col: list[int],
+    col4row: list[int],
+) -> None:
+    """The end of one row's search, shared by the dense and sparse solvers: move the dual variables of
+    the rows and columns the search reached (``spc``: their shortest path costs; ``min_val``: the
+    sink's), then augment along ``path`` from ``sink`` back to row ``cur``."""
+    u[cur] += min_val
+    for i in rows_in:
+        if i != cur:
+            u[i] += min_val - spc[col4row[i]]
+    for j in cols_in:
+        v[j] -= min_val - spc[j]
+    j = sink
+    while True:
+        i = path[j]
+        row4col[j] = i
+        col4row[i], j = j, col4row[i]
+        if i == cur:
+            break
 
 
 def sparse_max_gain_matching(
@@ -292,18 +311,7 @@ def sparse_max_gain_matching(
             else:
                 i = row4col[j]
                 rows_in.append(i)
-        u[cur] += min_val
-        for i in rows_in[1:]:
-            u[i] += min_val - spc[col4row[i]]
-        for j in done:
-            v[j] -= min_val - spc[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            col4row[i], j = j, col4row[i]
-            if i == cur:
-                break
+        _finish_row(cur, sink, min_val, rows_in, done, spc, u, v, path, row4col, col4row)
         for j in touched:
             spc[j] = inf
     return [(row, col) for row, col in enumerate(col4row) if col < n_cols]

@@ -400,12 +400,21 @@ def test_giant_components_without_scipy_fall_back_to_the_dense_solver(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("budget", [0, 4, 1000])
 @pytest.mark.parametrize("seed", range(3))
-def test_pure_python_sparse_solver_reaches_the_dense_optimum(seed: int) -> None:
+def test_pure_python_sparse_solver_reaches_the_dense_optimum(
+    seed: int, budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``sparse_max_gain_matching`` (the core install's solver for large components): a valid
-    matching of listed pairs only, with the dense solver's total gain, ties included."""
+    matching of listed pairs only, with the dense solver's total gain, ties included, whatever the
+    budget of its first phase (0: every displaced row is left to the shortest-path searches; 1000:
+    the first phase runs to the end). Both phases run on these problems."""
+    import tracker.association.lsap as lsap_module
     from tracker.association.lsap import max_gain_assignment, sparse_max_gain_matching
 
+    monkeypatch.setattr(lsap_module, "SPARSE_DISPLACEMENTS_PER_ROW", budget)
+    searches = _count_calls(monkeypatch, lsap_module, "_finish_row")
+    sparse_searches = 0
     rng = np.random.default_rng(seed)
     for trial in range(300):
         n, m = int(rng.integers(1, 10)), int(rng.integers(1, 10))
@@ -415,12 +424,18 @@ def test_pure_python_sparse_solver_reaches_the_dense_optimum(seed: int) -> None:
         gain = rng.random((n, m)) if trial % 2 else np.round(rng.random((n, m)) * 3) / 3  # ties
         gain = np.where(listed, gain, 0.0)
         r, c = listed.nonzero()
+        if trial % 3 == 0:  # pairs in any order
+            shuffle = rng.permutation(len(r))
+            r, c = r[shuffle], c[shuffle]
+        before = len(searches)
         got = sparse_max_gain_matching(r.tolist(), c.tolist(), gain[r, c].tolist(), n, m)
+        sparse_searches += len(searches) - before  # (the dense solver below counts too)
         assert all(listed[i, j] for i, j in got)
         assert len({i for i, _ in got}) == len({j for _, j in got}) == len(got)
         assert [i for i, _ in got] == sorted(i for i, _ in got)
         want = sum(gain[i, j] for i, j in max_gain_assignment(gain.tolist()))
         assert sum(gain[i, j] for i, j in got) == pytest.approx(want, abs=1e-12)
+    assert sparse_searches  # phase 2 ran (rows displaced on ties, or over the budget)
 
 
 def test_pure_python_sparse_solver_refuses_bad_input() -> None:

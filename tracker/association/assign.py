@@ -353,15 +353,17 @@ def _solve_components_arrays(
                     out_c += uc[sparse[1]].tolist()
                     continue
             else:
-                for i, j in sparse_max_gain_matching(
+                matched = sparse_max_gain_matching(
                     ri[last].tolist(),
                     ci[last].tolist(),
                     (max_cost - pcost[idx][last]).tolist(),
                     len(ur),
                     len(uc),
-                ):
-                    out_r.append(int(ur[i]))
-                    out_c.append(int(uc[j]))
+                )
+                if matched:
+                    ij = np.array(matched, np.int64)
+                    out_r += ur[ij[:, 0]].tolist()
+                    out_c += uc[ij[:, 1]].tolist()
                 continue
         gain = np.zeros((len(ur), len(uc)))
         admissible = np.zeros((len(ur), len(uc)), bool)

@@ -22,6 +22,7 @@ than finding its components on lists).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 
@@ -216,6 +217,13 @@ def _finish_row(
             break
 
 
+SPARSE_DISPLACEMENTS_PER_ROW = 4
+"""Budget of :func:`sparse_max_gain_matching`'s first phase (augmenting row reduction): at most this
+many row displacements per row before the rows still free are left to the shortest-path searches.
+It bounds the phase's price war where many rows want the same few columns; the result is the optimum
+for any budget (0 included, which leaves every displaced row to the searches)."""
+
+
 def sparse_max_gain_matching(
     rows: list[int], cols: list[int], gain: list[float], n_rows: int, n_cols: int
 ) -> list[tuple[int, int]]:
@@ -224,12 +232,21 @@ def sparse_max_gain_matching(
     stay unmatched (gain 0).
 
     The core install's solver for the large components of packed scenes, where the dense block
-    (:func:`max_gain_assignment`, ``O(n^2 m)``) takes most of a second at a few hundred rows. It is
-    the same shortest-augmenting-path algorithm (Crouse 2016; rows added one at a time, dual
-    variables kept feasible) on the listed pairs only: each row also owns a private "unmatched"
-    column at gain 0, so every row can always be placed, and each search is a Dijkstra over the pairs
-    it reaches (a heap instead of a scan of every column). The total is the optimum of the dense
-    solver; where several optima tie, either may be returned.
+    (:func:`max_gain_assignment`, ``O(n^2 m)``) takes most of a second at a few hundred rows. Costs
+    are the negated gains; each row also owns a private "unmatched" column at cost 0, so every row
+    can always be placed. Two phases, as in Jonker and Volgenant (1987):
+
+    1. *Augmenting row reduction*: each row in turn takes its cheapest column by reduced cost, at the
+       price of its second cheapest (the column's dual drops by the difference), and the row that
+       held the column is freed and goes next. On a tracking graph nearly every row ends here.
+       Dual feasibility holds throughout (duals only fall, each row's dual is its second-cheapest
+       reduced cost) and every matched pair is tight. The phase stops after
+       :data:`SPARSE_DISPLACEMENTS_PER_ROW` displacements per row.
+    2. The rows still free are added by the shortest-augmenting-path search of the dense solver
+       (Crouse 2016), a Dijkstra over the pairs it reaches (a heap instead of a scan of every
+       column).
+
+    The total is the optimum of the dense solver; where several optima tie, either may be returned.
 
     Args:
         rows, cols: the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no pair twice.
@@ -249,30 +266,84 @@ def sparse_max_gain_matching(
             f"sparse_max_gain_matching: a pair lies outside the {n_rows} x {n_cols} matrix "
             f"(rows {min(rows)}..{max(rows)}, columns {min(cols)}..{max(cols)})"
         )
-    bad = [k for k, g in enumerate(gain) if not 0.0 <= g < math.inf]  # (NaN fails the comparison)
-    if bad:
-        raise ValueError(
-            f"sparse_max_gain_matching: gains must be finite and >= 0, pair {bad[0]} has {gain[bad[0]]}"
-        )
-    adj: list[list[tuple[int, float]]] = [[] for _ in range(n_rows)]
-    for row, col, g in zip(rows, cols, gain, strict=True):
-        adj[row].append((col, -g))
-    for row in range(n_rows):
-        adj[row].append((n_cols + row, 0.0))  # the row's own "unmatched" column
-    nc = n_cols + n_rows
+    # one pass in C when all is well (a NaN or inf makes the sum non-finite; so may an overflow,
+    # which the scan below then clears)
+    if gain and not (min(gain) >= 0.0 and math.isfinite(sum(gain))):
+        bad = [k for k, g in enumerate(gain) if not 0.0 <= g < math.inf]  # (NaN fails the comparison)
+        if bad:
+            raise ValueError(
+                f"sparse_max_gain_matching: gains must be finite and >= 0, pair {bad[0]} has {gain[bad[0]]}"
+            )
     inf = math.inf
-    u = [min([c for _, c in edges]) for edges in adj]  # feasible duals: reduced costs >= 0
+    # the pairs by row, as flat lists (few objects for the garbage collector to track: a list of
+    # tuples per row made it run full collections of the tracker's heap, 60-70 ms each);
+    # row i's pairs are [start[i], start[i + 1]); its own "unmatched" column is n_cols + i, cost 0
+    if rows != sorted(rows):
+        order = sorted(range(len(rows)), key=rows.__getitem__)
+        rows = [rows[k] for k in order]
+        cols = [cols[k] for k in order]
+        gain = [gain[k] for k in order]
+    cost = [-g for g in gain]
+    start = [bisect.bisect_left(rows, row) for row in range(n_rows + 1)]
+    nc = n_cols + n_rows
+    u = [0.0] * n_rows
     v = [0.0] * nc
     col4row = [-1] * n_rows
     row4col = [-1] * nc
+
+    # phase 1: augmenting row reduction
+    free = list(range(n_rows))
+    deferred: list[int] = []
+    budget = SPARSE_DISPLACEMENTS_PER_ROW * n_rows
+    k = 0
+    while k < len(free):
+        i = free[k]
+        k += 1
+        # cheapest and second cheapest c - v (ties: a free column first), own column first
+        j1, j2 = n_cols + i, -1
+        u1, u2 = -v[j1], inf
+        a, b = start[i], start[i + 1]
+        for j, cij in zip(cols[a:b], cost[a:b], strict=True):
+            r = cij - v[j]
+            if r < u2:
+                if r < u1 or (r == u1 and row4col[j] == -1 and row4col[j1] != -1):
+                    u2, j2 = u1, j1
+                    u1, j1 = r, j
+                else:
+                    u2, j2 = r, j
+        if u1 < u2:
+            if u2 < inf:
+                v[j1] -= u2 - u1  # j1 tight for row i at the price of the runner-up
+                u[i] = u2
+            else:
+                u[i] = u1
+        else:  # a tie: take the runner-up if only it is free, and move no dual
+            u[i] = u1
+            if row4col[j1] != -1 and row4col[j2] == -1:
+                j1 = j2
+        owner = row4col[j1]
+        row4col[j1] = i
+        col4row[i] = j1
+        if owner != -1:  # its pair is no longer tight (or it lost a tie): free it
+            col4row[owner] = -1
+            budget -= 1
+            if u1 < u2 and budget >= 0:
+                k -= 1
+                free[k] = owner  # goes next
+            else:
+                deferred.append(owner)  # left to phase 2
+
+    # phase 2: a shortest augmenting path for each row still free
     path = [-1] * nc
     spc = [inf] * nc
-    for cur in range(n_rows):
-        # fast path (most rows of a tracking graph): the row's cheapest column by reduced cost is
-        # free, so the search would end at its first step; take it (ties: a free column first)
+    for cur in deferred:
+        # fast path: the row's cheapest column by reduced cost is free, so the search would end at
+        # its first step; take it (ties: a free column first)
         ucur = u[cur]
-        best_j, best = -1, inf
-        for j, cij in adj[cur]:
+        best_j = n_cols + cur
+        best = -ucur - v[best_j]
+        a, b = start[cur], start[cur + 1]
+        for j, cij in zip(cols[a:b], cost[a:b], strict=True):
             reduced = cij - ucur - v[j]
             if reduced < best or (reduced == best and row4col[j] == -1):
                 best_j, best = j, reduced
@@ -289,7 +360,8 @@ def sparse_max_gain_matching(
         rows_in = [cur]
         while sink == -1:
             ui = u[i]
-            for j, cij in adj[i]:
+            a, b = start[i], start[i + 1]
+            for j, cij in zip([n_cols + i, *cols[a:b]], [0.0, *cost[a:b]], strict=True):
                 if j in is_done:
                     continue
                 reduced = min_val + cij - ui - v[j]

@@ -196,6 +196,38 @@ def test_overlap_pairs_are_the_nonzero_entries_of_iou_matrix() -> None:
     np.testing.assert_array_equal(iou, dense[i, j])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_packed_scenes_use_bands_and_find_the_same_pairs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a packed scene (more than BAND_MIN_CANDIDATES_PER_BOX x-window candidates per box) the
+    sweep also splits ``b`` in horizontal bands: the same overlapping pairs and IoU bit for bit as the
+    dense broadcast, boxes outside every band, flat boxes and shared edges included."""
+    import tracker.geometry as geometry
+
+    rng = np.random.default_rng(seed)
+    n = 500
+    xy = rng.uniform(-50, 400, (2 * n, 2))
+    wh = rng.uniform(5, 60, (2 * n, 2))
+    wh[rng.random(2 * n) < 0.05, 1] = 0.0  # flat boxes
+    boxes = np.concatenate([xy, xy + wh], axis=1)
+    if seed % 2:
+        boxes = np.round(boxes / 5) * 5  # shared edges
+    a, b = boxes[:n].copy(), boxes[n:]
+    a[:10] += [0, 900, 0, 900]  # below every band of b
+    a[10:20] -= [0, 900, 0, 900]  # above
+    bands = _count_calls(monkeypatch, geometry, "_band_pairs")
+    dense = geometry._pair_iou(a[:, None, :], b[None, :, :])
+    i, j, iou = geometry.overlap_pairs(a, b)
+    assert bands  # the banded path ran
+    ri, rj = np.nonzero(dense)
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(
+        zip(ri.tolist(), rj.tolist(), strict=True)
+    )
+    assert np.all(np.diff(i) >= 0)
+    np.testing.assert_array_equal(iou, dense[i, j])
+    np.testing.assert_array_equal(geometry.iou_matrix(a, b), dense)
+    assert len(bands) == 2
+
+
 @pytest.mark.parametrize("preset", ["bytetrack", "default", "deepsort", "default+oc-sort"])
 def test_sparse_stages_give_the_same_tracks_as_dense_ones(
     preset: str, monkeypatch: pytest.MonkeyPatch

@@ -26,8 +26,9 @@ def iou_matrix(
     """Intersection over union of every box in ``a`` with every box in ``b``.
 
     Large inputs (``T*M >= SPARSE_IOU_MIN_PAIRS``) compute only the pairs whose x-extents can overlap
-    (boxes of ``b`` sorted by ``x1``, a window per box of ``a``), so the work grows with the pairs that
-    can touch rather than with ``T*M`` (the result is still a dense zero-filled matrix, the same bit for
+    (boxes of ``b`` sorted by ``x1``, a window per box of ``a``; in packed scenes also split in
+    horizontal bands, :func:`_window_pairs`), so the work grows with the pairs that can touch rather
+    than with ``T*M`` (the result is still a dense zero-filled matrix, the same bit for
     bit).
 
     Args:
@@ -91,24 +92,88 @@ def _pair_iou(
 
 
 def _iou_matrix_sweep(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """:func:`iou_matrix` computed only on pairs whose x-extents may overlap: ``b[j]`` can overlap
-    ``a[i]`` only if ``a[i].x1 - max_width(b) <= b[j].x1 < a[i].x2``, a contiguous window of ``b``
-    sorted by ``x1``. Same arithmetic as the dense form on those pairs, exact zeros elsewhere."""
-    order = np.argsort(b[:, 0], kind="stable")
-    bx1 = b[order, 0]
-    max_w = float(np.max(b[:, 2] - b[:, 0]))
-    lo = np.searchsorted(bx1, a[:, 0] - max_w, side="left")
-    hi = np.searchsorted(bx1, a[:, 2], side="left")
-    counts = np.maximum(hi - lo, 0)
+    """:func:`iou_matrix` computed only on the candidate pairs of :func:`_window_pairs`. Same
+    arithmetic as the dense form on those pairs, exact zeros elsewhere."""
     out = np.zeros((len(a), len(b)))
+    rows, cols = _window_pairs(a, b)
+    if len(rows):
+        out[rows, cols] = _pair_iou(a[rows], b[cols])
+    return out
+
+
+BAND_MIN_CANDIDATES_PER_BOX = 64
+"""When the x sweep of :func:`_window_pairs` finds more candidates than this per box of ``a`` (a packed
+scene: about 1,000 people in a 1080p frame), the boxes of ``b`` are also split in horizontal bands and
+each box of ``a`` searches only the bands it can reach: at 2,000 people 4.9 instead of 8.1 ms per
+:func:`overlap_pairs`, and 40 us slower than the plain sweep at 200."""
+
+_BAND_HEIGHT = 0.5
+"""Band height as a fraction of the tallest box of ``b`` (0.25 / 0.5 / 1.0: 6.0 / 5.0 / 5.5 ms at
+2,000 people)."""
+
+
+def _window_pairs(
+    a: NDArray[np.float64], b: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Candidate pairs ``(rows of a, rows of b)``, ``int64[P]`` each, sorted by row of ``a``, that
+    include every pair of boxes that overlap (more may follow; each pair once).
+
+    ``b[j]`` can overlap ``a[i]`` only if ``a[i].x1 - max_width(b) <= b[j].x1 < a[i].x2``: a contiguous
+    window of ``b`` sorted by ``x1``. In packed scenes (more than :data:`BAND_MIN_CANDIDATES_PER_BOX`
+    candidates per box) the same window is searched in each horizontal band of ``b`` (by ``y1``) that
+    can reach ``a[i]``: ``a[i].y1 - max_height(b) < b[j].y1 < a[i].y2``.
+
+    Args:
+        a: ``float64[T,4]`` xyxy pixels, ``T >= 1``.
+        b: ``float64[M,4]`` xyxy pixels, ``M >= 1``.
+    """
+    bx1 = b[:, 0]
+    max_w = float(np.max(b[:, 2] - bx1))
+    order = np.argsort(bx1, kind="stable")
+    sorted_x1 = bx1[order]
+    lo = np.searchsorted(sorted_x1, a[:, 0] - max_w, side="left")
+    hi = np.searchsorted(sorted_x1, a[:, 2], side="left")
+    counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
-    if total == 0:
-        return out
+    if total > BAND_MIN_CANDIDATES_PER_BOX * len(a):
+        return _band_pairs(a, b, max_w)
     rows = np.repeat(np.arange(len(a)), counts)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     cols = order[starts + np.arange(total)]
-    out[rows, cols] = _pair_iou(a[rows], b[cols])
-    return out
+    return rows, cols
+
+
+def _band_pairs(
+    a: NDArray[np.float64], b: NDArray[np.float64], max_w: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`_window_pairs` in horizontal bands: ``b`` sorted by (band of ``y1``, ``x1``) as one key
+    ``band * span + (x1 - min x1)``, and one x window per (box of ``a``, band it can reach). The
+    windows are one pixel wider on each side than the exact bounds (the key's rounding cannot drop a
+    pair; the extra pairs do not overlap and are filtered by the callers)."""
+    bx1, by1 = b[:, 0], b[:, 1]
+    max_h = float(np.max(b[:, 3] - by1))
+    x0, y0 = float(bx1.min()), float(by1.min())
+    height = max(max_h * _BAND_HEIGHT, 1.0)
+    band = ((by1 - y0) // height).astype(np.int64)
+    last_band = int(band.max())
+    span = 2.0 * (float(bx1.max()) - x0) + 4.0  # offsets in a band: [0, span / 2 - 2]
+    key = band * span + (bx1 - x0)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.maximum(((a[:, 1] - max_h - y0) // height).astype(np.int64), 0)
+    reach = np.maximum(np.minimum(((a[:, 3] - y0) // height).astype(np.int64), last_band) - first + 1, 0)
+    queries = int(reach.sum())
+    qa = np.repeat(np.arange(len(a)), reach)
+    qband = np.repeat(first - (np.cumsum(reach) - reach), reach) + np.arange(queries)
+    base = qband * span
+    # offsets clipped to (-span / 4, 3 span / 4): a window never leaves its band's keys
+    lo = np.searchsorted(key, base + np.clip(a[qa, 0] - max_w - x0 - 1.0, -0.25 * span, 0.75 * span))
+    hi = np.searchsorted(key, base + np.clip(a[qa, 2] - x0 + 1.0, -0.25 * span, 0.75 * span))
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    rows = np.repeat(qa, counts)
+    cols = order[np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)]
+    return rows, cols
 
 
 def overlap_pairs(
@@ -116,33 +181,24 @@ def overlap_pairs(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """The pairs of boxes of ``a`` and ``b`` that overlap (IoU > 0), and their IoU, without a dense matrix.
 
-    Same sweep over x-sorted boxes as :func:`iou_matrix` and the same arithmetic: ``iou`` equals
-    ``iou_matrix(a, b)[i, j]`` bit for bit.
+    Same candidate windows as :func:`iou_matrix` (:func:`_window_pairs`) and the same arithmetic:
+    ``iou`` equals ``iou_matrix(a, b)[i, j]`` bit for bit.
 
     Args:
         a: ``float[T,4]`` xyxy pixels.
         b: ``float[M,4]`` xyxy pixels.
 
-    Returns ``(i, j, iou)``: ``int64[P]`` rows of ``a``, ``int64[P]`` rows of ``b`` (sorted by ``i``,
-    then by ``b``'s ``x1``) and ``float64[P]`` their IoU in ``(0, 1]``.
+    Returns ``(i, j, iou)``: ``int64[P]`` rows of ``a``, ``int64[P]`` rows of ``b`` (sorted by ``i``)
+    and ``float64[P]`` their IoU in ``(0, 1]``.
     """
     a64: NDArray[np.float64] = np.asarray(a, dtype=np.float64)
     b64: NDArray[np.float64] = np.asarray(b, dtype=np.float64)
     if len(a64) == 0 or len(b64) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    order = np.argsort(b64[:, 0], kind="stable")
-    bx1 = b64[order, 0]
-    max_w = float(np.max(b64[:, 2] - b64[:, 0]))
-    lo = np.searchsorted(bx1, a64[:, 0] - max_w, side="left")
-    hi = np.searchsorted(bx1, a64[:, 2], side="left")
-    counts = np.maximum(hi - lo, 0)
-    total = int(counts.sum())
-    if total == 0:
+    rows, cols = _window_pairs(a64, b64)
+    if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    rows = np.repeat(np.arange(len(a64)), counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    cols = order[starts + np.arange(total)]
-    # most x-window candidates do not overlap in y: drop them before the full IoU
+    # most window candidates do not overlap in y: drop them before the full IoU
     ay, by = a64[:, 1::2], b64[:, 1::2]
     touch = (ay[rows, 0] < by[cols, 1]) & (by[cols, 0] < ay[rows, 1])
     rows, cols = rows[touch], cols[touch]

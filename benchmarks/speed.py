@@ -15,7 +15,9 @@ every sequence (or scene) each tracker runs once, on a fresh instance, one after
 order of the trackers rotates from round to round. All samples of all rounds are pooled. The tables
 report the ratio of roboflow ByteTrack's median to each tracker's median (> 1: faster than roboflow
 ByteTrack), and, as a noise-robust cross-check, the median over (round, sequence) pairs of that same
-ratio measured within the pair ("paired").
+ratio measured within the pair ("paired"). The synthetic sizes run back to back within each round, and
+a last table gives the time per object per update at each size over that at the first size ("growth";
+"paired": the median over rounds of that ratio within the round).
 
 SIGINT / SIGTERM / SIGHUP stop the run after the (round, sequence) in hand: the tables of what was
 measured are printed, the JSON is written whole with ``"stopped": "<signal>"`` (``"end"`` after a full
@@ -314,6 +316,20 @@ class Samples:
     """Median ns per (round, sequence) run, for paired ratios."""
     per_sequence: dict[str, list[int]] = field(default_factory=dict)
     """Every ``update()`` duration in ns, by sequence (all rounds)."""
+    per_sequence_tracks: dict[str, int] = field(default_factory=dict)
+    """Sum of output tracks by sequence (all rounds)."""
+
+    def only(self, sequence: str) -> Samples:
+        """The samples of one sequence (all rounds)."""
+        ns = self.per_sequence.get(sequence, [])
+        return Samples(
+            ns=list(ns),
+            tracks=self.per_sequence_tracks.get(sequence, 0),
+            frames=len(ns),
+            run_medians={k: v for k, v in self.run_medians.items() if k[1] == sequence},
+            per_sequence={sequence: list(ns)} if ns else {},
+            per_sequence_tracks={sequence: self.per_sequence_tracks.get(sequence, 0)},
+        )
 
 
 def run_once(c: Contender, seq: Clip, inputs: list[Any]) -> tuple[list[int], int]:
@@ -359,6 +375,7 @@ def bench(
                 smp.frames += len(times)
                 smp.run_medians[(r, s.name)] = float(np.median(times))
                 smp.per_sequence.setdefault(s.name, []).extend(times)
+                smp.per_sequence_tracks[s.name] = smp.per_sequence_tracks.get(s.name, 0) + ntracks
             print(f"  [{label}] round {r + 1}/{repeats} {s.name} done", file=sys.stderr, flush=True)
     return res
 
@@ -390,6 +407,39 @@ def summarise(res: dict[str, Samples], num_objects: int | None = None) -> list[d
     return rows
 
 
+def per_object_growth(
+    res: dict[str, Samples], sizes: Sequence[int], names: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Time per object per update at each size over that at the first size, per tracker: by pooled
+    medians, and paired (the median over rounds of the ratio within the round, where the sizes ran
+    back to back). Sizes with no complete round are left out."""
+    rows = []
+    n0, s0 = sizes[0], names[0]
+    for tracker, smp in res.items():
+        base = smp.per_sequence.get(s0)
+        if not base:
+            continue
+        base_med = float(np.median(base)) / n0
+        for n, name in zip(sizes[1:], names[1:], strict=True):
+            ns = smp.per_sequence.get(name)
+            if not ns:
+                continue
+            paired = [
+                (v / n) / (smp.run_medians[(r, s0)] / n0)
+                for (r, seq), v in smp.run_medians.items()
+                if seq == name and (r, s0) in smp.run_medians
+            ]
+            rows.append(
+                {
+                    "tracker": tracker,
+                    "objects": n,
+                    "growth": float(np.median(ns)) / n / base_med,
+                    "paired_growth": float(statistics.median(paired)) if paired else float("nan"),
+                }
+            )
+    return rows
+
+
 def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
     """Plain aligned text table; ``columns`` are ``(key, header, format spec)``."""
     cells = [[h for _, h, _ in columns]]
@@ -415,6 +465,12 @@ MOT_COLUMNS = [
     ("ratio_vs_rf_bytetrack", "rf-BT/x", ".2f"),
     ("paired_ratio_vs_rf_bytetrack", "paired", ".2f"),
     ("tracks_per_frame", "tracks/frame", ".2f"),
+]
+GROWTH_COLUMNS = [
+    ("tracker", "tracker", ""),
+    ("objects", "objects", "d"),
+    ("growth", "growth", ".2f"),
+    ("paired_growth", "paired", ".2f"),
 ]
 SYN_COLUMNS = [
     ("num_objects", "objects", "d"),
@@ -604,16 +660,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not args.skip_synthetic and args.sizes and not stop.requested:
             print(f"\nSynthetic scenes: {args.frames} frames, 1920x1080, 5% misses, ~3 false positives/frame")
+            # every size in one interleaved bench: within a round the sizes run back to back, so
+            # the per-object growth is measured within each round, not across minutes of drift
+            scenes = [synthetic_scene(n, args.frames, seed=args.seed + n) for n in args.sizes]
+            res = bench(cs, scenes, args.repeats, "synthetic", stop)
             syn_rows = []
-            for n in args.sizes:
-                scene = synthetic_scene(n, args.frames, seed=args.seed + n)
-                measured = _summary_or_none(bench(cs, [scene], args.repeats, scene.name, stop), num_objects=n)
+            for n, scene in zip(args.sizes, scenes, strict=True):
+                measured = _summary_or_none({k: v.only(scene.name) for k, v in res.items()}, num_objects=n)
                 if measured is None:
                     break
                 syn_rows.extend(measured)
+            growth = per_object_growth(res, args.sizes, [s.name for s in scenes])
             if syn_rows:
                 print(format_table(syn_rows, SYN_COLUMNS))
-            result["synthetic"] = {"frames": args.frames, "sizes": args.sizes, "results": syn_rows}
+            if growth:
+                print(
+                    f"\nTime per object per update at N objects / at {args.sizes[0]} (1.00 = linear in objects):"
+                )
+                print(format_table(growth, GROWTH_COLUMNS))
+            result["synthetic"] = {
+                "frames": args.frames,
+                "sizes": args.sizes,
+                "results": syn_rows,
+                "per_object_growth": growth,
+            }
 
     return _finish(args, result, stop)
 

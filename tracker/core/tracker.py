@@ -14,7 +14,7 @@ from ..association.costs import cosine_distance
 from ..association.stages import run_stages
 from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
-from ..geometry import box_areas, iou_matrix
+from ..geometry import SPARSE_IOU_MIN_PAIRS, box_areas, iou_matrix, overlap_pairs
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, mahalanobis_pairs, xyxy_to_cxcywh
 from ..types import Detections, Embedder, Tracks, TrackState
 from .ids import IdAllocator
@@ -814,10 +814,14 @@ class Tracker:
         if len(tracked) == 0:
             return None
         boxes = cxcywh_to_xyxy(s.means[:, :4])
-        ti, li = (
-            iou_matrix(boxes.take(tracked, 0), boxes.take(lost_rows, 0))
-            > self.config.association.duplicate_iou
-        ).nonzero()
+        a, b = boxes.take(tracked, 0), boxes.take(lost_rows, 0)
+        threshold = self.config.association.duplicate_iou
+        if len(a) * len(b) >= SPARSE_IOU_MIN_PAIRS:  # packed scenes: the overlapping pairs only
+            ti, li, iou = overlap_pairs(a, b)
+            above = iou > threshold
+            ti, li = ti[above], li[above]
+        else:
+            ti, li = (iou_matrix(a, b) > threshold).nonzero()
         if len(ti) == 0:
             return None
         older_tracked = s.age[tracked[ti]] >= s.age[lost_rows[li]]

@@ -354,11 +354,7 @@ def _solve_components_arrays(
                     continue
             else:
                 matched = sparse_max_gain_matching(
-                    ri[last].tolist(),
-                    ci[last].tolist(),
-                    (max_cost - pcost[idx][last]).tolist(),
-                    len(ur),
-                    len(uc),
+                    ri[last], ci[last], max_cost - pcost[idx][last], len(ur), len(uc)
                 )
                 if matched:
                     ij = np.array(matched, np.int64)

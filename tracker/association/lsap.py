@@ -22,7 +22,6 @@ than finding its components on lists).
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 
@@ -225,7 +224,7 @@ for any budget (0 included, which leaves every displaced row to the searches).""
 
 
 def sparse_max_gain_matching(
-    rows: list[int], cols: list[int], gain: list[float], n_rows: int, n_cols: int
+    rows: ArrayLike, cols: ArrayLike, gain: ArrayLike, n_rows: int, n_cols: int
 ) -> list[tuple[int, int]]:
     """Maximum-total-gain matching of a sparse bipartite graph, in pure Python: ``(row, col)`` pairs,
     rows ascending. Only the listed pairs may match, each row and column at most once, and any may
@@ -236,12 +235,13 @@ def sparse_max_gain_matching(
     are the negated gains; each row also owns a private "unmatched" column at cost 0, so every row
     can always be placed. Two phases, as in Jonker and Volgenant (1987):
 
-    1. *Augmenting row reduction*: each row in turn takes its cheapest column by reduced cost, at the
-       price of its second cheapest (the column's dual drops by the difference), and the row that
-       held the column is freed and goes next. On a tracking graph nearly every row ends here.
-       Dual feasibility holds throughout (duals only fall, each row's dual is its second-cheapest
-       reduced cost) and every matched pair is tight. The phase stops after
-       :data:`SPARSE_DISPLACEMENTS_PER_ROW` displacements per row.
+    1. *Augmenting row reduction*: each row takes its cheapest column by reduced cost, at the price
+       of its second cheapest (the column's dual drops by the difference), and the row that held the
+       column is freed and goes next. Rows whose cheapest column no other row wants first are placed
+       together by numpy (in a tracking graph about half of them); the rest in turn, in Python. On a
+       tracking graph nearly every row ends here. Dual feasibility holds throughout (duals only
+       fall, each row's dual is its second-cheapest reduced cost) and every matched pair is tight.
+       The phase stops after :data:`SPARSE_DISPLACEMENTS_PER_ROW` displacements per row.
     2. The rows still free are added by the shortest-augmenting-path search of the dense solver
        (Crouse 2016), a Dijkstra over the pairs it reaches (a heap instead of a scan of every
        column).
@@ -249,50 +249,81 @@ def sparse_max_gain_matching(
     The total is the optimum of the dense solver; where several optima tie, either may be returned.
 
     Args:
-        rows, cols: the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no pair twice.
-        gain: their gains, finite and ``>= 0``.
+        rows, cols: ``int[P]`` the pairs (row in ``[0, n_rows)``, column in ``[0, n_cols)``), no pair
+            twice, in any order.
+        gain: ``float[P]`` their gains, finite and ``>= 0``.
 
     Raises:
         ValueError: lists of different lengths, a row or column out of range, or a gain that is
             negative, NaN or infinite.
     """
-    if not len(rows) == len(cols) == len(gain):
+    r = np.asarray(rows, dtype=np.int64).reshape(-1)
+    c = np.asarray(cols, dtype=np.int64).reshape(-1)
+    g = np.asarray(gain, dtype=np.float64).reshape(-1)
+    if not len(r) == len(c) == len(g):
         raise ValueError(
             f"sparse_max_gain_matching: rows, cols and gain must have one entry per pair, got "
-            f"{len(rows)}, {len(cols)}, {len(gain)}"
+            f"{len(r)}, {len(c)}, {len(g)}"
         )
-    if rows and (min(rows) < 0 or max(rows) >= n_rows or min(cols) < 0 or max(cols) >= n_cols):
+    if len(r) and (r.min() < 0 or r.max() >= n_rows or c.min() < 0 or c.max() >= n_cols):
         raise ValueError(
             f"sparse_max_gain_matching: a pair lies outside the {n_rows} x {n_cols} matrix "
-            f"(rows {min(rows)}..{max(rows)}, columns {min(cols)}..{max(cols)})"
+            f"(rows {r.min()}..{r.max()}, columns {c.min()}..{c.max()})"
         )
-    # one pass in C when all is well (a NaN or inf makes the sum non-finite; so may an overflow,
-    # which the scan below then clears)
-    if gain and not (min(gain) >= 0.0 and math.isfinite(sum(gain))):
-        bad = [k for k, g in enumerate(gain) if not 0.0 <= g < math.inf]  # (NaN fails the comparison)
-        if bad:
-            raise ValueError(
-                f"sparse_max_gain_matching: gains must be finite and >= 0, pair {bad[0]} has {gain[bad[0]]}"
-            )
+    bad = np.flatnonzero(~((g >= 0.0) & (g < np.inf)))  # (NaN fails both comparisons)
+    if len(bad):
+        raise ValueError(
+            f"sparse_max_gain_matching: gains must be finite and >= 0, pair {bad[0]} has {float(g[bad[0]])}"
+        )
+    if n_rows == 0:
+        return []
     inf = math.inf
-    # the pairs by row, as flat lists (few objects for the garbage collector to track: a list of
-    # tuples per row made it run full collections of the tracker's heap, 60-70 ms each);
-    # row i's pairs are [start[i], start[i + 1]); its own "unmatched" column is n_cols + i, cost 0
-    if rows != sorted(rows):
-        order = sorted(range(len(rows)), key=rows.__getitem__)
-        rows = [rows[k] for k in order]
-        cols = [cols[k] for k in order]
-        gain = [gain[k] for k in order]
-    cost = [-g for g in gain]
-    start = [bisect.bisect_left(rows, row) for row in range(n_rows + 1)]
+    # The pairs by row, then by cost (and by listing order among equal costs), as flat lists (few
+    # objects for the garbage collector to track: a list of tuples per row made it run full
+    # collections of the tracker's heap, 60-70 ms each). Row i's pairs are [start[i], start[i + 1]);
+    # its own "unmatched" column is n_cols + i, cost 0.
+    order = np.lexsort((-g, r))
+    r, c, cost_a = r[order], c[order], -g[order]
+    start_a = np.searchsorted(r, np.arange(n_rows + 1))
     nc = n_cols + n_rows
-    u = [0.0] * n_rows
-    v = [0.0] * nc
-    col4row = [-1] * n_rows
-    row4col = [-1] * nc
 
-    # phase 1: augmenting row reduction
-    free = list(range(n_rows))
+    # phase 1a, in numpy (v = 0 so far): each row's cheapest and second-cheapest costs, its own
+    # column (cost 0, never cheaper than a pair) last; rows whose cheapest is strictly cheaper than
+    # the runner-up and whose column no other such row wants first take it at the runner-up's price
+    count = np.diff(start_a)
+    first = np.minimum(start_a[:-1], max(len(r) - 1, 0))
+    own = n_cols + np.arange(n_rows)
+    if len(r):
+        cost1 = np.where(count > 0, cost_a[first], 0.0)
+        col1 = np.where(count > 0, c[first], own)
+        cost2 = np.where(count > 1, cost_a[np.minimum(first + 1, len(r) - 1)], np.where(count > 0, 0.0, inf))
+    else:
+        cost1, col1, cost2 = np.zeros(n_rows), own, np.full(n_rows, inf)
+    strict = cost1 < cost2
+    wanted = np.bincount(col1[strict], minlength=nc)
+    take = strict & (wanted[col1] == 1)
+    placed = np.flatnonzero(take)
+    u_a = np.zeros(n_rows)
+    v_a = np.zeros(nc)
+    col4row_a = np.full(n_rows, -1, np.int64)
+    row4col_a = np.full(nc, -1, np.int64)
+    jp = col1[placed]
+    col4row_a[placed] = jp
+    row4col_a[jp] = placed
+    priced = placed[cost2[placed] < inf]  # (a row without pairs takes its own column at cost 0)
+    v_a[col1[priced]] = cost1[priced] - cost2[priced]
+    u_a[priced] = cost2[priced]
+
+    cols_l: list[int] = c.tolist()
+    cost: list[float] = cost_a.tolist()
+    start: list[int] = start_a.tolist()
+    u: list[float] = u_a.tolist()
+    v: list[float] = v_a.tolist()
+    col4row: list[int] = col4row_a.tolist()
+    row4col: list[int] = row4col_a.tolist()
+
+    # phase 1b: augmenting row reduction of the other rows, in turn
+    free: list[int] = np.flatnonzero(~take).tolist()
     deferred: list[int] = []
     budget = SPARSE_DISPLACEMENTS_PER_ROW * n_rows
     k = 0
@@ -303,14 +334,14 @@ def sparse_max_gain_matching(
         j1, j2 = n_cols + i, -1
         u1, u2 = -v[j1], inf
         a, b = start[i], start[i + 1]
-        for j, cij in zip(cols[a:b], cost[a:b], strict=True):
-            r = cij - v[j]
-            if r < u2:
-                if r < u1 or (r == u1 and row4col[j] == -1 and row4col[j1] != -1):
+        for j, cij in zip(cols_l[a:b], cost[a:b], strict=True):
+            rc = cij - v[j]
+            if rc < u2:
+                if rc < u1 or (rc == u1 and row4col[j] == -1 and row4col[j1] != -1):
                     u2, j2 = u1, j1
-                    u1, j1 = r, j
+                    u1, j1 = rc, j
                 else:
-                    u2, j2 = r, j
+                    u2, j2 = rc, j
         if u1 < u2:
             if u2 < inf:
                 v[j1] -= u2 - u1  # j1 tight for row i at the price of the runner-up
@@ -343,7 +374,7 @@ def sparse_max_gain_matching(
         best_j = n_cols + cur
         best = -ucur - v[best_j]
         a, b = start[cur], start[cur + 1]
-        for j, cij in zip(cols[a:b], cost[a:b], strict=True):
+        for j, cij in zip(cols_l[a:b], cost[a:b], strict=True):
             reduced = cij - ucur - v[j]
             if reduced < best or (reduced == best and row4col[j] == -1):
                 best_j, best = j, reduced
@@ -361,7 +392,7 @@ def sparse_max_gain_matching(
         while sink == -1:
             ui = u[i]
             a, b = start[i], start[i + 1]
-            for j, cij in zip([n_cols + i, *cols[a:b]], [0.0, *cost[a:b]], strict=True):
+            for j, cij in zip([n_cols + i, *cols_l[a:b]], [0.0, *cost[a:b]], strict=True):
                 if j in is_done:
                     continue
                 reduced = min_val + cij - ui - v[j]

@@ -136,20 +136,29 @@ def _window_pairs(
     counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
     if total > BAND_MIN_CANDIDATES_PER_BOX * len(a):
-        return _band_pairs(a, b, max_w)
+        banded = _band_pairs(a, b, max_w)
+        if banded is not None:
+            return banded
     rows = np.repeat(np.arange(len(a)), counts)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     cols = order[starts + np.arange(total)]
     return rows, cols
 
 
+_BAND_KEY_LIMIT = 2.0**44
+"""Largest band key :func:`_band_pairs` uses: float64 keys up to 2**44 are spaced at most 2**-8 px
+apart, well inside its one-pixel margin. Boxes spread further (coordinates of 10**13 px and more)
+keep the plain sweep."""
+
+
 def _band_pairs(
     a: NDArray[np.float64], b: NDArray[np.float64], max_w: float
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
     """:func:`_window_pairs` in horizontal bands: ``b`` sorted by (band of ``y1``, ``x1``) as one key
     ``band * span + (x1 - min x1)``, and one x window per (box of ``a``, band it can reach). The
     windows are one pixel wider on each side than the exact bounds (the key's rounding cannot drop a
-    pair; the extra pairs do not overlap and are filtered by the callers)."""
+    pair; the extra pairs do not overlap and are filtered by the callers). ``None`` when the keys
+    would pass :data:`_BAND_KEY_LIMIT`."""
     bx1, by1 = b[:, 0], b[:, 1]
     max_h = float(np.max(b[:, 3] - by1))
     x0, y0 = float(bx1.min()), float(by1.min())
@@ -157,6 +166,8 @@ def _band_pairs(
     band = ((by1 - y0) // height).astype(np.int64)
     last_band = int(band.max())
     span = 2.0 * (float(bx1.max()) - x0) + 4.0  # offsets in a band: [0, span / 2 - 2]
+    if (last_band + 1) * span > _BAND_KEY_LIMIT:
+        return None
     key = band * span + (bx1 - x0)
     order = np.argsort(key, kind="stable")
     key = key[order]

@@ -139,10 +139,13 @@ def _window_pairs(
         banded = _band_pairs(a, b, max_w)
         if banded is not None:
             return banded
-    rows = np.repeat(np.arange(len(a)), counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    cols = order[starts + np.arange(total)]
-    return rows, cols
+    return np.repeat(np.arange(len(a)), counts), order[_ranges(lo, counts, total)]
+
+
+def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64], total: int) -> NDArray[np.int64]:
+    """The ranges ``starts[k] .. starts[k] + counts[k] - 1`` one after the other, ``int64[total]``
+    (``total`` = ``counts.sum()``, ``counts >= 0``), without a Python loop."""
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
 
 
 _BAND_KEY_LIMIT = 2.0**44
@@ -175,16 +178,13 @@ def _band_pairs(
     reach = np.maximum(np.minimum(((a[:, 3] - y0) // height).astype(np.int64), last_band) - first + 1, 0)
     queries = int(reach.sum())
     qa = np.repeat(np.arange(len(a)), reach)
-    qband = np.repeat(first - (np.cumsum(reach) - reach), reach) + np.arange(queries)
+    qband = _ranges(first, reach, queries)
     base = qband * span
     # offsets clipped to (-span / 4, 3 span / 4): a window never leaves its band's keys
     lo = np.searchsorted(key, base + np.clip(a[qa, 0] - max_w - x0 - 1.0, -0.25 * span, 0.75 * span))
     hi = np.searchsorted(key, base + np.clip(a[qa, 2] - x0 + 1.0, -0.25 * span, 0.75 * span))
     counts = np.maximum(hi - lo, 0)
-    total = int(counts.sum())
-    rows = np.repeat(qa, counts)
-    cols = order[np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)]
-    return rows, cols
+    return np.repeat(qa, counts), order[_ranges(lo, counts, int(counts.sum()))]
 
 
 def overlap_pairs(

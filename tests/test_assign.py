@@ -523,6 +523,8 @@ def test_pure_python_sparse_solver_refuses_bad_input() -> None:
     with pytest.raises(ValueError, match=r"pair 0 has -0\.1"):
         sparse_max_gain_matching([0], [0], [-0.1], 1, 1)
     assert sparse_max_gain_matching([], [], [], 3, 3) == []
+    with pytest.raises(ValueError, match="rows must be integers, got float64"):
+        sparse_max_gain_matching([0.5, 1.0], [0, 1], [0.5, 0.5], 2, 2)
 
 
 def test_giant_components_without_scipy_use_the_pure_python_sparse_solver(

@@ -254,9 +254,13 @@ def sparse_max_gain_matching(
         gain: ``float[P]`` their gains, finite and ``>= 0``.
 
     Raises:
-        ValueError: lists of different lengths, a row or column out of range, or a gain that is
-            negative, NaN or infinite.
+        ValueError: rows or columns that are not integers, lists of different lengths, a row or
+            column out of range, or a gain that is negative, NaN or infinite.
     """
+    for name, index in (("rows", rows), ("cols", cols)):
+        given = np.asarray(index)
+        if given.size and given.dtype.kind not in "iu":
+            raise ValueError(f"sparse_max_gain_matching: {name} must be integers, got {given.dtype} values")
     r = np.asarray(rows, dtype=np.int64).reshape(-1)
     c = np.asarray(cols, dtype=np.int64).reshape(-1)
     g = np.asarray(gain, dtype=np.float64).reshape(-1)

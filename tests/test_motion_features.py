@@ -236,6 +236,29 @@ def test_reupdate_after_gap_rebuilds_the_state_along_the_virtual_path() -> None:
     assert np.linalg.norm(reset[:2] - [290.0, 270.0]) > 1.0
 
 
+@pytest.mark.parametrize(
+    ("frame_rate", "resets"),
+    [(30.0, False), (25.0, False), (20.0, True), (7.0, True)],
+)
+def test_the_velocity_reset_waits_for_a_gap_of_reset_velocity_min_gap_s(
+    frame_rate: float, resets: bool
+) -> None:
+    """With ``motion.reset_velocity_min_gap_s`` 0.5 the velocity is reset only after a gap of 0.5 s or more:
+    the walk's gap is 10 frames from the last box to the new one: 0.33 s at 30 fps, 0.4 s at 25 fps,
+    exactly 0.5 s at 20 fps, 1.4 s at 7 fps. A track that does not reset has the state of the plain
+    Kalman update, bit for bit."""
+    assert load_config("default").motion.reset_velocity_min_gap_s == 0.0  # (every gap resets there)
+    cfg = _cfg(reupdate_after_gap=False, reset_velocity_after_gap=True, reset_velocity_min_gap_s=0.5)
+    state, _ = _gap_walk(Tracker(cfg, frame_rate=frame_rate))
+    plain, _ = _gap_walk(
+        Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=False), frame_rate=frame_rate)
+    )
+    if resets:
+        np.testing.assert_allclose(state[4:6], [7.0, -3.0], atol=0.3)
+    else:
+        np.testing.assert_array_equal(state, plain)
+
+
 def test_reupdate_leaves_tracks_seen_on_the_frame_before_alone() -> None:
     """Without a gap the re-update does nothing: the same states as the plain Kalman update."""
     a, b = Tracker(_cfg(reupdate_after_gap=True)), Tracker(_cfg(reupdate_after_gap=False))

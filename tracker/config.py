@@ -228,6 +228,16 @@ class MotionConfig(_Checked):
     reset_velocity_after_gap: bool = True
     """When a track is matched again after missed frames, set its velocity to the mean velocity over the
     gap (last observed box to the new one) instead of the drifted prediction."""
+    reset_velocity_min_gap_s: float = ranged(0.0, 0.0, 60.0)
+    """With ``reset_velocity_after_gap``: only gaps at least this long, in seconds of video from the
+    last observed box to the new one, reset the velocity; after a shorter gap the Kalman update's
+    velocity is kept. 0: every gap of one missed frame or more. The mean over a short gap is the
+    difference of two noisy boxes over a few frames, noisier than the filter's estimate, while a
+    long gap's prediction has drifted. 0.5 suits a detector that flickers (misses a person on single
+    frames) at 25-30 fps: on copies of the YOLOX train half with 15 % of the detections dropped it
+    gains 2.8 IDF1 / 1.3 HOTA, and on the YOLOX val half 0.3 / 0.3. It is not the default because
+    PETS09-S2L1 at 7 fps with the shipped embedder loses 0.2 IDF1 (round 36,
+    ``benchmarks/results/degraded_sweep.md``)."""
     reupdate_after_gap: bool = False
     """OC-SORT's observation-centric re-update (ORU): when a track is matched again after missed
     frames, its state is rebuilt from its last observed box by one Kalman predict and update per

@@ -116,6 +116,11 @@ class Tracker:
         self._learn_when_empty = a.score_adapt_when_empty and not self.max_weak
         """Whether an emptied scene teaches the score level (``association.score_adapt_when_empty``,
         which ``lifecycle.max_weak_frames`` turns off)."""
+        self._reset_min_gap = max(
+            2, int(np.ceil(self.config.motion.reset_velocity_min_gap_s * self.frame_rate - 1e-9))
+        )
+        """Frames since the last match (``TrackStore.lost`` at the match; 2 = one missed frame) from
+        which a match resets the velocity (``motion.reset_velocity_min_gap_s``)."""
         self.kf = KalmanFilter(self.config.motion, frame_rate=self.frame_rate)
         self._ids = IdAllocator()
         self._cmc = None
@@ -657,7 +662,7 @@ class Tracker:
             # A track found again after a gap: its predicted velocity drifted while unobserved. Use the
             # average velocity over the gap instead (a one-step form of OC-SORT's re-update).
             gap = s.lost[tracks]
-            back = gap > 1
+            back = gap >= self._reset_min_gap
             if np.count_nonzero(back):  # (cheaper than .any() on these small arrays)
                 last = xyxy_to_cxcywh(s.last_boxes[tracks[back]])
                 s.means[tracks[back], 4:8] = (z[back] - last) / gap[back][:, None]

@@ -92,6 +92,7 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "r36-resetgap1": ("default", {"motion": {"reset_velocity_min_gap_s": 1.0}}),
     "r36-resetgap0.4": ("default", {"motion": {"reset_velocity_min_gap_s": 0.4}}),
     "r36-resetgap0.75": ("default", {"motion": {"reset_velocity_min_gap_s": 0.75}}),
+    "r36-resetgap0.25": ("default", {"motion": {"reset_velocity_min_gap_s": 0.25}}),
 }
 
 

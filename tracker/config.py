@@ -233,11 +233,9 @@ class MotionConfig(_Checked):
     last observed box to the new one, reset the velocity; after a shorter gap the Kalman update's
     velocity is kept. 0: every gap of one missed frame or more. The mean over a short gap is the
     difference of two noisy boxes over a few frames, noisier than the filter's estimate, while a
-    long gap's prediction has drifted. 0.5 suits a detector that flickers (misses a person on single
-    frames) at 25-30 fps: on copies of the YOLOX train half with 15 % of the detections dropped it
-    gains 2.8 IDF1 / 1.3 HOTA, and on the YOLOX val half 0.3 / 0.3. It is not the default because
-    PETS09-S2L1 at 7 fps with the shipped embedder loses 0.2 IDF1 (round 36,
-    ``benchmarks/results/degraded_sweep.md``)."""
+    long gap's prediction has drifted. The default's 0.5 (round 36, ``benchmarks/results/flicker.md``):
+    on copies of the YOLOX train half with 15 % of the detections dropped (a detector that flickers)
+    it gains 2.8 IDF1 / 1.3 HOTA over a reset after every gap."""
     reupdate_after_gap: bool = False
     """OC-SORT's observation-centric re-update (ORU): when a track is matched again after missed
     frames, its state is rebuilt from its last observed box by one Kalman predict and update per
@@ -318,6 +316,17 @@ class AssociationConfig(_Checked):
     """The stages, in order (default: ByteTrack's high / low / tentative stages)."""
     duplicate_iou: float = ranged(0.85, 0.0, 1.0)
     """A lost track overlapping a tracked one above this IoU is a duplicate; the younger is dropped."""
+    reclaim_iou: float = ranged(0.0, 0.0, 1.0)
+    """On frames with appearance (an embedder or JDE embeddings): when a track comes back after missed
+    frames, a track that started while it was unseen (after its last match), was matched on the frame
+    before but not on this one, and whose box overlaps the returned track's above this IoU followed
+    the same person in the meantime; it is removed. Without it the two alternate on that person, each
+    frame the other (the returned track is re-identified by appearance, the younger one by IoU): on
+    PETS09-S2L1 with the shipped embedder 31 of 59 identity changes went back to an id seen under 10
+    frames before. (A track older than the gap is left alone: it is a neighbour the returned track
+    walked beside; removing those too cost a four-view cut of PETS09 2 of 54 handoffs.) 0 = off.
+    Frames without appearance are left as they are (motion alone cannot tell a returned track from a
+    neighbour's)."""
     min_box_area: float = ranged(10.0, 0.0, _INF)
     """Tracks whose box area (pixels²) is below this are not reported."""
 

@@ -340,6 +340,7 @@ class Tracker:
         frame = self._association_frame(dets, det_boxes, z, emb, pools, high)
         result = run_stages(self.config.association.stages, frame)
         unmatched = result.track_unmatched
+        returned = self._returned(result.tracks, emb)
         self._apply_matches_and_follow(
             result.tracks, result.detections, dets, z, emb, affine, pools["tracked"] & unmatched
         )
@@ -348,7 +349,7 @@ class Tracker:
         matched_scores = dets.scores[result.detections]
         if self.max_weak:
             s.weak[result.tracks[matched_scores >= strong]] = 0
-        self._remove(pools["tentative"] & unmatched)
+        self._remove(pools["tentative"] & unmatched, returned)
         new = (result.det_unmatched & (dets.scores >= strong)).nonzero()[0]
         self._adapt_scores(matched_scores, dets.scores, dets.boxes)
         self._remember_dets(dets)
@@ -568,10 +569,28 @@ class Tracker:
             s.states[newly_lost] = _LOST
             s.means[newly_lost, 6:8] = 0.0  # no size velocity while unobserved (BoT-SORT)
 
-    def _remove(self, dead_tentative: NDArray[np.bool_]) -> None:
+    def _returned(
+        self, matched: NDArray[np.int64], emb: NDArray[np.float32] | None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int32]] | None:
+        """The tracks among ``matched: int64[K]`` (this frame's matches, before they are applied) that
+        come back after missed frames, and their gaps (frames since their last match): ``int64[R]``,
+        ``int32[R]``, for ``association.reclaim_iou``; ``None`` when that is off, the frame has no
+        appearance or no track comes back."""
+        if self.config.association.reclaim_iou <= 0 or not _has_features(emb):
+            return None
+        gaps = self._store.lost[matched]
+        back = gaps >= 2
+        return (matched[back], gaps[back]) if np.count_nonzero(back) else None
+
+    def _remove(
+        self,
+        dead_tentative: NDArray[np.bool_],
+        returned: tuple[NDArray[np.int64], NDArray[np.int32]] | None = None,
+    ) -> None:
         """Drop tentative tracks left unmatched (``dead_tentative: bool[T]``), lost tracks past their
-        lifetime, tracks without a strong detection for too long (``lifecycle.max_weak_frames``) and
-        duplicates."""
+        lifetime, tracks without a strong detection for too long (``lifecycle.max_weak_frames``),
+        duplicates, and the younger twins of the tracks ``returned`` (rows and gaps, see
+        :meth:`_returned` and :meth:`_reclaimed`)."""
         s = self._store
         lost = s.states == _LOST
         dead = lost & (s.lost > self.max_lost)
@@ -581,8 +600,27 @@ class Tracker:
         dup = self._duplicates(lost & ~dead)
         if dup is not None:
             dead[dup] = True
+        if returned is not None:
+            dead[self._reclaimed(*returned, lost & ~dead)] = True
         if np.count_nonzero(dead):
             s.keep(~dead)
+
+    def _reclaimed(
+        self, returned: NDArray[np.int64], gaps: NDArray[np.int32], lost: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """``association.reclaim_iou``: the rows ``int64[K]`` of tracks that lost their person to an
+        older track come back this frame (``returned: int64[R]``, matched after ``gaps: int32[R]``
+        frames): lost tracks (``lost: bool[T]``, those not already being removed) that were matched on
+        the frame before, started while the returned track was unseen (after its last match, so they
+        cannot be a neighbour it walked beside) and overlap its box above ``reclaim_iou``."""
+        s = self._store
+        young = (lost & (s.lost == 1)).nonzero()[0]
+        if len(young) == 0:
+            return young
+        boxes = cxcywh_to_xyxy(s.means[:, :4])
+        twin = iou_matrix(boxes.take(returned, 0), boxes.take(young, 0)) > self.config.association.reclaim_iou
+        twin &= s.age[young][None, :] < gaps[:, None]
+        return young[twin.any(axis=0)]
 
     def _follow_scene(
         self,

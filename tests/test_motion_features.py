@@ -230,8 +230,11 @@ def test_reupdate_after_gap_rebuilds_the_state_along_the_virtual_path() -> None:
     assert np.linalg.norm(plain[:2] - [290.0, 270.0]) > 1.0
     assert abs(plain[5] - -3.0) > 1.0
     assert np.linalg.norm(plain_pred - [297.0, 267.0]) > 2.0
-    # the one-step velocity reset (the default) gets the velocity but not the position
-    reset, _ = _gap_walk(Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=True)))
+    # the one-step velocity reset (the default's, here after any gap) gets the velocity but not the
+    # position
+    reset, _ = _gap_walk(
+        Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=True, reset_velocity_min_gap_s=0.0))
+    )
     np.testing.assert_allclose(reset[4:6], [7.0, -3.0], atol=0.3)
     assert np.linalg.norm(reset[:2] - [290.0, 270.0]) > 1.0
 
@@ -243,12 +246,12 @@ def test_reupdate_after_gap_rebuilds_the_state_along_the_virtual_path() -> None:
 def test_the_velocity_reset_waits_for_a_gap_of_reset_velocity_min_gap_s(
     frame_rate: float, resets: bool
 ) -> None:
-    """With ``motion.reset_velocity_min_gap_s`` 0.5 the velocity is reset only after a gap of 0.5 s or more:
+    """The default (``motion.reset_velocity_min_gap_s`` 0.5) resets the velocity only after a gap of 0.5 s or more:
     the walk's gap is 10 frames from the last box to the new one: 0.33 s at 30 fps, 0.4 s at 25 fps,
     exactly 0.5 s at 20 fps, 1.4 s at 7 fps. A track that does not reset has the state of the plain
     Kalman update, bit for bit."""
-    assert load_config("default").motion.reset_velocity_min_gap_s == 0.0  # (every gap resets there)
-    cfg = _cfg(reupdate_after_gap=False, reset_velocity_after_gap=True, reset_velocity_min_gap_s=0.5)
+    cfg = _cfg(reupdate_after_gap=False)
+    assert cfg.motion.reset_velocity_after_gap and cfg.motion.reset_velocity_min_gap_s == 0.5
     state, _ = _gap_walk(Tracker(cfg, frame_rate=frame_rate))
     plain, _ = _gap_walk(
         Tracker(_cfg(reupdate_after_gap=False, reset_velocity_after_gap=False), frame_rate=frame_rate)

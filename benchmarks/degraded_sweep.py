@@ -273,8 +273,15 @@ def main() -> int:
             if unknown:
                 raise SystemExit(f"unknown candidate(s) {unknown}")
             for name in todo:
-                row = dict(cache.get(name, {})) if name not in (args.only or []) else {}
-                todo_sets = {k: v for k, v in sets.items() if k not in row} if name in names else {}
+                # (``--only`` runs every set again; a signal leaves the sets not yet run as they were)
+                row = dict(cache.get(name, {}))
+                todo_sets = {}
+                if name in names:
+                    todo_sets = (
+                        dict(sets)
+                        if name in (args.only or [])
+                        else {k: v for k, v in sets.items() if k not in row}
+                    )
                 if name in args.report:
                     todo_sets.update(sweep.HELD_OUT)
                 for set_name, spec in todo_sets.items():

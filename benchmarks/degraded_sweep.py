@@ -24,7 +24,7 @@ The rule (round 36): the candidate with the highest mean of ``(dIDF1 + dHOTA) / 
 ``r35-default`` (the default before this round: the velocity reset after every gap) over the tuning sets, among those for which no set loses more than 0.1 IDF1 or 0.1 HOTA
 (unrounded) against it; none such, nothing changes. (It was first written for the five
 motion-only sets; the three PETS09 sets with images, tuning data of earlier rounds too, were added
-after the first candidates had run: ``degraded_sweep.md`` says what was seen when.)
+after the first candidates had run: ``results/flicker.md`` says what was seen when.)
 
 Usage (from the repository root)::
 

@@ -1197,11 +1197,19 @@ def _twin_scene(reclaim_iou: float) -> tuple[list[list[int]], list[list[int]]]:
     return shown, alive
 
 
-def test_a_returned_track_removes_its_younger_twin_with_reclaim_iou() -> None:
+@pytest.mark.parametrize("pairs_path", [False, True])
+def test_a_returned_track_removes_its_younger_twin_with_reclaim_iou(
+    pairs_path: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``association.reclaim_iou``: when the old track comes back (re-identified by appearance) the
     younger track that held the person the frame before, now unmatched and on the same box, is
     removed; without the option it stays alive as a lost twin that can take the person back on the
-    next frame (the alternation seen on PETS09-S2L1 with ReID)."""
+    next frame (the alternation seen on PETS09-S2L1 with ReID). ``pairs_path``: the duplicate check
+    takes its packed-scene path (overlapping pairs only) even for these two tracks."""
+    if pairs_path:
+        import tracker.core.tracker as tracker_module
+
+        monkeypatch.setattr(tracker_module, "SPARSE_IOU_MIN_PAIRS", 1)
     assert load_config("default").association.reclaim_iou == 0.5
     shown, alive = _twin_scene(0.5)
     assert shown == [[1]] * 6, "the old identity comes back and keeps the person"

@@ -589,38 +589,19 @@ class Tracker:
     ) -> None:
         """Drop tentative tracks left unmatched (``dead_tentative: bool[T]``), lost tracks past their
         lifetime, tracks without a strong detection for too long (``lifecycle.max_weak_frames``),
-        duplicates, and the younger twins of the tracks ``returned`` (rows and gaps, see
-        :meth:`_returned` and :meth:`_reclaimed`)."""
+        and duplicates, the younger twins of the tracks ``returned`` included (rows and gaps, see
+        :meth:`_returned` and :meth:`_duplicates`)."""
         s = self._store
         lost = s.states == _LOST
         dead = lost & (s.lost > self.max_lost)
         dead |= dead_tentative
         if self.max_weak:
             dead |= s.weak > self.max_weak
-        dup = self._duplicates(lost & ~dead)
+        dup = self._duplicates(lost & ~dead, returned)
         if dup is not None:
             dead[dup] = True
-        if returned is not None:
-            dead[self._reclaimed(*returned, lost & ~dead)] = True
         if np.count_nonzero(dead):
             s.keep(~dead)
-
-    def _reclaimed(
-        self, returned: NDArray[np.int64], gaps: NDArray[np.int32], lost: NDArray[np.bool_]
-    ) -> NDArray[np.int64]:
-        """``association.reclaim_iou``: the rows ``int64[K]`` of tracks that lost their person to an
-        older track come back this frame (``returned: int64[R]``, matched after ``gaps: int32[R]``
-        frames): lost tracks (``lost: bool[T]``, those not already being removed) that were matched on
-        the frame before, started while the returned track was unseen (after its last match, so they
-        cannot be a neighbour it walked beside) and overlap its box above ``reclaim_iou``."""
-        s = self._store
-        young = (lost & (s.lost == 1)).nonzero()[0]
-        if len(young) == 0:
-            return young
-        boxes = cxcywh_to_xyxy(s.means[:, :4])
-        twin = iou_matrix(boxes.take(returned, 0), boxes.take(young, 0)) > self.config.association.reclaim_iou
-        twin &= s.age[young][None, :] < gaps[:, None]
-        return young[twin.any(axis=0)]
 
     def _follow_scene(
         self,
@@ -844,11 +825,23 @@ class Tracker:
         )
         s.append(new)
 
-    def _duplicates(self, lost: NDArray[np.bool_]) -> NDArray[np.int64] | None:
-        """ByteTrack's ``remove_duplicate_stracks``: a lost track that overlaps a track matched this
-        frame almost completely (IoU above ``duplicate_iou``, current boxes) is the same person twice;
-        the younger of the two is dropped. ``lost``: ``bool[T]`` the lost tracks not already being
-        removed. Returns the ``int64[K]`` rows to drop, or ``None``."""
+    def _duplicates(
+        self,
+        lost: NDArray[np.bool_],
+        returned: tuple[NDArray[np.int64], NDArray[np.int32]] | None = None,
+    ) -> NDArray[np.int64] | None:
+        """One person followed by two tracks, a lost one and one matched this frame (current boxes):
+
+        * ByteTrack's ``remove_duplicate_stracks``: they overlap almost completely (IoU above
+          ``duplicate_iou``); the younger of the two is dropped;
+        * ``association.reclaim_iou`` (``returned``: the matched tracks that came back after missed
+          frames and their gaps, ``int64[R]`` and ``int32[R]``, from :meth:`_returned`): the matched
+          track came back, and the lost one was matched on the frame before, started while the other
+          was unseen (after its last match, so it is no neighbour the returned track walked beside)
+          and overlaps it above ``reclaim_iou``; the lost one is dropped.
+
+        ``lost``: ``bool[T]`` the lost tracks not already being removed. Returns the ``int64[K]`` rows to
+        drop, or ``None``."""
         s = self._store
         lost_rows = lost.nonzero()[0]
         if len(lost_rows) == 0:
@@ -858,17 +851,31 @@ class Tracker:
             return None
         boxes = cxcywh_to_xyxy(s.means[:, :4])
         a, b = boxes.take(tracked, 0), boxes.take(lost_rows, 0)
-        threshold = self.config.association.duplicate_iou
+        a_cfg = self.config.association
+        threshold = a_cfg.duplicate_iou
+        if returned is not None:  # both rules: every pair above the lower threshold, with its IoU
+            threshold = min(threshold, a_cfg.reclaim_iou)
+        iou: NDArray[np.float64] | None
         if len(a) * len(b) >= SPARSE_IOU_MIN_PAIRS:  # packed scenes: the overlapping pairs only
             ti, li, iou = overlap_pairs(a, b)
             above = iou > threshold
-            ti, li = ti[above], li[above]
+            ti, li, iou = ti[above], li[above], iou[above]
         else:
-            ti, li = (iou_matrix(a, b) > threshold).nonzero()
+            m = iou_matrix(a, b)
+            ti, li = (m > threshold).nonzero()
+            iou = m[ti, li] if returned is not None else None
         if len(ti) == 0:
             return None
-        older_tracked = s.age[tracked[ti]] >= s.age[lost_rows[li]]
-        return np.concatenate([lost_rows[li][older_tracked], tracked[ti][~older_tracked]])
+        t_rows, l_rows = tracked[ti], lost_rows[li]
+        older_tracked = s.age[t_rows] >= s.age[l_rows]
+        if returned is None:  # (every pair is above duplicate_iou)
+            return np.concatenate([l_rows[older_tracked], t_rows[~older_tracked]])
+        assert iou is not None
+        dup = iou > a_cfg.duplicate_iou
+        gap = np.zeros(len(s), np.int32)
+        gap[returned[0]] = returned[1]
+        twin = (iou > a_cfg.reclaim_iou) & (s.lost[l_rows] == 1) & (s.age[l_rows] < gap[t_rows])
+        return np.concatenate([l_rows[dup & older_tracked], t_rows[dup & ~older_tracked], l_rows[twin]])
 
     # -- output -----------------------------------------------------------------------------------
     def _output(self) -> Tracks:

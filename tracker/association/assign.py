@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from . import lsap
 from .lsap import (
     dense_gated_matching,
+    has_compiled_solver,
     linear_sum_assignment,
     max_gain_assignment,
     sparse_gated_matching,
@@ -322,6 +322,7 @@ def _solve_components_arrays(
     ends = np.r_[starts[1:], len(order)]
     out_r: list[int] = []
     out_c: list[int] = []
+    compiled = has_compiled_solver()
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         idx = order[a:b]
         if b - a <= _SMALL_BLOCK_PAIRS:
@@ -338,7 +339,6 @@ def _solve_components_arrays(
         ur, ri = np.unique(pr[idx], return_inverse=True)
         uc, ci = np.unique(pc[idx], return_inverse=True)
         entries = len(ur) * len(uc)
-        compiled = lsap.has_compiled_solver()
         if entries >= _SPARSE_BLOCK_MIN_ENTRIES or (not compiled and entries >= _PY_SPARSE_MIN_ENTRIES):
             # the last listed value of a repeated pair counts, as in the dense block below
             key = ri * len(uc) + ci

@@ -609,17 +609,26 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def config_for(name: str) -> Any:
-    base, over = CANDIDATES[name]
+def config_for(name: str, candidates: dict[str, tuple[str, dict[str, Any]]] | None = None) -> Any:
+    """The config of candidate ``name`` of ``candidates`` (default: this sweep's
+    :data:`CANDIDATES`): its preset with its overrides merged in."""
+    base, over = (CANDIDATES if candidates is None else candidates)[name]
     data = _merge(read_yaml_with_base(base, PRESET_DIR), over)
     data["name"] = name
     return config_from_dict(data, where=f"candidate {name}")
 
 
-def score(name: str, set_name: str, spec: dict[str, Any], stop: GracefulStop) -> dict[str, float] | None:
-    """MOTA / IDF1 / HOTA (percent) and IDSW of candidate ``name`` on one set; ``None`` if a signal cut
-    the run short (``stop`` is then requested: a partial score is no figure)."""
-    cfg = config_for(name)
+def score(
+    name: str,
+    set_name: str,
+    spec: dict[str, Any],
+    stop: GracefulStop,
+    candidates: dict[str, tuple[str, dict[str, Any]]] | None = None,
+) -> dict[str, float] | None:
+    """MOTA / IDF1 / HOTA (percent) and IDSW of candidate ``name`` (of ``candidates``, default
+    :data:`CANDIDATES`) on one set; ``None`` if a signal cut the run short (``stop`` is then
+    requested: a partial score is no figure)."""
+    cfg = config_for(name, candidates)
     out = REPO / "out" / "sweep" / name.replace("/", "_") / set_name
     kwargs = {k: v for k, v in spec.items() if k not in ("dataset", "root")}
     report = run_benchmark(

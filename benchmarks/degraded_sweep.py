@@ -57,7 +57,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import association_sweep as sweep  # noqa: E402
 
-from tracker.config import PRESET_DIR, _merge, config_from_dict, read_yaml_with_base  # noqa: E402
 from tracker.io.atomic import write_text_atomic  # noqa: E402
 from tracker.signals import GracefulStop  # noqa: E402
 
@@ -198,13 +197,6 @@ def tuning_sets() -> dict[str, dict[str, Any]]:
     return sets
 
 
-def config_for(name: str) -> Any:
-    base, over = CANDIDATES[name]
-    data = _merge(read_yaml_with_base(base, PRESET_DIR), over)
-    data["name"] = name
-    return config_from_dict(data, where=f"candidate {name}")
-
-
 def _cell(r: dict[str, float] | None) -> str:
     return "" if r is None else f"{r['mota']:.1f} / {r['idf1']:.1f} / {r['hota']:.1f} ({r['idsw']:.0f})"
 
@@ -288,8 +280,7 @@ def main() -> int:
                     if stop.requested:
                         break
                     t0 = time.time()
-                    sweep.CANDIDATES[name] = CANDIDATES[name]  # (sweep.score reads its own table)
-                    r = sweep.score(name, set_name, spec, stop)
+                    r = sweep.score(name, set_name, spec, stop, CANDIDATES)
                     if r is None:
                         break
                     row[set_name] = r

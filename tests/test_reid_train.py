@@ -932,6 +932,50 @@ def test_random_downscale_blurs_like_a_small_view_keeps_the_size_and_is_seeded()
         reid_config_from_dict({"augment": {"downscale_p": 0.5, "downscale_min": 0.0}})
 
 
+def test_augmix_keeps_the_image_mixes_chains_and_is_seeded() -> None:
+    from tracker.reid.train.config import reid_config_from_dict
+    from tracker.reid.train.transforms import AugMix, Compose, _equalize
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 32, 16, generator=g).clamp(-2.0, 2.0)
+    # p = 0: the image itself; p = 1: a new image of the same size, in the valid pixel range
+    assert torch.equal(AugMix(0.0)(x), x)
+    a = AugMix(1.0, rng=np.random.default_rng(4))
+    px = a.px
+    outs = [a(x) for _ in range(6)]
+    for y in outs:
+        assert y.shape == x.shape and torch.isfinite(y).all()
+        y01 = px.to01(y)
+        assert float(y01.min()) >= -1e-5 and float(y01.max()) <= 1 + 1e-5
+    assert any(not torch.allclose(y, x, atol=1e-3) for y in outs)
+    # a blend with the original: on average still close to it (more than a random other image)
+    other = torch.randn(3, 32, 16, generator=g).clamp(-2.0, 2.0)
+    err = sum(float((y - px.back(px.to01(x))).abs().mean()) for y in outs) / len(outs)
+    assert err < float((other - x).abs().mean())
+    # seeded: the same generator seed gives the same images
+    b, c = AugMix(1.0, rng=np.random.default_rng(9)), AugMix(1.0, rng=np.random.default_rng(9))
+    for _ in range(4):
+        assert torch.equal(b(x), c(x))
+    # equalisation spreads a narrow histogram over the whole range, keeping the order of the pixels
+    narrow = torch.linspace(0.4, 0.5, 3 * 8 * 4).reshape(3, 8, 4)
+    eq = _equalize(narrow)
+    assert float(eq.min()) == 0.0 and float(eq.max()) == 1.0
+    assert bool((eq.flatten(1).diff(dim=1) >= 0).all())
+    with pytest.raises(ValueError, match="p must be in"):
+        AugMix(1.5)
+    with pytest.raises(ValueError, match="severity"):
+        AugMix(0.5, severity=0)
+    # in the pipeline it comes last of the colour steps and draws from its own stream
+    off = build_train_transform(0.5, 4, 0.5, seed=7, color_jitter=0.3)
+    on = build_train_transform(0.5, 4, 0.5, seed=7, color_jitter=0.3, augmix_p=1.0)
+    assert len(on.transforms) == len(off.transforms) + 1 and isinstance(on.transforms[1], AugMix)
+    without_augmix = Compose([on.transforms[0], *on.transforms[2:]])
+    for _ in range(4):
+        assert torch.equal(without_augmix(x), off(x))
+    with pytest.raises(ValueError, match=r"augment\.augmix_p"):
+        reid_config_from_dict({"augment": {"augmix_p": 2.0}})
+
+
 def test_similarity_distillation_loss_by_hand() -> None:
     from tracker.reid.train.distill import similarity_distillation_loss
 

@@ -106,6 +106,10 @@ class AugmentConfig:
     people far from the camera."""
     downscale_min: float = 0.25
     """Smallest fraction of the input size a downscaled image is shrunk to, in ``(0, 1]``."""
+    augmix_p: float = 0.0
+    """Probability of AugMix on a training image (chains of autocontrast, equalise, posterise,
+    solarise, rotate, shear and translate mixed with the original; 0 = off). For models meant to
+    work on other cameras."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,8 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
         raise ValueError(f"{where}.augment.gray_p: must be in [0, 1], got {a.gray_p}")
     if not 0.0 <= a.downscale_p <= 1.0:
         raise ValueError(f"{where}.augment.downscale_p: must be in [0, 1], got {a.downscale_p}")
+    if not 0.0 <= a.augmix_p <= 1.0:
+        raise ValueError(f"{where}.augment.augmix_p: must be in [0, 1], got {a.augmix_p}")
     if not 0.0 < a.downscale_min <= 1.0:
         raise ValueError(f"{where}.augment.downscale_min: must be in (0, 1], got {a.downscale_min}")
     if lo.distill_weight < 0:

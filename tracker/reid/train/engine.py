@@ -420,6 +420,7 @@ def _epoch_loader(
         "gray_p": aug.gray_p,
         "downscale_p": aug.downscale_p,
         "downscale_min": aug.downscale_min,
+        "augmix_p": aug.augmix_p,
         "mean": spec.mean,
         "std": spec.std,
     }

@@ -3,7 +3,7 @@
 Random horizontal flip, zero pad + random crop back to the input size, and random erasing
 (Zhong et al. 2020) with the baseline's defaults; for domain generalisation, optionally colour jitter
 (brightness, contrast, saturation) and random grayscale first, so that a model leans less on the
-colour rendition of the training cameras. Each transform draws from its own
+colour rendition of the training cameras, a low-resolution blur, and AugMix. Each transform draws from its own
 ``numpy.random.Generator`` so a seed reproduces the same augmentations.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "AugMix",
     "ColorJitter",
     "Compose",
     "PadCrop",
@@ -131,6 +132,110 @@ class RandomDownscale:
         return torch.nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)[0]
 
 
+def _affine(x: torch.Tensor, theta: list[list[float]]) -> torch.Tensor:
+    """Warp ``float32[C,H,W]`` by the 2x3 ``theta`` of ``affine_grid`` (normalised coordinates),
+    bilinear, zeros outside."""
+    grid = torch.nn.functional.affine_grid(
+        torch.tensor([theta], dtype=x.dtype), [1, *x.shape], align_corners=False
+    )
+    return torch.nn.functional.grid_sample(x[None], grid, align_corners=False)[0]
+
+
+def _equalize(x01: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation of each channel of ``float32[3,H,W]`` pixels in ``[0,1]`` (256 bins)."""
+    q = (x01.clamp(0.0, 1.0) * 255).round().long()
+    out = torch.empty_like(x01)
+    for c in range(x01.shape[0]):
+        hist = torch.bincount(q[c].flatten(), minlength=256).to(torch.float32)
+        cdf = hist.cumsum(0)
+        lo = cdf[hist > 0][0]
+        span = cdf[-1] - lo
+        out[c] = (cdf[q[c]] - lo) / span if span > 0 else x01[c]
+    return out
+
+
+class AugMix(_ColourTransform):
+    """AugMix (Hendrycks et al. 2020) on a normalised RGB ``float32[3,H,W]`` image, with probability
+    ``p``: ``width`` chains of 1-3 operations each (autocontrast, equalise, posterise, solarise,
+    rotate, shear, translate; the ImageNet-C-free set of the paper, at severity ``severity`` of 10),
+    mixed with Dirichlet(1) weights, then blended with the original by a Beta(1, 1) weight. The image
+    keeps its content and size but loses the low-level statistics a model could overfit to the
+    training cameras."""
+
+    _OPS = (
+        "autocontrast",
+        "equalize",
+        "posterize",
+        "solarize",
+        "rotate",
+        "shear_x",
+        "shear_y",
+        "translate_x",
+        "translate_y",
+    )
+
+    def __init__(
+        self,
+        p: float,
+        severity: int = 3,
+        width: int = 3,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"AugMix: p must be in [0, 1], got {p}")
+        if not 1 <= severity <= 10:
+            raise ValueError(f"AugMix: severity must be in [1, 10], got {severity}")
+        if width < 1:
+            raise ValueError(f"AugMix: width must be at least 1, got {width}")
+        super().__init__(mean, std, rng)
+        self.p, self.severity, self.width = p, severity, width
+
+    def _level(self, top: float) -> float:
+        """A random magnitude in ``[0.1, 1] x severity / 10 x top``."""
+        return float(self.rng.uniform(0.1, 1.0)) * self.severity / 10.0 * top
+
+    def _op(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        sign = 1.0 if self.rng.random() < 0.5 else -1.0
+        if name == "autocontrast":
+            lo = x.amin(dim=(1, 2), keepdim=True)
+            hi = x.amax(dim=(1, 2), keepdim=True)
+            return torch.where(hi > lo, (x - lo) / (hi - lo).clamp_min(1e-6), x)
+        if name == "equalize":
+            return _equalize(x)
+        if name == "posterize":
+            levels = 2 ** (8 - int(self._level(4.0)))
+            return torch.floor(x * levels) / levels
+        if name == "solarize":
+            thr = 1.0 - self._level(1.0)
+            return torch.where(x >= thr, 1.0 - x, x)
+        if name == "rotate":
+            a = math.radians(sign * self._level(30.0))
+            return _affine(x, [[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]])
+        if name == "shear_x":
+            return _affine(x, [[1.0, sign * self._level(0.3), 0.0], [0.0, 1.0, 0.0]])
+        if name == "shear_y":
+            return _affine(x, [[1.0, 0.0, 0.0], [sign * self._level(0.3), 1.0, 0.0]])
+        if name == "translate_x":  # up to a third of the width (normalised coordinates span 2)
+            return _affine(x, [[1.0, 0.0, sign * self._level(2.0 / 3.0)], [0.0, 1.0, 0.0]])
+        return _affine(x, [[1.0, 0.0, 0.0], [0.0, 1.0, sign * self._level(2.0 / 3.0)]])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rng.random() >= self.p:
+            return x
+        x01 = self.px.to01(x).clamp(0.0, 1.0)
+        weights = self.rng.dirichlet([1.0] * self.width)
+        mix = torch.zeros_like(x01)
+        for w in weights:
+            y = x01
+            for _ in range(int(self.rng.integers(1, 4))):
+                y = self._op(self._OPS[int(self.rng.integers(len(self._OPS)))], y)
+            mix += float(w) * y
+        m = float(self.rng.beta(1.0, 1.0))
+        return self.px.back(m * x01 + (1.0 - m) * mix)
+
+
 class RandomHorizontalFlip:
     """Flip ``float32[C,H,W]`` left-right with probability ``p``."""
 
@@ -218,16 +323,18 @@ def build_train_transform(
     gray_p: float = 0.0,
     downscale_p: float = 0.0,
     downscale_min: float = 0.25,
+    augmix_p: float = 0.0,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
 ) -> Compose:
     """The strong-baseline training pipeline: flip, pad + crop, random erasing (seeded); preceded by
     colour jitter and random grayscale when ``color_jitter`` / ``gray_p`` are non-zero (``mean`` and
-    ``std``: the normalisation of the images), and before those by :class:`RandomDownscale` when
-    ``downscale_p`` is non-zero. With all three zero the random streams are those of the baseline
-    pipeline alone (each transform draws from its own stream, so adding one changes no other)."""
+    ``std``: the normalisation of the images), before those by :class:`RandomDownscale` when
+    ``downscale_p`` is non-zero, and after them by :class:`AugMix` when ``augmix_p`` is non-zero. With
+    all four zero the random streams are those of the baseline pipeline alone (each transform draws
+    from its own stream, so adding one changes no other)."""
     seq = np.random.SeedSequence(seed)
-    r = [np.random.default_rng(s) for s in seq.spawn(6)]
+    r = [np.random.default_rng(s) for s in seq.spawn(7)]
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = []
     if downscale_p > 0:
         colour.append(RandomDownscale(downscale_p, downscale_min, r[5]))
@@ -235,6 +342,8 @@ def build_train_transform(
         colour.append(ColorJitter(color_jitter, mean, std, r[3]))
     if gray_p > 0:
         colour.append(RandomGrayscale(gray_p, mean, std, r[4]))
+    if augmix_p > 0:
+        colour.append(AugMix(augmix_p, mean=mean, std=std, rng=r[6]))
     return Compose(
         [*colour, RandomHorizontalFlip(flip_p, r[0]), PadCrop(pad, r[1]), RandomErasing(erase_p, rng=r[2])]
     )

@@ -205,7 +205,7 @@ class AugMix(_ColourTransform):
         if name == "equalize":
             return _equalize(x)
         if name == "posterize":
-            levels = 2 ** (8 - int(self._level(4.0)))
+            levels = 2 ** (4 - int(self._level(4.0)))  # 3-4 bits at severity 3, as in the paper
             return torch.floor(x * levels) / levels
         if name == "solarize":
             thr = 1.0 - self._level(1.0)

@@ -3,8 +3,8 @@
 Random horizontal flip, zero pad + random crop back to the input size, and random erasing
 (Zhong et al. 2020) with the baseline's defaults; for domain generalisation, optionally colour jitter
 (brightness, contrast, saturation) and random grayscale first, so that a model leans less on the
-colour rendition of the training cameras, a low-resolution blur, and AugMix. Each transform draws from its own
-``numpy.random.Generator`` so a seed reproduces the same augmentations.
+colour rendition of the training cameras, a low-resolution blur, and AugMix. Each transform draws
+from its own ``numpy.random.Generator`` so a seed reproduces the same augmentations.
 """
 
 from __future__ import annotations
@@ -217,7 +217,8 @@ class AugMix(_ColourTransform):
             return _affine(x, [[1.0, sign * self._level(0.3), 0.0], [0.0, 1.0, 0.0]])
         if name == "shear_y":
             return _affine(x, [[1.0, 0.0, 0.0], [sign * self._level(0.3), 1.0, 0.0]])
-        if name == "translate_x":  # up to a third of the width (normalised coordinates span 2)
+        # translations: at most severity / 10 of a third of the side (normalised coordinates span 2)
+        if name == "translate_x":
             return _affine(x, [[1.0, 0.0, sign * self._level(2.0 / 3.0)], [0.0, 1.0, 0.0]])
         return _affine(x, [[1.0, 0.0, 0.0], [0.0, 1.0, sign * self._level(2.0 / 3.0)]])
 

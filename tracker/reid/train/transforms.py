@@ -32,6 +32,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _LUMA = (0.299, 0.587, 0.114)  # RGB weights of the grey level (ITU-R BT.601)
 
 
+def _check_probability(transform: str, p: float) -> None:
+    """``ValueError`` naming ``transform`` unless its probability ``p`` is in ``[0, 1]``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{transform}: p must be in [0, 1], got {p}")
+
+
 class _Pixels:
     """Map a normalised ``float32[3,H,W]`` RGB tensor to ``[0,1]`` pixels and back."""
 
@@ -95,8 +101,7 @@ class RandomGrayscale(_ColourTransform):
         std: Sequence[float] = IMAGENET_STD,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomGrayscale: p must be in [0, 1], got {p}")
+        _check_probability("RandomGrayscale", p)
         super().__init__(mean, std, rng)
         self.p = p
 
@@ -114,8 +119,7 @@ class RandomDownscale:
     not withstand (CUHK01 test rank-1 75.7 -> 65.3 with its images shrunk to 75 px)."""
 
     def __init__(self, p: float, min_scale: float, rng: np.random.Generator | None = None) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomDownscale: p must be in [0, 1], got {p}")
+        _check_probability("RandomDownscale", p)
         if not 0.0 < min_scale <= 1.0:
             raise ValueError(f"RandomDownscale: min_scale must be in (0, 1], got {min_scale}")
         self.p, self.min_scale, self.rng = p, min_scale, rng or np.random.default_rng()
@@ -183,8 +187,7 @@ class AugMix(_ColourTransform):
         std: Sequence[float] = IMAGENET_STD,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"AugMix: p must be in [0, 1], got {p}")
+        _check_probability("AugMix", p)
         if not 1 <= severity <= 10:
             raise ValueError(f"AugMix: severity must be in [1, 10], got {severity}")
         if width < 1:

@@ -119,11 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         seq = args.sequences / res_path.stem
         if not (seq / "gt" / "gt.txt").is_file() or not (seq / "det" / "det.txt").is_file():
             continue
-        b = breakdown(
-            read_ground_truth(seq / "gt" / "gt.txt"),
-            read_results(res_path),
-            read_detections(seq / "det" / "det.txt"),
-        )
+        try:
+            b = breakdown(
+                read_ground_truth(seq / "gt" / "gt.txt"),
+                read_results(res_path),
+                read_detections(seq / "det" / "det.txt"),
+            )
+        except (OSError, ValueError) as e:  # the parsers name the file and line
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         rows.append((res_path.stem, b))
     if not rows:
         print(

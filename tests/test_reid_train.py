@@ -932,6 +932,48 @@ def test_random_downscale_blurs_like_a_small_view_keeps_the_size_and_is_seeded()
         reid_config_from_dict({"augment": {"downscale_p": 0.5, "downscale_min": 0.0}})
 
 
+def test_random_truncate_keeps_one_side_of_the_width_stretched_back_and_is_seeded() -> None:
+    from tracker.reid.train.config import reid_config_from_dict
+    from tracker.reid.train.transforms import Compose, RandomTruncate
+
+    # columns numbered 0..15: a truncated image shows only the columns of one side, stretched
+    cols = torch.arange(16, dtype=torch.float32).expand(3, 32, 16).contiguous()
+    always = RandomTruncate(1.0, 0.5, rng=np.random.default_rng(0))
+    sides = set()
+    for _ in range(40):
+        y = always(cols)
+        assert y.shape == cols.shape
+        lo, hi = float(y.min()), float(y.max())
+        kept = hi - lo + 1  # the columns left, at most 16, at least 8
+        assert 7.5 <= kept <= 16.0
+        if kept < 15.5:  # a visible cut: one side is gone, the other edge is where it was
+            assert lo == 0.0 or hi == 15.0
+            sides.add("left" if lo == 0.0 else "right")
+        assert torch.all(y[:, :, 1:] >= y[:, :, :-1])  # order kept: stretched, not shuffled
+        assert torch.equal(y[0], y[1]) and torch.equal(y[:, 0], y[:, 31])  # per column only
+    assert sides == {"left", "right"}
+    assert torch.equal(RandomTruncate(0.0, 0.5)(cols), cols)
+    assert torch.equal(RandomTruncate(1.0, 1.0)(cols), cols)  # keep all: nothing to do
+    a = RandomTruncate(0.5, 0.5, rng=np.random.default_rng(3))
+    b = RandomTruncate(0.5, 0.5, rng=np.random.default_rng(3))
+    for _ in range(8):
+        assert torch.equal(a(cols), b(cols))
+    with pytest.raises(ValueError, match="min_keep"):
+        RandomTruncate(0.5, 0.0)
+    with pytest.raises(ValueError, match="p must be in"):
+        RandomTruncate(-0.1, 0.5)
+    # in the pipeline it comes first and draws from its own stream: the other steps are unchanged
+    off = build_train_transform(0.5, 4, 0.5, seed=7, downscale_p=0.5)
+    on = build_train_transform(0.5, 4, 0.5, seed=7, downscale_p=0.5, truncate_p=0.5)
+    assert len(on.transforms) == len(off.transforms) + 1 and isinstance(on.transforms[0], RandomTruncate)
+    for _ in range(4):
+        assert torch.equal(Compose(on.transforms[1:])(cols), off(cols))
+    with pytest.raises(ValueError, match=r"augment\.truncate_min"):
+        reid_config_from_dict({"augment": {"truncate_p": 0.5, "truncate_min": 1.5}})
+    with pytest.raises(ValueError, match=r"augment\.truncate_p"):
+        reid_config_from_dict({"augment": {"truncate_p": 2.0}})
+
+
 def test_augmix_keeps_the_image_mixes_chains_and_is_seeded() -> None:
     from tracker.reid.train.config import reid_config_from_dict
     from tracker.reid.train.transforms import AugMix, Compose, _equalize

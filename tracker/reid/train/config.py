@@ -110,6 +110,12 @@ class AugmentConfig:
     """Probability of AugMix on a training image (chains of autocontrast, equalise, posterise,
     solarise, rotate, shear and translate mixed with the original; 0 = off). For models meant to
     work on other cameras."""
+    truncate_p: float = 0.0
+    """Probability of keeping only part of a training image's width, from its left or right side, and
+    stretching it back (0 = off): a person cut by the edge of a camera's view, as people are when
+    they enter or leave it."""
+    truncate_min: float = 0.5
+    """Smallest fraction of the width a truncated image keeps, in ``(0, 1]``."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,10 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
         raise ValueError(f"{where}.augment.downscale_p: must be in [0, 1], got {a.downscale_p}")
     if not 0.0 <= a.augmix_p <= 1.0:
         raise ValueError(f"{where}.augment.augmix_p: must be in [0, 1], got {a.augmix_p}")
+    if not 0.0 <= a.truncate_p <= 1.0:
+        raise ValueError(f"{where}.augment.truncate_p: must be in [0, 1], got {a.truncate_p}")
+    if not 0.0 < a.truncate_min <= 1.0:
+        raise ValueError(f"{where}.augment.truncate_min: must be in (0, 1], got {a.truncate_min}")
     if not 0.0 < a.downscale_min <= 1.0:
         raise ValueError(f"{where}.augment.downscale_min: must be in (0, 1], got {a.downscale_min}")
     if lo.distill_weight < 0:

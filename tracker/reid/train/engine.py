@@ -421,6 +421,8 @@ def _epoch_loader(
         "downscale_p": aug.downscale_p,
         "downscale_min": aug.downscale_min,
         "augmix_p": aug.augmix_p,
+        "truncate_p": aug.truncate_p,
+        "truncate_min": aug.truncate_min,
         "mean": spec.mean,
         "std": spec.std,
     }

@@ -3,7 +3,8 @@
 Random horizontal flip, zero pad + random crop back to the input size, and random erasing
 (Zhong et al. 2020) with the baseline's defaults; for domain generalisation, optionally colour jitter
 (brightness, contrast, saturation) and random grayscale first, so that a model leans less on the
-colour rendition of the training cameras, a low-resolution blur, and AugMix. Each transform draws
+colour rendition of the training cameras, a low-resolution blur, AugMix, and a truncation to part of
+the width (a person half inside a view, as at every camera's edge). Each transform draws
 from its own ``numpy.random.Generator`` so a seed reproduces the same augmentations.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "RandomErasing",
     "RandomGrayscale",
     "RandomHorizontalFlip",
+    "RandomTruncate",
     "build_train_transform",
 ]
 
@@ -134,6 +136,32 @@ class RandomDownscale:
             return x
         y = torch.nn.functional.interpolate(x[None], size=small, mode="area")
         return torch.nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)[0]
+
+
+class RandomTruncate:
+    """With probability ``p`` keep a random fraction in ``[min_keep, 1]`` of a ``float32[C,H,W]``
+    image's width, from its left or right side (even odds), and stretch it back to ``H x W``
+    (bilinear): what an embedder sees of a person entering or leaving a camera's view, whose box the
+    view's edge cuts, as when a handoff between cameras is decided."""
+
+    def __init__(self, p: float, min_keep: float, rng: np.random.Generator | None = None) -> None:
+        _check_probability("RandomTruncate", p)
+        if not 0.0 < min_keep <= 1.0:
+            raise ValueError(f"RandomTruncate: min_keep must be in (0, 1], got {min_keep}")
+        self.p, self.min_keep, self.rng = p, min_keep, rng or np.random.default_rng()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rng.random() >= self.p:
+            return x
+        _, h, w = x.shape
+        keep = max(1, round(w * float(self.rng.uniform(self.min_keep, 1.0))))
+        left = bool(self.rng.random() < 0.5)
+        if keep == w:
+            return x
+        part = x[:, :, :keep] if left else x[:, :, w - keep :]
+        return torch.nn.functional.interpolate(part[None], size=(h, w), mode="bilinear", align_corners=False)[
+            0
+        ]
 
 
 def _affine(x: torch.Tensor, theta: list[list[float]]) -> torch.Tensor:
@@ -328,18 +356,23 @@ def build_train_transform(
     downscale_p: float = 0.0,
     downscale_min: float = 0.25,
     augmix_p: float = 0.0,
+    truncate_p: float = 0.0,
+    truncate_min: float = 0.5,
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
 ) -> Compose:
     """The strong-baseline training pipeline: flip, pad + crop, random erasing (seeded); preceded by
     colour jitter and random grayscale when ``color_jitter`` / ``gray_p`` are non-zero (``mean`` and
     ``std``: the normalisation of the images), before those by :class:`RandomDownscale` when
-    ``downscale_p`` is non-zero, and after them by :class:`AugMix` when ``augmix_p`` is non-zero. With
-    all four zero the random streams are those of the baseline pipeline alone (each transform draws
-    from its own stream, so adding one changes no other)."""
+    ``downscale_p`` is non-zero, and after them by :class:`AugMix` when ``augmix_p`` is non-zero;
+    :class:`RandomTruncate` first of all when ``truncate_p`` is non-zero. With all of them zero the
+    random streams are those of the baseline pipeline alone (each transform draws from its own stream,
+    so adding one changes no other)."""
     seq = np.random.SeedSequence(seed)
-    r = [np.random.default_rng(s) for s in seq.spawn(7)]
+    r = [np.random.default_rng(s) for s in seq.spawn(8)]  # child i does not depend on the count
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    if truncate_p > 0:
+        colour.append(RandomTruncate(truncate_p, truncate_min, r[7]))
     if downscale_p > 0:
         colour.append(RandomDownscale(downscale_p, downscale_min, r[5]))
     if color_jitter > 0:

@@ -40,6 +40,12 @@ def _check_probability(transform: str, p: float) -> None:
         raise ValueError(f"{transform}: p must be in [0, 1], got {p}")
 
 
+def _check_fraction(transform: str, name: str, value: float) -> None:
+    """``ValueError`` naming ``transform`` and ``name`` unless ``value`` is in ``(0, 1]``."""
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{transform}: {name} must be in (0, 1], got {value}")
+
+
 class _Pixels:
     """Map a normalised ``float32[3,H,W]`` RGB tensor to ``[0,1]`` pixels and back."""
 
@@ -122,8 +128,7 @@ class RandomDownscale:
 
     def __init__(self, p: float, min_scale: float, rng: np.random.Generator | None = None) -> None:
         _check_probability("RandomDownscale", p)
-        if not 0.0 < min_scale <= 1.0:
-            raise ValueError(f"RandomDownscale: min_scale must be in (0, 1], got {min_scale}")
+        _check_fraction("RandomDownscale", "min_scale", min_scale)
         self.p, self.min_scale, self.rng = p, min_scale, rng or np.random.default_rng()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,8 +151,7 @@ class RandomTruncate:
 
     def __init__(self, p: float, min_keep: float, rng: np.random.Generator | None = None) -> None:
         _check_probability("RandomTruncate", p)
-        if not 0.0 < min_keep <= 1.0:
-            raise ValueError(f"RandomTruncate: min_keep must be in (0, 1], got {min_keep}")
+        _check_fraction("RandomTruncate", "min_keep", min_keep)
         self.p, self.min_keep, self.rng = p, min_keep, rng or np.random.default_rng()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

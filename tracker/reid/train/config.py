@@ -211,18 +211,14 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
     a, lo = cfg.augment, cfg.loss
     if not 0.0 <= a.color_jitter < 1.0:
         raise ValueError(f"{where}.augment.color_jitter: must be in [0, 1), got {a.color_jitter}")
-    if not 0.0 <= a.gray_p <= 1.0:
-        raise ValueError(f"{where}.augment.gray_p: must be in [0, 1], got {a.gray_p}")
-    if not 0.0 <= a.downscale_p <= 1.0:
-        raise ValueError(f"{where}.augment.downscale_p: must be in [0, 1], got {a.downscale_p}")
-    if not 0.0 <= a.augmix_p <= 1.0:
-        raise ValueError(f"{where}.augment.augmix_p: must be in [0, 1], got {a.augmix_p}")
-    if not 0.0 <= a.truncate_p <= 1.0:
-        raise ValueError(f"{where}.augment.truncate_p: must be in [0, 1], got {a.truncate_p}")
-    if not 0.0 < a.truncate_min <= 1.0:
-        raise ValueError(f"{where}.augment.truncate_min: must be in (0, 1], got {a.truncate_min}")
-    if not 0.0 < a.downscale_min <= 1.0:
-        raise ValueError(f"{where}.augment.downscale_min: must be in (0, 1], got {a.downscale_min}")
+    for name in ("gray_p", "downscale_p", "augmix_p", "truncate_p"):  # probabilities
+        v = getattr(a, name)
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{where}.augment.{name}: must be in [0, 1], got {v}")
+    for name in ("downscale_min", "truncate_min"):  # fractions of the image kept
+        v = getattr(a, name)
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"{where}.augment.{name}: must be in (0, 1], got {v}")
     if lo.distill_weight < 0:
         raise ValueError(f"{where}.loss.distill_weight: must be >= 0, got {lo.distill_weight}")
     if (lo.distill_weight > 0) != (lo.distill_teacher is not None):

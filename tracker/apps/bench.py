@@ -33,11 +33,11 @@ from ..io.mot import (
     SeqInfo,
     list_sequences,
     read_ground_truth,
+    read_results,
     read_seqinfo,
     write_results,
 )
 from ..pipeline import (
-    CollectSink,
     FramePipeline,
     MotTxtSink,
     Progress,
@@ -240,11 +240,10 @@ def run_sequence(
         log.warning("%s: %s; appearance and camera motion compensation are off", info.name, note)
     timed = TimedEmbedder(embedder) if embedder is not None else None
     tracker = Tracker(config, frame_rate=info.frame_rate, embedder=timed)
-    collect = CollectSink()
     path = out_dir / f"{info.name}.txt"
     clock = StageClock()
     pipeline = FramePipeline(
-        info.name, detector, SingleCamera(tracker), [collect, MotTxtSink(path)], clock=clock, embedder=timed
+        info.name, detector, SingleCamera(tracker), [MotTxtSink(path)], clock=clock, embedder=timed
     )
     frames = _frames(images if needs_frames else None, info.seq_length)
     bar = Progress(info.seq_length, info.name, enabled=progress)
@@ -268,7 +267,9 @@ def run_sequence(
         track_seconds=clock.seconds["track"] + clock.seconds["embed"],
         frame_rate=info.frame_rate,
         results_path=str(path),
-        results=collect.results(),
+        # what the file holds (boxes to 2 decimals), read where it was written: the scores are then
+        # those of `score` on the file, to the last count
+        results=read_results(path),
         ground_truth=gt,
         stopped=end.stopped,
     )
@@ -402,6 +403,7 @@ def run_benchmark(
                         interpolate_gaps(r.results, max_gap_at(interpolate, fps)), smooth * fps / 30.0
                     )
                     write_results(r.results_path, r.results)
+                    r.results = read_results(r.results_path)  # scored as written, like the online rows
             scored = {r.name: (r.ground_truth, r.results) for r in complete if r.ground_truth is not None}
             if scored:
                 scores = evaluate(scored, {r.name: r.frames for r in complete if r.ground_truth is not None})
@@ -490,7 +492,6 @@ def run_multicam_benchmark(
     (:func:`tracker.engines.ray_engine.run_cameras_ray`: same outputs and scores).
     """
     from ..eval.multicam import score_multicam
-    from ..io.mot import read_results
     from ..multicam.setup import load_camera_setup, load_camera_truth
     from .multicam_run import run_cameras
 

@@ -36,16 +36,10 @@ SEQUENCE = REPO.parent / "shared" / "data" / "MOT15" / "train" / "PETS09-S2L1"
 RESAMPLES = 10_000
 
 
-def _norm(x: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Rows of ``float32[N,D]`` scaled to unit length."""
-    n: NDArray[np.float32] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return n
-
-
 def query_aps(model: Path, protocol: str, data: Path) -> NDArray[np.float64]:
     """``float64[Q]``: each query's average precision (cosine distance), queries with a true match."""
     query, gallery = load_protocol(protocol, data)
-    dist = cosine_distance(_norm(extract_features(model, query)), _norm(extract_features(model, gallery)))
+    dist = cosine_distance(extract_features(model, query), extract_features(model, gallery))
     gp, gc = np.array([s.pid for s in gallery]), np.array([s.camid for s in gallery])
     aps = []
     for i, s in enumerate(query):

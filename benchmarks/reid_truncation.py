@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -35,12 +34,6 @@ from tracker.reid.train.evaluate import (  # noqa: E402
 )
 
 SEQUENCE = REPO.parent / "shared" / "data" / "MOT15" / "train" / "PETS09-S2L1"
-
-
-def _norm(x: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Rows of ``float32[N,D]`` scaled to unit length."""
-    n: NDArray[np.float32] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return n
 
 
 def truncated(samples: list[Sample], keep: float) -> list[Sample]:
@@ -84,10 +77,10 @@ def main() -> int:
     )
     print(f"{'model':34s} " + " ".join(f"{'keep ' + format(k, 'g'):>14s}" for k in keeps))
     for model in args.models:
-        fg = _norm(extract_features(model, gallery))
+        fg = extract_features(model, gallery)
         cells = []
         for k in keeps:
-            r = evaluate_rank(cosine_distance(_norm(extract_features(model, truncated(query, k))), fg), *ids)
+            r = evaluate_rank(cosine_distance(extract_features(model, truncated(query, k)), fg), *ids)
             cells.append(f"{100 * r.rank(1):.1f} / {100 * r.mAP:.1f}")
         print(f"{model.name:34s} " + " ".join(f"{c:>14s}" for c in cells), flush=True)
     return 0

@@ -119,6 +119,11 @@ class RandomGrayscale(_ColourTransform):
         return self.px.back(self.px.grey(self.px.to01(x)).expand(3, -1, -1))
 
 
+def _stretch(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``float32[C,h',w']`` resized to ``float32[C,h,w]`` (bilinear, as the embedder resizes a crop)."""
+    return torch.nn.functional.interpolate(x[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+
+
 class RandomDownscale:
     """With probability ``p`` shrink a ``float32[C,H,W]`` image to a random height between
     ``min_scale * H`` and ``H`` (area averaging, aspect kept) and scale it back up to ``H x W``
@@ -139,8 +144,7 @@ class RandomDownscale:
         small = (max(1, round(h * f)), max(1, round(w * f)))
         if small == (h, w):
             return x
-        y = torch.nn.functional.interpolate(x[None], size=small, mode="area")
-        return torch.nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)[0]
+        return _stretch(torch.nn.functional.interpolate(x[None], size=small, mode="area")[0], h, w)
 
 
 class RandomTruncate:
@@ -162,10 +166,7 @@ class RandomTruncate:
         left = bool(self.rng.random() < 0.5)
         if keep == w:
             return x
-        part = x[:, :, :keep] if left else x[:, :, w - keep :]
-        return torch.nn.functional.interpolate(part[None], size=(h, w), mode="bilinear", align_corners=False)[
-            0
-        ]
+        return _stretch(x[:, :, :keep] if left else x[:, :, w - keep :], h, w)
 
 
 def _affine(x: torch.Tensor, theta: list[list[float]]) -> torch.Tensor:

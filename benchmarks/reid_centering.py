@@ -32,10 +32,10 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tracker.reid.train.datasets import load_dataset  # noqa: E402
+from tracker.reid.train.datasets import Sample, load_dataset  # noqa: E402
 from tracker.reid.train.evaluate import (  # noqa: E402
     cosine_distance,
-    evaluate_rank,
+    evaluate_samples,
     extract_features,
     load_protocol,
 )
@@ -50,9 +50,10 @@ def _norm(x: NDArray[np.float32]) -> NDArray[np.float32]:
     return n
 
 
-def _score(a: NDArray[np.float32], b: NDArray[np.float32], ids: tuple[NDArray[np.int64], ...]) -> str:
-    """``rank-1 / mAP`` (percent) of query features ``a`` against gallery features ``b``."""
-    r = evaluate_rank(cosine_distance(a, b), *ids)
+def _score(a: NDArray[np.float32], b: NDArray[np.float32], samples: tuple[list[Sample], list[Sample]]) -> str:
+    """``rank-1 / mAP`` (percent) of query features ``a`` against gallery features ``b`` (of the query
+    and gallery ``samples``)."""
+    r = evaluate_samples(cosine_distance(a, b), *samples)
     return f"{100 * r.rank(1):.1f} / {100 * r.mAP:.1f}"
 
 
@@ -90,10 +91,7 @@ def main() -> None:
         for proto, root in PROTOCOLS.items():
             q, g = load_protocol(proto, root)
             fq, fg = _norm(extract_features(model, q)), _norm(extract_features(model, g))
-            qp, gp = np.array([s.pid for s in q]), np.array([s.pid for s in g])
-            qc, gc = np.array([s.camid for s in q]), np.array([s.camid for s in g])
-
-            ids = (qp, gp, qc, gc)
+            ids = (q, g)
             mean = np.concatenate([fq, fg]).mean(axis=0)
             cells = [
                 _score(fq, fg, ids),

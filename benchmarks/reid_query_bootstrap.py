@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from tracker.reid.train.evaluate import (  # noqa: E402
     cosine_distance,
-    evaluate_rank,
+    evaluate_samples,
     extract_features,
     load_protocol,
 )
@@ -40,11 +40,10 @@ def query_aps(model: Path, protocol: str, data: Path) -> NDArray[np.float64]:
     """``float64[Q]``: each query's average precision (cosine distance), queries with a true match."""
     query, gallery = load_protocol(protocol, data)
     dist = cosine_distance(extract_features(model, query), extract_features(model, gallery))
-    gp, gc = np.array([s.pid for s in gallery]), np.array([s.camid for s in gallery])
     aps = []
     for i, s in enumerate(query):
         try:
-            aps.append(evaluate_rank(dist[i : i + 1], [s.pid], gp, [s.camid], gc).mAP)
+            aps.append(evaluate_samples(dist[i : i + 1], [s], gallery).mAP)
         except ValueError:  # no true match for this query: skipped, as evaluate_rank does
             continue
     return np.array(aps)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from tracker.reid import OnnxEmbedder  # noqa: E402
 from tracker.reid.train.datasets import Sample  # noqa: E402
-from tracker.reid.train.evaluate import cosine_distance, evaluate_rank, load_protocol  # noqa: E402
+from tracker.reid.train.evaluate import cosine_distance, evaluate_samples, load_protocol  # noqa: E402
 from tracker.signals import GracefulStop  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -97,13 +97,8 @@ def main() -> int:
                 query, gallery = load_protocol(name, root)
                 cells = []
                 for c in cols:
-                    res = evaluate_rank(
-                        cosine_distance(_features(emb, query, c), _features(emb, gallery, c)),
-                        [s.pid for s in query],
-                        [s.pid for s in gallery],
-                        [s.camid for s in query],
-                        [s.camid for s in gallery],
-                    ).summary()
+                    dist = cosine_distance(_features(emb, query, c), _features(emb, gallery, c))
+                    res = evaluate_samples(dist, query, gallery).summary()
                     cells.append(f"{100 * res['rank1']:5.1f} / {100 * res['mAP']:5.1f}")
                 print(f"{Path(m).name:34s} {name:12s} " + " ".join(f"{x:>13s}" for x in cells), flush=True)
         if stop.requested:

@@ -20,15 +20,13 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tracker.reid.train.datasets import Sample  # noqa: E402
 from tracker.reid.train.evaluate import (  # noqa: E402
     cosine_distance,
-    evaluate_rank,
+    evaluate_samples,
     extract_features,
     load_protocol,
 )
@@ -69,18 +67,14 @@ def main() -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ids = (
-        np.array([s.pid for s in query]),
-        np.array([s.pid for s in gallery]),
-        np.array([s.camid for s in query]),
-        np.array([s.camid for s in gallery]),
-    )
     print(f"{'model':34s} " + " ".join(f"{'keep ' + format(k, 'g'):>14s}" for k in keeps))
     for model in args.models:
         fg = extract_features(model, gallery)
         cells = []
         for k in keeps:
-            r = evaluate_rank(cosine_distance(extract_features(model, truncated(query, k)), fg), *ids)
+            r = evaluate_samples(
+                cosine_distance(extract_features(model, truncated(query, k)), fg), query, gallery
+            )
             cells.append(f"{100 * r.rank(1):.1f} / {100 * r.mAP:.1f}")
         print(f"{model.name:34s} " + " ".join(f"{c:>14s}" for c in cells), flush=True)
     return 0

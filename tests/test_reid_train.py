@@ -400,6 +400,17 @@ def test_cmc_map_by_hand_with_same_camera_exclusion() -> None:
     # a query whose only match is excluded is skipped
     with pytest.raises(ValueError, match="no query"):
         evaluate_rank(dist[:1, :1], [1], [1], [0], [0])
+    # the same through the samples' own ids: the first case's figures
+    from tracker.reid.train.evaluate import evaluate_samples
+
+    def sample(pid: int, cam: int) -> Sample:
+        return Sample(f"p{pid}c{cam}.jpg", pid, cam)
+
+    r = evaluate_samples(
+        dist, [sample(1, 0), sample(2, 0)], [sample(1, 0), sample(1, 1), sample(2, 1), sample(3, 1)]
+    )
+    np.testing.assert_allclose(r.cmc[:4], [0.5, 0.5, 1.0, 1.0])
+    assert r.mAP == pytest.approx((1 / 3 + 1) / 2)
 
 
 def test_re_ranking_runs_and_keeps_easy_matches() -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "cosine_distance",
     "evaluate_model",
     "evaluate_rank",
+    "evaluate_samples",
     "extract_features",
     "load_protocol",
     "re_ranking",
@@ -293,6 +294,22 @@ def _torch_features(
     return np.concatenate(out).astype(np.float32)
 
 
+def evaluate_samples(distmat: ArrayLike, query: Sequence[Sample], gallery: Sequence[Sample]) -> RankResult:
+    """:func:`evaluate_rank` with the person and camera ids of the samples behind a query x gallery
+    distance matrix ``float[Q,G]`` (``len(query)`` x ``len(gallery)``).
+
+    Raises:
+        ValueError: as :func:`evaluate_rank`.
+    """
+    return evaluate_rank(
+        distmat,
+        [s.pid for s in query],
+        [s.pid for s in gallery],
+        [s.camid for s in query],
+        [s.camid for s in gallery],
+    )
+
+
 def evaluate_model(
     model_path: str | Path, data_root: str | Path, protocol: str, rerank: bool = False
 ) -> dict[str, float]:
@@ -307,11 +324,4 @@ def evaluate_model(
     dist = cosine_distance(qf, gf)
     if rerank:
         dist = re_ranking(dist, cosine_distance(qf, qf), cosine_distance(gf, gf))
-    res = evaluate_rank(
-        dist,
-        [s.pid for s in query],
-        [s.pid for s in gallery],
-        [s.camid for s in query],
-        [s.camid for s in gallery],
-    )
-    return res.summary()
+    return evaluate_samples(dist, query, gallery).summary()

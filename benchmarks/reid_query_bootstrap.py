@@ -56,10 +56,14 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=SEQUENCE, help="the protocol's data folder")
     ap.add_argument("--bar", type=float, default=63.0, help="an mAP bar (percent)")
     args = ap.parse_args()
+    missing = [str(m) for m in args.models if not m.is_file()]
+    if missing:
+        print(f"error: no such model file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.ERROR)
     try:
         aps = {m: query_aps(m, args.protocol, args.data) for m in args.models}
-    except ValueError as e:
+    except (OSError, ValueError) as e:  # the loaders name the file
         print(f"error: {e}", file=sys.stderr)
         return 2
     n = len(next(iter(aps.values())))

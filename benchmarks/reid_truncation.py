@@ -61,10 +61,14 @@ def main() -> int:
     if not all(0.0 < k <= 1.0 for k in keeps):
         print(f"error: --keep: every fraction must be in (0, 1], got {args.keep!r}", file=sys.stderr)
         return 2
+    missing = [str(m) for m in args.models if not m.is_file()]
+    if missing:
+        print(f"error: no such model file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.ERROR)
     try:
         query, gallery = load_protocol("mot-thirds", args.data)
-    except ValueError as e:
+    except (OSError, ValueError) as e:  # the loaders name the file
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{'model':34s} " + " ".join(f"{'keep ' + format(k, 'g'):>14s}" for k in keeps))

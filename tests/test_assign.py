@@ -473,6 +473,22 @@ def test_giant_components_without_scipy_fall_back_to_the_dense_solver(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "tied"])
+def test_sparse_solver_orders_pairs_as_lexsort(ties: bool) -> None:
+    """The sparse solver's pair order (by row, then cost, then listing position) is exactly
+    ``np.lexsort``'s, by its fast path for distinct costs and by ``np.lexsort`` itself for equal ones."""
+    from tracker.association.lsap import _by_row_then_cost
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        p = int(rng.integers(0, 400))
+        rows = np.sort(rng.integers(0, 60, p)) if rng.random() < 0.5 else rng.integers(0, 60, p)
+        cost = -rng.random(p)
+        if ties:
+            cost = np.round(cost * 4) / 4
+        np.testing.assert_array_equal(_by_row_then_cost(rows, cost), np.lexsort((cost, rows)))
+
+
 @pytest.mark.parametrize("budget", [0, 4, 1000])
 @pytest.mark.parametrize("seed", range(3))
 def test_pure_python_sparse_solver_reaches_the_dense_optimum(

@@ -209,12 +209,26 @@ def overlap_pairs(
     rows, cols = _window_pairs(a64, b64)
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    # most window candidates do not overlap in y: drop them before the full IoU
-    ay, by = a64[:, 1::2], b64[:, 1::2]
-    touch = (ay[rows, 0] < by[cols, 1]) & (by[cols, 0] < ay[rows, 1])
-    rows, cols = rows[touch], cols[touch]
-    iou = _pair_iou(a64[rows], b64[cols])
-    keep = iou > 0
+    # _pair_iou's arithmetic, one coordinate at a time on contiguous copies, dropping each candidate
+    # as soon as it cannot overlap (most window candidates do not overlap in y): at 2,000 people a
+    # third of the time of gathering whole boxes for every candidate
+    ax1, ay1, ax2, ay2 = np.ascontiguousarray(a64.T)
+    bx1, by1, bx2, by2 = np.ascontiguousarray(b64.T)
+    ih = np.minimum(ay2[rows], by2[cols])
+    ih -= np.maximum(ay1[rows], by1[cols])
+    touch = ih > 0.0
+    rows, cols, ih = rows[touch], cols[touch], ih[touch]
+    iw = np.minimum(ax2[rows], bx2[cols])
+    iw -= np.maximum(ax1[rows], bx1[cols])
+    cross = iw > 0.0
+    rows, cols, iou = rows[cross], cols[cross], iw[cross]
+    iou *= ih[cross]  # the intersections
+    union = ((ax2 - ax1) * (ay2 - ay1))[rows]
+    union += ((bx2 - bx1) * (by2 - by1))[cols]
+    union -= iou
+    np.maximum(union, 1e-9, out=union)
+    iou /= union
+    keep = iou > 0  # (an intersection too small to survive the division)
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64), iou[keep]
 
 

@@ -14,7 +14,11 @@ Run from the repository root with the benchmark's environment::
     .venv-bench/bin/python benchmarks/speed_ab.py --base 096c6ce --scenes 200,2000 --skip-mot --skip-yolox
 
 It also checks that both versions give the same tracks on every frame (ids, boxes, detection index)
-and says so: a speed-up that changes results is reported as such.
+and says so: a speed-up that changes results is reported as such. ``--without-scipy`` hides SciPy's
+compiled solvers from both versions (``lsap._compiled_lsa`` and ``_compiled_sparse_matching`` set to
+``None`` in each copy), so the core install's pure-Python path is compared::
+
+    .venv-bench/bin/python benchmarks/speed_ab.py --base 5450648 --scenes 200,2000 --skip-mot --skip-yolox --without-scipy
 """
 
 from __future__ import annotations
@@ -75,13 +79,18 @@ def same_tracks(a: list[Any], b: list[Any]) -> bool:
     )
 
 
-def compare(label: str, clips: list[speed.Clip], preset: str, rounds: int) -> None:
+def compare(
+    label: str, clips: list[speed.Clip], preset: str, rounds: int, without_scipy: bool = False
+) -> None:
     impls = {}
     for name in ("tracker_base", "tracker"):
         impls[name] = (
             importlib.import_module(name + ".core.tracker").Tracker,
             importlib.import_module(name + ".types").Detections,
         )
+        if without_scipy:  # the core install: the pure-Python solvers in both copies
+            lsap = importlib.import_module(name + ".association.lsap")
+            lsap._compiled_lsa = lsap._compiled_sparse_matching = None
     inputs = {
         n: [[d(b, s) for b, s in zip(q.boxes, q.scores, strict=True)] for q in clips]
         for n, (_, d) in impls.items()
@@ -96,7 +105,8 @@ def compare(label: str, clips: list[speed.Clip], preset: str, rounds: int) -> No
                 times, outs[n] = run_clip(impls[n][0], preset, q.frame_rate, inputs[n][i])
                 med[(n, q.name, r)] = statistics.median(times) / 1e3
             identical &= same_tracks(outs["tracker_base"], outs["tracker"])
-    print(f"\n{label}: preset {preset!r}, {rounds} interleaved rounds (median update() time, us)")
+    solvers = ", without SciPy" if without_scipy else ""
+    print(f"\n{label}: preset {preset!r}{solvers}, {rounds} interleaved rounds (median update() time, us)")
     print(f"{'sequence':20s} {'base':>9s} {'new':>9s} {'base/new':>9s}")
     ratios = []
     for q in clips:
@@ -117,19 +127,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=60, help="frames per synthetic scene (default 60)")
     p.add_argument("--skip-mot", action="store_true", help="skip MOT17 FRCNN")
     p.add_argument("--skip-yolox", action="store_true", help="skip the YOLOX val half")
+    p.add_argument(
+        "--without-scipy", action="store_true", help="hide SciPy's solvers from both versions (core install)"
+    )
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         extract_base(args.base, Path(tmp))
         sys.path.insert(0, tmp)
         if not args.skip_mot:
             clips, _ = speed.load_mot17(speed.DEFAULT_MOT_ROOT)
-            compare("MOT17 FRCNN public detections", clips, args.preset, args.rounds)
+            compare("MOT17 FRCNN public detections", clips, args.preset, args.rounds, args.without_scipy)
         if not args.skip_yolox:
             clips, _ = speed.load_mot17(speed.DEFAULT_YOLOX_ROOT, detector="YOLOX")
-            compare("MOT17 val half, YOLOX-X detections", clips, args.preset, args.rounds)
+            compare("MOT17 val half, YOLOX-X detections", clips, args.preset, args.rounds, args.without_scipy)
         for n in [int(x) for x in args.scenes.split(",") if x]:
             clip = speed.synthetic_scene(n, args.frames, seed=n)
-            compare(f"synthetic scene, {n} objects", [clip], args.preset, args.rounds)
+            compare(f"synthetic scene, {n} objects", [clip], args.preset, args.rounds, args.without_scipy)
     return 0
 
 

@@ -19,6 +19,10 @@ compiled solvers from both versions (``lsap._compiled_lsa`` and ``_compiled_spar
 ``None`` in each copy), so the core install's pure-Python path is compared::
 
     .venv-bench/bin/python benchmarks/speed_ab.py --base 5450648 --scenes 200,2000 --skip-mot --skip-yolox --without-scipy
+
+SIGINT / SIGTERM / SIGHUP stop the run after the (round, sequence) in hand: the table of the rounds
+measured so far is printed, the extracted base package is removed, and the exit status is
+128 + the signal number.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 sys.path.insert(0, str(REPO_ROOT))
 
 import speed  # noqa: E402  (the inputs: MOT17 readers and synthetic scenes)
+
+from tracker.signals import GracefulStop  # noqa: E402
 
 
 def extract_base(commit: str, into: Path) -> None:
@@ -80,8 +86,15 @@ def same_tracks(a: list[Any], b: list[Any]) -> bool:
 
 
 def compare(
-    label: str, clips: list[speed.Clip], preset: str, rounds: int, without_scipy: bool = False
+    label: str,
+    clips: list[speed.Clip],
+    preset: str,
+    rounds: int,
+    without_scipy: bool = False,
+    stop: GracefulStop | None = None,
 ) -> None:
+    """Time both versions over ``clips`` and print the table; after a stop request no further
+    (round, clip) starts, and the table covers the pairs measured (every one has both versions)."""
     impls = {}
     for name in ("tracker_base", "tracker"):
         impls[name] = (
@@ -100,21 +113,28 @@ def compare(
     order = list(impls)
     for r in range(rounds):
         for i, q in enumerate(clips):
+            if stop is not None and stop.requested:
+                break
             outs = {}
             for n in order if (r + i) % 2 == 0 else order[::-1]:
                 times, outs[n] = run_clip(impls[n][0], preset, q.frame_rate, inputs[n][i])
                 med[(n, q.name, r)] = statistics.median(times) / 1e3
             identical &= same_tracks(outs["tracker_base"], outs["tracker"])
     solvers = ", without SciPy" if without_scipy else ""
-    print(f"\n{label}: preset {preset!r}{solvers}, {rounds} interleaved rounds (median update() time, us)")
+    done = sorted({r for (n, _, r) in med if n == "tracker"})
+    print(f"\n{label}: preset {preset!r}{solvers}, {len(done)} interleaved rounds (median update() time, us)")
     print(f"{'sequence':20s} {'base':>9s} {'new':>9s} {'base/new':>9s}")
     ratios = []
     for q in clips:
-        b = statistics.median(med[("tracker_base", q.name, r)] for r in range(rounds))
-        n = statistics.median(med[("tracker", q.name, r)] for r in range(rounds))
-        ratios += [med[("tracker_base", q.name, r)] / med[("tracker", q.name, r)] for r in range(rounds)]
+        measured = [r for r in done if ("tracker", q.name, r) in med]
+        if not measured:
+            continue
+        b = statistics.median(med[("tracker_base", q.name, r)] for r in measured)
+        n = statistics.median(med[("tracker", q.name, r)] for r in measured)
+        ratios += [med[("tracker_base", q.name, r)] / med[("tracker", q.name, r)] for r in measured]
         print(f"{q.name:20s} {b:9.0f} {n:9.0f} {b / n:9.2f}")
-    print(f"paired speed-up (median over round x sequence): {statistics.median(ratios):.2f}x")
+    if ratios:
+        print(f"paired speed-up (median over round x sequence): {statistics.median(ratios):.2f}x")
     print(f"same tracks on every frame: {'yes' if identical else 'NO'}")
 
 
@@ -131,19 +151,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--without-scipy", action="store_true", help="hide SciPy's solvers from both versions (core install)"
     )
     args = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
+    with GracefulStop() as stop, tempfile.TemporaryDirectory() as tmp:
         extract_base(args.base, Path(tmp))
         sys.path.insert(0, tmp)
+        runs: list[tuple[str, Any]] = []
         if not args.skip_mot:
-            clips, _ = speed.load_mot17(speed.DEFAULT_MOT_ROOT)
-            compare("MOT17 FRCNN public detections", clips, args.preset, args.rounds, args.without_scipy)
+            runs.append(
+                ("MOT17 FRCNN public detections", lambda: speed.load_mot17(speed.DEFAULT_MOT_ROOT)[0])
+            )
         if not args.skip_yolox:
-            clips, _ = speed.load_mot17(speed.DEFAULT_YOLOX_ROOT, detector="YOLOX")
-            compare("MOT17 val half, YOLOX-X detections", clips, args.preset, args.rounds, args.without_scipy)
+            runs.append(
+                (
+                    "MOT17 val half, YOLOX-X detections",
+                    lambda: speed.load_mot17(speed.DEFAULT_YOLOX_ROOT, detector="YOLOX")[0],
+                )
+            )
         for n in [int(x) for x in args.scenes.split(",") if x]:
-            clip = speed.synthetic_scene(n, args.frames, seed=n)
-            compare(f"synthetic scene, {n} objects", [clip], args.preset, args.rounds, args.without_scipy)
-    return 0
+            runs.append(
+                (f"synthetic scene, {n} objects", lambda n=n: [speed.synthetic_scene(n, args.frames, seed=n)])
+            )
+        for label, clips in runs:
+            if stop.requested:
+                break
+            compare(label, clips(), args.preset, args.rounds, args.without_scipy, stop)
+    if stop.requested:
+        print(f"\nstopped by {stop.signal_name}: the tables above hold the rounds finished before it")
+    return stop.exit_status(default=0)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,45 @@ def test_tracks_with_ids_relabels_and_checks_the_count() -> None:
     assert t.ids.tolist() == [3, 4]
     with pytest.raises(ValueError, match="ids: 1 ids for 2 tracks"):
         t.with_ids(np.array([1]))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "got 0"),
+        (-25.0, "got -25.0"),
+        (float("nan"), "got nan"),
+        (float("inf"), "got inf"),
+        ("30", "got str '30'"),
+        (None, "got NoneType None"),
+        (True, "got bool True"),
+    ],
+)
+def test_a_frame_rate_that_is_not_a_positive_number_is_named_at_every_boundary(
+    value: object, message: str, tmp_path: Path
+) -> None:
+    """Tracker, the video writer, the source opener and interpolation's gap all refuse the same
+    values with the same words, before touching any file (text such as "30" was an opaque numpy
+    TypeError in Tracker)."""
+    from tracker import Tracker
+    from tracker.io.sources import open_source
+    from tracker.io.writers import AnnotatedVideoWriter
+    from tracker.postprocess import max_gap_at
+
+    with pytest.raises(ValueError, match=f"frame_rate must be a positive number, {message}"):
+        Tracker(frame_rate=value)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=f"frame_rate must be a positive number, {message}"):
+        max_gap_at(30, value)  # type: ignore[arg-type]
+    if value is not None:  # (open_source's fps=None means "the source's own rate")
+        with pytest.raises(ValueError, match=f"fps must be a positive number, {message}"):
+            open_source("missing.mp4", fps=value)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=f"fps must be a positive number, {message}"):
+        AnnotatedVideoWriter(tmp_path / "x.mp4", fps=value)  # type: ignore[arg-type]
+    assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("value", [25, 29.97, np.float32(7.0), np.int64(30)])
+def test_positive_rates_of_any_real_type_are_accepted(value: object) -> None:
+    from tracker import Tracker
+
+    assert Tracker(frame_rate=value).frame_rate == float(value)  # type: ignore[arg-type]

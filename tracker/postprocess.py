@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .io.mot import MotResults
+from .types import positive_rate
 
 __all__ = ["interpolate_gaps", "max_gap_at", "smooth_tracks"]
 
@@ -31,8 +32,7 @@ def max_gap_at(frames_at_30fps: int, frame_rate: float) -> int:
     the same time span on every sequence."""
     if frames_at_30fps < 0:
         raise ValueError(f"interpolation gap must be >= 0 frames, got {frames_at_30fps}")
-    if not np.isfinite(frame_rate) or frame_rate <= 0:
-        raise ValueError(f"frame_rate must be a positive number, got {frame_rate}")
+    frame_rate = positive_rate(frame_rate, "frame_rate")
     if frames_at_30fps == 0:
         return 0
     return max(1, round(frames_at_30fps * frame_rate / 30.0))

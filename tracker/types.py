@@ -29,6 +29,7 @@ __all__ = [
     "Embedder",
     "TrackState",
     "Tracks",
+    "positive_rate",
     "xywh_to_xyxy",
     "xyxy_to_xywh",
 ]
@@ -55,6 +56,18 @@ def xyxy_to_xywh(boxes: ArrayLike) -> NDArray[np.float32]:
     b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4).copy()
     b[:, 2:] -= b[:, :2]
     return b
+
+
+def positive_rate(value: object, name: str) -> float:
+    """``value`` as a positive finite ``float`` (a frame rate, fps), or :class:`ValueError` naming
+    ``name`` and what was given. Text, ``None`` and booleans are refused, not read as numbers
+    (``"30"`` is a mistake in a caller's code, not a rate)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a positive number, got {type(value).__name__} {value!r:.60}")
+    rate = float(value)
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return rate
 
 
 def _why_not_numeric(value: object, exc: Exception) -> str:

@@ -16,7 +16,7 @@ from ..association.terms import AssociationFrame
 from ..config import TrackerConfig, load_config
 from ..geometry import SPARSE_IOU_MIN_PAIRS, box_areas, iou_matrix, overlap_pairs
 from ..motion.kalman import KalmanFilter, cxcywh_to_xyxy, mahalanobis, mahalanobis_pairs, xyxy_to_cxcywh
-from ..types import Detections, Embedder, Tracks, TrackState
+from ..types import Detections, Embedder, Tracks, TrackState, positive_rate
 from .ids import IdAllocator
 from .store import TrackStore
 
@@ -94,9 +94,7 @@ class Tracker:
         embedder: Embedder | None = None,
     ) -> None:
         self.config = config if isinstance(config, TrackerConfig) else load_config(config)
-        if not np.isfinite(frame_rate) or frame_rate <= 0:
-            raise ValueError(f"frame_rate must be a positive number, got {frame_rate}")
-        self.frame_rate = float(frame_rate)
+        self.frame_rate = positive_rate(frame_rate, "frame_rate")
         self.embedder = embedder
         if embedder is not None and not callable(getattr(embedder, "embed", None)):
             raise TypeError("embedder must have an embed(image, boxes) method")

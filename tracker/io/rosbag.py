@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..types import Tracks
+from ..types import Tracks, positive_rate
 from ._closing import Closing
 from .frame_source import DEFAULT_FPS, FrameSource, _safe_name
 from .ros import (
@@ -301,12 +301,7 @@ class RosbagTracksWriter(Closing):
         from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 
         self.path = Path(path)
-        try:
-            fps_value = float(fps)
-        except (TypeError, ValueError):
-            fps_value = float("nan")
-        if not (np.isfinite(fps_value) and fps_value > 0):
-            raise ValueError(f"{self.path}: fps must be a positive number, got {fps!r}")
+        fps_value = positive_rate(fps, f"{self.path}: fps")
         if int(start_ns) < 0:
             raise ValueError(f"{self.path}: start_ns must be >= 0, got {start_ns}")
         if not topic.startswith("/") or len(topic) < 2:

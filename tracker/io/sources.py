@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ..types import positive_rate
 from .frame_source import DEFAULT_FPS, FrameSource, _safe_name
 
 __all__ = [
@@ -272,8 +273,8 @@ def open_source(
             :class:`~tracker.io.rosbag.RosbagSource`).
         ImportError: a ROS 2 bag without the ``rosbags`` package installed.
     """
-    if fps is not None and not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps}")
+    if fps is not None:
+        fps = positive_rate(fps, "fps")
     kind, target = parse_source_spec(spec)
     if topic is not None and kind != "rosbag":
         raise ValueError(f"{target}: topic={topic!r} applies only to ROS 2 bags, this source is a {kind}")

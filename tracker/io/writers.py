@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..types import Tracks
+from ..types import Tracks, positive_rate
 from ._closing import Closing
 
 __all__ = ["H264_SUFFIXES", "VIDEO_CODECS", "AnnotatedVideoWriter", "JsonlWriter", "tracks_to_records"]
@@ -159,8 +158,7 @@ class AnnotatedVideoWriter(Closing):
         fourcc: str | None = None,
     ) -> None:
         self.path = Path(path)
-        if not (math.isfinite(fps) and fps > 0):
-            raise ValueError(f"{self.path}: fps must be a positive number, got {fps}")
+        fps = positive_rate(fps, f"{self.path}: fps")
         explicit = fourcc
         if fourcc is None:
             suffix = self.path.suffix.lower()

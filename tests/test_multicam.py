@@ -761,3 +761,23 @@ def test_multicam_imports_point_downwards() -> None:
         assert not bad, (rel, bad)
     assert not any(m.startswith("tracker.multicam") for m in imports(root / "eval" / "multicam.py"))
     assert not any(m.startswith("tracker.multicam") for m in imports(root / "reid" / "gallery.py"))
+
+
+@pytest.mark.parametrize(
+    ("frame_rate", "message"),
+    [
+        ({"a": 30.0}, r"one rate per camera expected; missing \['b'\], unknown \[\]"),
+        ({"a": 30.0, "b": 25.0, "c": 10.0}, r"missing \[\], unknown \['c'\]"),
+        ({"a": 30.0, "b": -1.0}, "frame_rate of camera 'b' must be a positive number, got -1.0"),
+        ("30", "frame_rate must be a positive number, got str '30'"),
+        (0, "frame_rate must be a positive number, got 0"),
+    ],
+)
+def test_frame_rates_are_checked_per_camera(frame_rate: object, message: str) -> None:
+    """A mapping must give each camera one positive rate and name no other camera (a missing camera
+    was a bare KeyError; text was read as a number)."""
+    with pytest.raises(ValueError, match=message):
+        MultiCameraTracker(["a", "b"], frame_rate=frame_rate)  # type: ignore[arg-type]
+    mct = MultiCameraTracker(["a", "b"], frame_rate={"a": 30, "b": 12.5})
+    assert mct.trackers["a"].frame_rate == 30.0
+    assert mct.trackers["b"].frame_rate == 12.5

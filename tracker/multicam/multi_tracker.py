@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from ..config import TrackerConfig, load_config
 from ..core.tracker import Tracker
-from ..types import Detections, Embedder, Tracks
+from ..types import Detections, Embedder, Tracks, positive_rate
 from .config import MultiCamConfig
 from .manager import GlobalIdentityManager
 
@@ -95,7 +95,9 @@ class MultiCameraTracker:
         cameras: camera ids.
         config: cross-camera linking (:class:`~tracker.multicam.MultiCamConfig`, mapping, YAML path, None).
         tracker_config: per-camera tracker config (preset name, path or :class:`~tracker.config.TrackerConfig`).
-        frame_rate: frames per second, one value or per camera.
+        frame_rate: frames per second, one value for every camera or a mapping with one for each camera
+            (no other key); a rate that is not a positive number, or a camera without one, is a
+            ``ValueError``.
         embedder: appearance model with ``embed(image, boxes) -> float32[N,D]``, given to every camera's
             tracker (see the module docstring for the policy). Without embeddings nothing is linked
             across cameras.
@@ -121,9 +123,17 @@ class MultiCameraTracker:
         if embedder is not None and not callable(getattr(embedder, "embed", None)):
             raise TypeError("embedder must have an embed(image, boxes) method")
         self.embedder = embedder
-        rates = {
-            c: float(frame_rate[c] if isinstance(frame_rate, Mapping) else frame_rate) for c in self.cameras
-        }
+        if isinstance(frame_rate, Mapping):
+            missing = [c for c in self.cameras if c not in frame_rate]
+            extra = sorted(str(c) for c in frame_rate if c not in self.cameras)
+            if missing or extra:
+                raise ValueError(
+                    f"frame_rate: one rate per camera expected; missing {missing}, unknown {extra}"
+                )
+            rates = {c: positive_rate(frame_rate[c], f"frame_rate of camera {c!r}") for c in self.cameras}
+        else:
+            rate = positive_rate(frame_rate, "frame_rate")
+            rates = dict.fromkeys(self.cameras, rate)
         cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
         if embedder is not None and not cfg.appearance.enabled:
             log.warning(

@@ -539,7 +539,8 @@ def available_presets() -> list[str]:
 
 def load_config(name_or_path: str | Path) -> TrackerConfig:
     """Load a preset by name (``"bytetrack"``) or any YAML file by path (``base:`` resolved, see
-    :func:`read_yaml_with_base`)."""
+    :func:`read_yaml_with_base`). A file without ``base:`` starts from the defaults of the dataclasses
+    here, not from the ``default`` preset: ``base: default`` changes a few of its values."""
     data = read_yaml_with_base(name_or_path, PRESET_DIR, "preset")
     where = str(_resolve_yaml(name_or_path, PRESET_DIR, Path.cwd(), "preset"))
     return config_from_dict(data, where=where)

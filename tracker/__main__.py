@@ -390,7 +390,7 @@ def _add_bench(sub: Any) -> None:
     b.add_argument("dataset", help="dataset name (MOT17, MOT15, ...) or folder")
     b.add_argument("--root", help="dataset folder (overrides name lookup)")
     b.add_argument("--split", default="train", help="sub-folder with the sequences (default: train)")
-    b.add_argument("--config", help="preset name or YAML path (default: default)")
+    b.add_argument("--config", help=f"preset name or YAML path (default: default). {_CONFIG_YAML_HELP}")
     b.add_argument("--reid", help="ONNX ReID model used on sequences that have images")
     b.add_argument("--out", default="out/bench", help="output folder (default: out/bench)")
     b.add_argument("--seq", action="append", help="only sequences whose name contains this (repeatable)")
@@ -428,6 +428,12 @@ def _add_bench(sub: Any) -> None:
     b.set_defaults(func=_bench)
 
 
+_CONFIG_YAML_HELP = (
+    "A YAML file without 'base:' starts from the built-in field defaults, not from the default preset: "
+    "begin it with 'base: default' to change a few of the default's values"
+)
+
+
 def _add_run(sub: Any) -> None:
     r = sub.add_parser(
         "run",
@@ -461,7 +467,11 @@ def _add_run(sub: Any) -> None:
         "to any other within 10 s)",
     )
     r.add_argument("--out", default="out/run", help="output folder (default: out/run)")
-    r.add_argument("--config", default="default", help="preset name or YAML path (default: default)")
+    r.add_argument(
+        "--config",
+        default="default",
+        help=f"preset name or YAML path (default: default). {_CONFIG_YAML_HELP}",
+    )
     src = r.add_mutually_exclusive_group()
     src.add_argument(
         "--dets", metavar="FILE", help="precomputed MOTChallenge det.txt (frame numbers of SOURCE)"

@@ -145,3 +145,55 @@ def test_bench_interpolate_fills_gaps_in_the_written_and_scored_results(
     )
     table = capsys.readouterr().out
     assert f"{100 * bench['mota']:.1f}" in table and f"{100 * bench['idf1']:.1f}" in table
+
+
+def _image_folder(folder: Path, frames: int = 4) -> None:
+    """``frames`` small JPEGs with one dark-red block moving right (no seqinfo.ini: the rate is unknown)."""
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    for i in range(1, frames + 1):
+        img = np.full((96, 128, 3), 90, np.uint8)
+        cv2.rectangle(img, (10 + 4 * i, 20), (40 + 4 * i, 90), (30, 30, 200), -1)
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), img)
+
+
+def test_run_fps_sets_the_rate_of_a_source_that_has_none(tmp_path: Path) -> None:
+    """An image folder without seqinfo.ini runs at the assumed 30 frames/s unless --fps says otherwise;
+    the tracker, the summary and every camera of a multi-camera run take the given rate."""
+    _image_folder(tmp_path / "a")
+    _image_folder(tmp_path / "b")
+    dets = tmp_path / "det.txt"
+    dets.write_text("".join(f"{i},-1,{10 + 4 * i},20,30,70,0.9,-1,-1,-1\n" for i in range(1, 5)))
+    common = ["--dets", str(dets), "--no-reid", "--no-video", "--no-progress"]
+    assert main(["run", str(tmp_path / "a"), *common, "--out", str(tmp_path / "o30")]) == 0
+    summary = json.loads((tmp_path / "o30" / "a_summary.json").read_text())
+    assert summary["frame_rate"] == 30.0 and summary["source_fps"] is None
+    assert main(["run", str(tmp_path / "a"), *common, "--fps", "10", "--out", str(tmp_path / "o10")]) == 0
+    summary = json.loads((tmp_path / "o10" / "a_summary.json").read_text())
+    assert summary["frame_rate"] == 10.0 and summary["source_fps"] == 10.0
+    cams = ["run", str(tmp_path / "a"), str(tmp_path / "b"), "--no-reid", "--no-video", "--no-progress"]
+    assert main([*cams, "--fps", "12.5", "--out", str(tmp_path / "o2")]) == 0
+    cameras = json.loads((tmp_path / "o2" / "multicam_summary.json").read_text())["cameras"]
+    assert [c["fps"] for c in cameras.values()] == [12.5, 12.5]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "fast"])
+def test_run_fps_must_be_a_positive_number(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(tmp_path), "--fps", value])
+    assert exc.value.code == 2
+    assert f"--fps: must be a positive number of frames per second, got '{value}'" in capsys.readouterr().err
+
+
+def test_run_fps_is_refused_with_a_camera_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A camera list sets its rates per camera: --fps beside it is an error, before anything runs."""
+    _image_folder(tmp_path / "a")
+    (tmp_path / "cams.yaml").write_text("cameras:\n- id: a\n  source: a\n")
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "cams.yaml"), "--fps", "5", "--no-reid", "--out", str(out)]) == 2
+    assert "--fps applies to sources given on the command line" in capsys.readouterr().err
+    assert not out.exists()

@@ -119,7 +119,7 @@ def _run_cameras_ray(args: argparse.Namespace, sources: list[str], config: Any) 
     from .engines.camera import ModelSpec
     from .engines.ray_engine import run_cameras_ray
 
-    setup = _camera_setup(sources, args.linking)
+    setup = _camera_setup(sources, args.linking, getattr(args, "fps", None))
     models = ModelSpec(
         detector=args.detector,
         family=args.family,
@@ -248,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
         topic=args.topic,
         ros_out=args.ros_out,
         overlap=args.overlap,
+        fps=args.fps,
     )
     print(summary.format())
     if summary.signal:
@@ -258,16 +259,21 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _camera_setup(sources: list[str], linking: str | None) -> Any:
-    """The cameras of a multi-camera run: one camera list YAML, or several sources."""
+def _camera_setup(sources: list[str], linking: str | None, fps: float | None = None) -> Any:
+    """The cameras of a multi-camera run: one camera list YAML, or several sources (each at ``fps``
+    when given)."""
     from .multicam.setup import load_camera_setup, setup_from_sources
 
     if len(sources) == 1:
+        if fps is not None:
+            raise ValueError(
+                "--fps applies to sources given on the command line; a camera list sets 'fps' per camera"
+            )
         setup = load_camera_setup(sources[0])
     else:
         if any(_is_camera_list(s) for s in sources):
             raise ValueError("give either one camera list YAML or several sources, not both")
-        setup = setup_from_sources(sources, linking)
+        setup = setup_from_sources(sources, linking, fps=fps)
     if linking is not None and len(sources) == 1:
         from dataclasses import replace
 
@@ -282,7 +288,7 @@ def _run_cameras(
 ) -> int:
     from .apps.multicam_run import run_cameras
 
-    setup = _camera_setup(sources, args.linking)
+    setup = _camera_setup(sources, args.linking, getattr(args, "fps", None))
     summary = run_cameras(
         setup,
         detector,
@@ -358,6 +364,18 @@ def _at_least(cast: Callable[[str], Any], low: float, what: str) -> Callable[[st
 _positive_int = _at_least(int, 1, "an integer")
 _non_negative_int = _at_least(int, 0, "an integer")
 _non_negative_float = _at_least(float, 0, "a number")
+
+
+def _frame_rate_arg(text: str) -> float:
+    """``--fps``: a positive finite number of frames per second."""
+    from .types import positive_rate
+
+    try:
+        return positive_rate(float(text), "--fps")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of frames per second, got {text!r}"
+        ) from None
 
 
 def _exit_status_help() -> str:
@@ -518,6 +536,14 @@ def _add_run(sub: Any) -> None:
         "--show", action="store_true", help="show annotated frames if a display is available; q quits"
     )
     r.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    r.add_argument(
+        "--fps",
+        type=_frame_rate_arg,
+        metavar="FPS",
+        help="frame rate of SOURCE(s), for sources that do not know theirs (an image folder without "
+        "seqinfo.ini, some streams: 30 is assumed) or report a wrong one; the tracker's time "
+        "constants follow it (default: the source's own). A camera list YAML sets 'fps' per camera",
+    )
     r.add_argument(
         "--no-progress", action="store_true", help="no progress output (default: a bar on a terminal)"
     )

@@ -261,6 +261,7 @@ def run_video(
     topic: str | None = None,
     ros_out: bool = False,
     overlap: bool = False,
+    fps: float | None = None,
 ) -> RunSummary:
     """Detect and track every frame of ``source`` and write the results as frames complete.
 
@@ -289,6 +290,8 @@ def run_video(
             then book only the time the loop waited for them). Off by default: measured on 2 cores
             (vtest.avi) it is 8-11 % faster when the models leave a core free (``threads=1``) and
             2-6 % slower when they use both (the default), where it takes time from ONNX Runtime.
+        fps: the frame rate to assume instead of the source's own (a source that does not know it, or
+            reports a wrong one); not with an already open ``source``.
 
     Returns:
         A :class:`RunSummary` (also written to ``<name>_summary.json``); after a signal its
@@ -312,8 +315,10 @@ def run_video(
         raise ValueError(f"{out}: --out exists and is not a folder")
     args = (detector, cfg, embedder, out, write_video, show, progress, max_frames, list(extra_sinks))
     if isinstance(source, FrameSource):
+        if fps is not None:
+            raise ValueError("fps: give it to open_source() for an already open source")
         return _run(source, *args, stop=stop, ros_out=ros_out, overlap=overlap)
-    with open_source(source, topic=topic) as src:
+    with open_source(source, topic=topic, fps=fps) as src:
         return _run(src, *args, stop=stop, ros_out=ros_out, overlap=overlap)
 
 

@@ -122,10 +122,11 @@ def load_camera_setup(path: str | Path) -> CameraSetup:
 
 
 def setup_from_sources(
-    sources: Sequence[str], linking: MultiCamConfig | str | Path | None = None
+    sources: Sequence[str], linking: MultiCamConfig | str | Path | None = None, fps: float | None = None
 ) -> CameraSetup:
-    """Cameras from plain sources (ids from the source names, made unique) and default or given linking."""
-    specs = [CameraSpec("", str(s)) for s in sources]
+    """Cameras from plain sources (ids from the source names, made unique) and default or given
+    linking; ``fps``: every camera's frame rate override (``None``: each source's own)."""
+    specs = [CameraSpec("", str(s), fps=fps) for s in sources]
     return _name_cameras(specs, load_multicam_config(None if linking is None else linking))
 
 

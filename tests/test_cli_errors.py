@@ -3,6 +3,7 @@ before any frame is processed; outputs of the pipeline never end in a traceback.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,20 @@ def test_a_missing_extra_is_an_error_line_with_its_install_command(tmp_path: Pat
         "error: torch is not installed: this command needs the train extra: pip install torch==2.13.0 "
         '&& pip install ".[train]"'
     )
+
+
+def test_a_missing_webcam_is_one_line_without_opencv_chatter() -> None:
+    """OpenCV's native log (its obsensor backend prints an [ERROR:...] line for a camera index out of
+    range) stays out of the way: the user sees our one error line and exit status 2. Run in a
+    subprocess, because OpenCV reads its log level once, when it is first imported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "run", "7", "--no-reid", "--max-frames", "1", "--no-video"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == ["error: webcam 7: cannot open (OpenCV VideoCapture failed to open it)"], done.stderr

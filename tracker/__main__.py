@@ -658,13 +658,20 @@ def _quiet_opencv(verbose: bool) -> None:
     own messages say what matters. ``-v`` lets them through."""
     if verbose:
         return
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # SILENT, as setLogLevel(0) below: at ERROR a missing webcam still printed OpenCV's
+    # "[ERROR:0@0.1] global obsensor_uvc_stream_channel.cpp:163 ... Camera index out of range" above
+    # our own "error: webcam 0: cannot open" line
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    if "cv2" in sys.modules:
-        try:
-            sys.modules["cv2"].setLogLevel(0)  # LOG_LEVEL_SILENT: our errors are raised, not logged
-        except AttributeError:  # pragma: no cover - very old OpenCV
-            pass
+    cv2 = sys.modules.get("cv2")  # (already imported while the parser was built: the variable is late)
+    if cv2 is not None:
+        # our errors are raised, not logged. OpenCV 4.5+ and 5 have cv2.utils.logging; cv2.setLogLevel,
+        # which this called alone before, is gone in 5.x (so nothing was silenced there)
+        api = getattr(getattr(cv2, "utils", None), "logging", None)
+        if api is not None and hasattr(api, "setLogLevel"):
+            api.setLogLevel(api.LOG_LEVEL_SILENT)
+        elif hasattr(cv2, "setLogLevel"):  # pragma: no cover - older OpenCV
+            cv2.setLogLevel(0)
 
 
 _EXTRAS = {

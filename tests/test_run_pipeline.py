@@ -8,6 +8,7 @@ other component is the real one (Tracker, ResultsWriter, JsonlWriter, AnnotatedV
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -370,6 +371,20 @@ def test_truncated_video_records_error(video: Path, tmp_path: Path) -> None:
         n = sum(1 for _ in src)
     assert 1 <= n < N_FRAMES
     assert src.error is not None and f"frame {n + 1}" in src.error and "cut.avi" in src.error
+
+
+def test_a_run_on_a_truncated_video_warns_once(
+    video: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The source logs its failure when it happens; the run records it in the summary without
+    logging the same line again (it was logged twice, then printed by the CLI a third time)."""
+    data = video.read_bytes()
+    broken = tmp_path / "cut.avi"
+    broken.write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        s = run_video(broken, ColourDetector(), out_dir=tmp_path / "out", write_video=False, progress=False)
+    assert s.stopped == "error" and s.error is not None and "cut.avi" in s.error
+    assert [r.getMessage() for r in caplog.records if "cannot decode" in r.getMessage()] == [s.error]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -438,5 +438,5 @@ def _finish(
         summary.error = src.error
         summary.stopped = "error"
     _write_summary(summary_path, summary)
-    if summary.error:
+    if summary.error and summary.error != src.error:  # (the source logged its own failure already)
         log.warning("%s: %s", src.spec, summary.error)

@@ -209,6 +209,12 @@ def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixtur
     (tmp_path / "plain" / "x.txt").write_text("1,1,0,0,5,5,1,-1,-1,-1\n")
     assert main(["search", str(tmp_path / "plain"), "--query", str(query)]) == 2
     assert "without *.tracks.npz" in capsys.readouterr().err
+    # an empty folder is neither a results folder nor images: said so, not "holds no images" alone
+    (tmp_path / "empty").mkdir()
+    assert main(["search", str(tmp_path / "empty"), "--query", str(query)]) == 2
+    assert (
+        "holds neither *.tracks.npz galleries (a `run` results folder) nor images" in capsys.readouterr().err
+    )
 
 
 def test_gallery_roundtrip_search_order_and_picture(tmp_path: Path) -> None:

@@ -74,6 +74,10 @@ def collect_galleries(targets: Sequence[str]) -> tuple[list[Gallery], list[str]]
                 f"{p}: a results folder without *.tracks.npz galleries (they are written when `run` "
                 "uses a ReID model)"
             )
+        elif p.is_dir() and not _has_images(p):
+            raise ValueError(
+                f"{p}: holds neither *.tracks.npz galleries (a `run` results folder) nor images to track"
+            )
         else:
             sources.append(t)
     return galleries, sources

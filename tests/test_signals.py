@@ -124,3 +124,14 @@ def test_multicam_summary_holds_the_learned_linking_thresholds(tmp_path: Path) -
     run_cameras(setup, ColourDetector(), embedder=ColourEmbedder(), out_dir=tmp_path / "out", progress=False)
     linking = json.loads((tmp_path / "out" / "multicam_summary.json").read_text())["linking"]
     assert "calibration" in linking and linking["links"] >= 1
+
+
+def test_bench_names_the_sequences_when_none_matches(tmp_path: Path) -> None:
+    """``--seq`` that matches nothing lists what the dataset holds (it named only the pattern), and
+    the refused run creates no output folder."""
+    data = _dataset(tmp_path / "data")
+    with pytest.raises(
+        ValueError, match=r"no sequence of .* matches \['NOPE'\]; it holds \['S0', 'S1', 'S2'\]"
+    ):
+        run_benchmark(str(data), out_dir=tmp_path / "out", progress=False, sequences=["NOPE"])
+    assert not (tmp_path / "out").exists()  # refused before anything is written

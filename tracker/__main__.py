@@ -119,7 +119,7 @@ def _run_cameras_ray(args: argparse.Namespace, sources: list[str], config: Any) 
     from .engines.camera import ModelSpec
     from .engines.ray_engine import run_cameras_ray
 
-    setup = _camera_setup(sources, args.linking, getattr(args, "fps", None))
+    setup = _camera_setup(sources, args.linking, args.fps)
     models = ModelSpec(
         detector=args.detector,
         family=args.family,
@@ -288,7 +288,7 @@ def _run_cameras(
 ) -> int:
     from .apps.multicam_run import run_cameras
 
-    setup = _camera_setup(sources, args.linking, getattr(args, "fps", None))
+    setup = _camera_setup(sources, args.linking, args.fps)
     summary = run_cameras(
         setup,
         detector,
@@ -663,7 +663,9 @@ def _quiet_opencv(verbose: bool) -> None:
     # our own "error: webcam 0: cannot open" line
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    cv2 = sys.modules.get("cv2")  # (already imported while the parser was built: the variable is late)
+    # cv2 is already imported (the parser's building imports it), so the variables above reach only
+    # child processes (Ray workers); this process needs the call below
+    cv2 = sys.modules.get("cv2")
     if cv2 is not None:
         # our errors are raised, not logged. OpenCV 4.5+ and 5 have cv2.utils.logging; cv2.setLogLevel,
         # which this called alone before, is gone in 5.x (so nothing was silenced there)

@@ -225,8 +225,8 @@ def overlap_pairs(
     cross = iw > 0.0
     rows, cols, iou = rows[cross], cols[cross], iw[cross]
     iou *= ih[cross]  # the intersections
-    union = ((ax2 - ax1) * (ay2 - ay1))[rows]
-    union += ((bx2 - bx1) * (by2 - by1))[cols]
+    union = box_areas(a64)[rows]
+    union += box_areas(b64)[cols]
     union -= iou
     np.maximum(union, 1e-9, out=union)
     iou /= union

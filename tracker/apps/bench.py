@@ -335,12 +335,11 @@ def run_benchmark(
         raise ValueError(f"interpolate must be >= 0 frames, got {interpolate}")
     if not (math.isfinite(smooth) and smooth >= 0):
         raise ValueError(f"smooth must be a finite number >= 0 of frames, got {smooth}")
-    seq_dirs = list_sequences(data_dir, split)
-    if sequences:
-        names = [p.name for p in seq_dirs]
-        seq_dirs = [p for p in seq_dirs if any(s in p.name for s in sequences)]
-        if not seq_dirs:
-            raise ValueError(f"no sequence of {data_dir} matches {list(sequences)}; it holds {names}")
+    every_dir = list_sequences(data_dir, split)
+    seq_dirs = [p for p in every_dir if any(s in p.name for s in sequences)] if sequences else every_dir
+    if not seq_dirs:
+        names = [p.name for p in every_dir]
+        raise ValueError(f"no sequence of {data_dir} matches {list(sequences or [])}; it holds {names}")
     out = output_folder(out_dir)  # (after the checks: a refused run leaves no folder behind)
     runs: list[SequenceRun] = []
     stopped = "end"

@@ -69,12 +69,12 @@ def collect_galleries(targets: Sequence[str]) -> tuple[list[Gallery], list[str]]
             galleries.append(Gallery.load(p))
         elif p.is_dir() and any(p.glob("*.tracks.npz")):
             galleries += [Gallery.load(f) for f in sorted(p.glob("*.tracks.npz"))]
-        elif p.is_dir() and (any(p.glob("*.txt")) or any(p.glob("*.jsonl"))) and not _has_images(p):
-            raise ValueError(
-                f"{p}: a results folder without *.tracks.npz galleries (they are written when `run` "
-                "uses a ReID model)"
-            )
         elif p.is_dir() and not _has_images(p):
+            if any(p.glob("*.txt")) or any(p.glob("*.jsonl")):
+                raise ValueError(
+                    f"{p}: a results folder without *.tracks.npz galleries (they are written when `run` "
+                    "uses a ReID model)"
+                )
             raise ValueError(
                 f"{p}: holds neither *.tracks.npz galleries (a `run` results folder) nor images to track"
             )

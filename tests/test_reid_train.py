@@ -649,6 +649,43 @@ def test_export_round_trip(tiny_samples: list[Sample], tmp_path: Path) -> None:
         export_onnx(model, tmp_path / "x.onnx", (32, 16), PreprocessSpec(input_size=(32, 16)), atol=-1.0)
 
 
+def test_export_refuses_a_target_that_would_lose_the_checkpoint(
+    tiny_samples: list[Sample], tmp_path: Path
+) -> None:
+    """`reid export --out` naming the checkpoint overwrote it with ONNX (`--resume` then failed), and
+    any suffix was written; a bad opset gave torch's traceback. All refused before anything is read."""
+    res = train(_tiny_config(1), None, tmp_path / "run", samples=tiny_samples, progress=False)
+    ckpt = Path(res.checkpoint)
+    before = ckpt.read_bytes()
+    with pytest.raises(ValueError, match=r"\.onnx file"):
+        export_checkpoint(ckpt, ckpt)
+    with pytest.raises(ValueError, match=r"\.onnx file"):
+        export_checkpoint(ckpt, tmp_path / "m.pt")
+    as_onnx = tmp_path / "state.onnx"  # a checkpoint saved under an .onnx name
+    as_onnx.write_bytes(before)
+    with pytest.raises(ValueError, match="is the checkpoint being exported"):
+        export_checkpoint(as_onnx, tmp_path / "." / "state.onnx")
+    for bad in (8, 21, 0):
+        with pytest.raises(ValueError, match="--opset"):
+            export_checkpoint(ckpt, tmp_path / "m.onnx", opset=bad)
+    assert ckpt.read_bytes() == before and as_onnx.read_bytes() == before
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.pt").exists()
+    assert export_checkpoint(ckpt, tmp_path / "upper.ONNX", opset=9) <= 1e-4
+
+
+def test_a_new_run_refuses_a_folder_holding_a_checkpoint(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    """Training again into a used folder without resume replaced its last.pt and appended a second
+    run to its log; now it is refused and both files stay as they were. Resume still continues."""
+    out = tmp_path / "run"
+    train(_tiny_config(1), None, out, samples=tiny_samples, progress=False)
+    ckpt, log = (out / "last.pt").read_bytes(), (out / "log.jsonl").read_text()
+    with pytest.raises(ValueError, match=r"already holds a training run.*--resume"):
+        train(_tiny_config(1), None, out, samples=tiny_samples, progress=False)
+    assert (out / "last.pt").read_bytes() == ckpt and (out / "log.jsonl").read_text() == log
+    res = train(_tiny_config(2), None, out, resume=True, samples=tiny_samples, progress=False)
+    assert [e["epoch"] for e in res.epochs] == [2]
+
+
 def test_eval_checkpoint_on_tiny_split(tiny_samples: list[Sample], tmp_path: Path) -> None:
     from tracker.reid.train.evaluate import extract_features
 

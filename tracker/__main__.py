@@ -619,8 +619,8 @@ def _add_reid(sub: Any) -> None:
     re_.set_defaults(func=_reid_eval)
     rx = rsub.add_parser("export", help="export a checkpoint to ONNX (checked against torch within 1e-4)")
     rx.add_argument("--checkpoint", required=True)
-    rx.add_argument("--out", required=True, help="MODEL.onnx")
-    rx.add_argument("--opset", type=int, default=17)
+    rx.add_argument("--out", required=True, help="MODEL.onnx (not the checkpoint itself)")
+    rx.add_argument("--opset", type=int, default=17, help="ONNX opset, 9 to 20 (default: 17)")
     rx.add_argument(
         "--flip-average",
         action="store_true",

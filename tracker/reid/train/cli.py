@@ -73,7 +73,7 @@ def export_main(args: argparse.Namespace) -> int:
     diff = export_checkpoint(
         args.checkpoint,
         args.out,
-        opset=getattr(args, "opset", None) or 17,
+        opset=getattr(args, "opset", 17),
         flip_average=bool(getattr(args, "flip_average", False)),
         metadata=extra,
     )

@@ -544,7 +544,8 @@ def train(
     Args:
         cfg: the configuration.
         data_root: folder holding the datasets (ignored when ``samples`` is given).
-        out_dir: output folder.
+        out_dir: output folder; without ``resume`` it must not hold a checkpoint already (``ValueError``:
+            a new run would replace it and mix two runs in one log).
         resume: continue from ``out_dir/last.pt`` (model, optimiser, finished epochs, and the batch
             position of an epoch a stop interrupted).
         progress: show a tqdm bar per epoch.
@@ -562,6 +563,12 @@ def train(
         if stop is None:
             stop = stack.enter_context(GracefulStop())
         out = Path(out_dir)
+        if not resume and (out / CHECKPOINT_NAME).exists():
+            # a fresh run here would replace that run's checkpoint and append to its log
+            raise ValueError(
+                f"{out}: already holds a training run ({CHECKPOINT_NAME}); continue it with --resume "
+                "or choose another --out"
+            )
         out.mkdir(parents=True, exist_ok=True)
         train_samples, n_cls = _training_samples(cfg, data_root, samples, num_classes)
         state = _initial_state(cfg, train_samples, n_cls, out / CHECKPOINT_NAME, resume)

@@ -17,7 +17,14 @@ from torch import nn
 
 from tracker.reid.preprocess import METADATA_KEY, PreprocessSpec
 
-__all__ = ["ExportMismatchError", "FlipAverage", "export_checkpoint", "export_onnx"]
+__all__ = [
+    "OPSET_RANGE",
+    "ExportMismatchError",
+    "FlipAverage",
+    "check_export_target",
+    "export_checkpoint",
+    "export_onnx",
+]
 
 
 class FlipAverage(nn.Module):
@@ -33,6 +40,25 @@ class FlipAverage(nn.Module):
         a = nn.functional.normalize(self.model(x), dim=1)
         b = nn.functional.normalize(self.model(torch.flip(x, dims=[3])), dim=1)
         return a + b
+
+
+OPSET_RANGE = (9, 20)
+"""ONNX opsets the export accepts: 9 is the first with the constant folding the export uses, 20 the
+last that torch's TorchScript exporter writes (``torch.onnx._constants``, torch 2.13)."""
+
+
+def check_export_target(checkpoint: str | Path, out: str | Path, opset: int) -> None:
+    """Refuse, before anything is loaded or written: an ``out`` that does not end in ``.onnx``, that
+    is ``checkpoint`` itself (the export would overwrite the training state it reads), or an ``opset``
+    outside :data:`OPSET_RANGE`. Raises ``ValueError`` naming the value."""
+    out_p = Path(out)
+    if out_p.suffix.lower() != ".onnx":
+        raise ValueError(f"--out {out}: the exported model must be a .onnx file")
+    if out_p.exists() and Path(checkpoint).exists() and out_p.resolve() == Path(checkpoint).resolve():
+        raise ValueError(f"--out {out}: is the checkpoint being exported; choose another file")
+    lo, hi = OPSET_RANGE
+    if isinstance(opset, bool) or not isinstance(opset, int) or not lo <= opset <= hi:
+        raise ValueError(f"--opset {opset!r}: must be an integer from {lo} to {hi}")
 
 
 class ExportMismatchError(RuntimeError):
@@ -126,6 +152,7 @@ def export_checkpoint(
     training record cannot be overridden."""
     from tracker.reid.train.engine import model_from_checkpoint, preprocess_spec
 
+    check_export_target(checkpoint, out, opset)
     model, cfg, meta = model_from_checkpoint(checkpoint)
     if flip_average:
         model = FlipAverage(model).eval()

@@ -528,3 +528,15 @@ def test_l2_normalize_rows() -> None:
         l2_normalize(np.array([[1.0, 0.0], [np.inf, 1.0]]))
     with pytest.raises(ValueError, match="expected float"):
         l2_normalize(np.ones(3))
+
+
+def test_a_detector_is_refused_as_a_reid_model() -> None:
+    """The bundled person detector loaded as an embedder: its first output (``mbox_loc``, 48,512 box
+    offsets per image) was taken as the embedding, and `run --reid` tracked with it. Now refused,
+    naming the output and its size."""
+    from tracker.assets import DEFAULT_DETECTOR
+    from tracker.reid.embedder import MAX_EMBEDDING_DIM
+
+    with pytest.raises(ValueError, match=r"'mbox_loc' has 48512 values per crop.*is this a ReID model"):
+        OnnxEmbedder(DEFAULT_DETECTOR, spec=PreprocessSpec())
+    assert OnnxEmbedder(DEFAULT_EMBEDDER).dim <= MAX_EMBEDDING_DIM

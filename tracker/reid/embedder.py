@@ -25,6 +25,13 @@ logger = logging.getLogger(__name__)
 _FLOAT_OUTPUTS = frozenset({"tensor(float)", "tensor(float16)", "tensor(double)"})
 """ONNX element types accepted for the embedding output."""
 
+MAX_EMBEDDING_DIM = 16384
+"""Largest embedding dimension accepted. ReID models give 128-2048 values per crop (MGN's eight
+concatenated 2,048-d branches, 16,384, is the largest in common use); a first output far above that
+is another kind of model. A person detector (OpenVINO's pedestrian-detection-adas-0002, whose first
+output ``mbox_loc`` holds 48,512 box offsets) was otherwise accepted and tracked with box offsets as
+"appearance"."""
+
 
 def l2_normalize(x: NDArray[np.floating]) -> NDArray[np.float32]:
     """Rows of ``float[N,D]`` scaled to unit L2 norm (all-zero rows stay zero); ``float32[N,D]``.
@@ -187,8 +194,8 @@ class OnnxEmbedder:
         return (h, w)
 
     def _probe_dim(self, declared: int | None) -> int:
-        """Run the model once on a blank crop: the output must be ``[n, D]`` with ``D >= 1`` equal to
-        the declared ``D`` (when fixed) and finite; returns ``D``."""
+        """Run the model once on a blank crop: the output must be ``[n, D]`` with
+        ``1 <= D <= MAX_EMBEDDING_DIM`` equal to the declared ``D`` (when fixed) and finite; returns ``D``."""
         n = self._input.batch or 1
         dummy = np.zeros((n, self._size[0], self._size[1], 3), np.uint8)
         y = self._run(dummy)
@@ -197,6 +204,12 @@ class OnnxEmbedder:
             raise ValueError(
                 f"{self.model_path}: output {self._output_name!r} declares {declared if declared else '?'} "
                 f"dimensions but the model returned shape {list(y.shape)} for a blank crop"
+            )
+        if dim > MAX_EMBEDDING_DIM:
+            raise ValueError(
+                f"{self.model_path}: output {self._output_name!r} has {dim} values per crop, more than any "
+                f"ReID embedding ({MAX_EMBEDDING_DIM} at most): is this a ReID model? (a detector's "
+                "box output looks like this)"
             )
         if not np.isfinite(y).all():
             raise ValueError(

@@ -63,6 +63,33 @@ def test_results_file_being_a_folder_fails_before_the_first_frame(tmp_path: Path
     assert not (tmp_path / "clip_summary.json").exists()  # failed at the start, not after the run
 
 
+def test_outputs_written_after_the_last_frame_are_checked_before_the_first(tmp_path: Path) -> None:
+    """The summary (and a multi-camera run's end files) are written after the last frame; a folder in
+    their way was found only then, after the whole source had been tracked, and the summary was lost."""
+    (tmp_path / "clip_summary.json").mkdir()
+    with pytest.raises(ValueError, match=r"clip_summary\.json: exists and is not a file"):
+        run_video(_video(tmp_path), NoDetections(), out_dir=tmp_path, progress=False)
+    assert not (tmp_path / "clip.txt").exists() and not (tmp_path / "clip.jsonl").exists()
+
+
+@pytest.mark.parametrize("blocked", ["global_ids.json", "multicam_summary.json"])
+def test_multicamera_end_files_are_checked_before_the_first_frame(
+    tmp_path: Path, blocked: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    video = _video(tmp_path)
+    other = tmp_path / "clip2.avi"
+    shutil.copy(video, other)
+    out = tmp_path / "out"
+    (out / blocked).mkdir(parents=True)
+    argv = ["run", str(video), str(other), "--out", str(out), "--no-reid", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {out / blocked}: exists and is not a file (remove it or choose another --out)"
+    assert sorted(p.name for p in out.iterdir()) == [blocked]  # nothing tracked, nothing written
+
+
 def test_a_missing_source_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.mp4"
     assert main(["run", str(missing), "--out", str(tmp_path / "o"), "--no-progress"]) == 2

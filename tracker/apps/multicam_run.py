@@ -52,11 +52,17 @@ from ..pipeline import (
     StreamInput,
     TimedEmbedder,
     VideoSink,
+    check_output_file,
     model_name,
     output_folder,
     run_streams,
 )
-from ..pipeline.final_outputs import write_camera_outputs, write_global_ids
+from ..pipeline.final_outputs import (
+    GLOBAL_IDS_NAME,
+    camera_output_paths,
+    write_camera_outputs,
+    write_global_ids,
+)
 from ..signals import GracefulStop, StopNow, stop_guard
 from ..types import Detector, Embedder, Tracks
 
@@ -70,6 +76,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("tracker")
+
+SUMMARY_NAME = "multicam_summary.json"
+"""The run's summary, written last in the output folder."""
 
 
 @dataclass
@@ -226,6 +235,12 @@ def run_cameras(
     if embedder is None:
         log.warning("no embedder: tracks are not linked across cameras (each keeps its own global id)")
     out = output_folder(out_dir)
+    # every file is written at the end: a folder in the way must stop the run before its first frame
+    for spec in setup.cameras:
+        for path in camera_output_paths(out, spec.id) + [out / f"{spec.id}.mp4"] * write_video:
+            check_output_file(path)
+    check_output_file(out / GLOBAL_IDS_NAME)
+    check_output_file(out / SUMMARY_NAME)
     summary = MultiRunSummary()
     clock = StageClock()
     timed = TimedEmbedder(embedder) if embedder is not None else None
@@ -303,7 +318,7 @@ def run_cameras(
     summary.global_ids = len(all_ids)
     summary.links = sum(d.linked_from is not None for d in mct.manager.decisions)
     summary.linking = mct.summary()
-    path = out / "multicam_summary.json"
+    path = out / SUMMARY_NAME
     summary.outputs["summary"] = str(path)
     write_text_atomic(path, json.dumps(summary.as_dict(), indent=2) + "\n")
     return summary

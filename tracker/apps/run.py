@@ -56,6 +56,7 @@ from ..pipeline import (
     UserStop,
     VideoSink,
     WindowSink,
+    check_output_file,
     model_name,
     output_folder,
     run_streams,
@@ -365,6 +366,11 @@ def _run(
         config=cfg.name,
         outputs={k: str(p) for k, p in paths.items()},
     )
+    # the summary (and the bag, renamed into place) are written after the last frame: a folder in
+    # their way must stop the run before the first (the sinks below check their own files)
+    for key in ("summary", "ros"):
+        if key in paths:
+            check_output_file(paths[key])
     user_stop = UserStop()
     sinks: list[Sink] = []
     try:

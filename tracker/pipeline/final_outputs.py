@@ -24,7 +24,7 @@ from ..multicam.manager import LinkDecision
 from ..reid.gallery import GalleryBuilder
 from ..types import Tracks
 
-__all__ = ["FinalFrame", "write_camera_outputs", "write_global_ids"]
+__all__ = ["GLOBAL_IDS_NAME", "FinalFrame", "camera_output_paths", "write_camera_outputs", "write_global_ids"]
 
 
 class FinalFrame(Protocol):
@@ -39,6 +39,16 @@ class FinalFrame(Protocol):
 
     @property
     def embeddings(self) -> NDArray[np.float32] | None: ...
+
+
+def camera_output_paths(out: Path, camera: str) -> list[Path]:
+    """The files :func:`write_camera_outputs` writes for ``camera`` in ``out`` (the gallery only when a
+    track has an embedding), so a run can check them before its first frame."""
+    return [out / f"{camera}.txt", out / f"{camera}.jsonl", out / f"{camera}.tracks.npz"]
+
+
+GLOBAL_IDS_NAME = "global_ids.json"
+"""What :func:`write_global_ids` writes in its folder."""
 
 
 def write_camera_outputs(
@@ -81,6 +91,6 @@ def write_global_ids(out: Path, decisions: Sequence[LinkDecision]) -> str:
         }
         for d in decisions
     ]
-    path = out / "global_ids.json"
+    path = out / GLOBAL_IDS_NAME
     write_text_atomic(path, json.dumps({"decisions": mapping}, indent=1) + "\n")
     return str(path)

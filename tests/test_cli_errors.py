@@ -90,6 +90,28 @@ def test_multicamera_end_files_are_checked_before_the_first_frame(
     assert sorted(p.name for p in out.iterdir()) == [blocked]  # nothing tracked, nothing written
 
 
+@pytest.mark.parametrize(
+    ("extra", "several", "message"),
+    [
+        (["--ros-out"], True, "--ros-out works with one source"),
+        (["--overlap"], True, "--overlap works with one source"),
+        (["--linking", "links.yaml"], False, "--linking applies to multi-camera runs"),
+        (["--ros-out", "--engine", "ray"], True, "not with --engine ray"),
+    ],
+)
+def test_options_of_the_other_kind_of_run_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], several: bool, message: str
+) -> None:
+    """`--ros-out` / `--overlap` with several cameras and `--linking` with one source were silently
+    ignored (rc 0, no bag; a broken linking file never read)."""
+    video = _video(tmp_path)
+    sources = [str(video), str(video)] if several else [str(video)]
+    out = tmp_path / "out"
+    assert main(["run", *sources, "--out", str(out), "--no-reid", "--no-progress", *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_missing_source_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.mp4"
     assert main(["run", str(missing), "--out", str(tmp_path / "o"), "--no-progress"]) == 2

@@ -671,6 +671,10 @@ def test_export_refuses_a_target_that_would_lose_the_checkpoint(
     assert ckpt.read_bytes() == before and as_onnx.read_bytes() == before
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.pt").exists()
     assert export_checkpoint(ckpt, tmp_path / "upper.ONNX", opset=9) <= 1e-4
+    from tracker.reid.train.evaluate import extract_features
+
+    # an upper-case suffix is still an ONNX model to `reid eval` (it was unpickled as a checkpoint)
+    assert extract_features(tmp_path / "upper.ONNX", tiny_samples[:2]).shape == (2, 16)
 
 
 def test_a_new_run_refuses_a_folder_holding_a_checkpoint(tiny_samples: list[Sample], tmp_path: Path) -> None:

@@ -114,8 +114,10 @@ def _run_cameras_ray(args: argparse.Namespace, sources: list[str], config: Any) 
     multi = len(sources) > 1 or _is_camera_list(sources[0])
     if not multi:
         raise ValueError("--engine ray runs cameras: give a camera list YAML or several sources")
-    if args.dets is not None or args.show:
-        raise ValueError("--dets and --show work with one source, not with --engine ray")
+    if args.dets is not None or args.show or args.ros_out or args.overlap:
+        raise ValueError(
+            "--dets, --show, --ros-out and --overlap work with one source, not with --engine ray"
+        )
     from .engines.camera import ModelSpec
     from .engines.ray_engine import run_cameras_ray
 
@@ -230,6 +232,13 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("--dets works with one source; give each camera its 'dets' in a camera list YAML")
     if multi and args.show:
         raise ValueError("--show works with one source")
+    # options of the other kind of run are refused, not ignored
+    if multi and args.ros_out:
+        raise ValueError("--ros-out works with one source (a multi-camera run writes per-camera files)")
+    if multi and args.overlap:
+        raise ValueError("--overlap works with one source")
+    if not multi and args.linking is not None:
+        raise ValueError("--linking applies to multi-camera runs (several sources or a camera list YAML)")
     detector = _detector(args)
     # several cameras need appearance to link identities, whatever the per-camera preset uses
     embedder = _embedder(args) if (config.appearance.enabled or multi) and not args.no_reid else None
@@ -378,8 +387,20 @@ def _frame_rate_arg(text: str) -> float:
         ) from None
 
 
-def _exit_status_help() -> str:
-    return "exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_STATUSES.items())
+def _exit_status_help(kind: str = "run") -> str:
+    """The ``--help`` epilog: every status for the commands that read sources (``run``, ``bench``,
+    ``search``); the ones a command can end with for ``score``/``reid eval``/``reid export``
+    (``"once"``) and ``reid train`` (``"train"``)."""
+    if kind == "run":
+        return "exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_STATUSES.items())
+    bad = f"2 {EXIT_STATUSES[2]}"
+    if kind == "train":
+        return (
+            f"exit status: 0 done (every epoch trained); {bad}; 129 / 130 / 143 stopped by SIGHUP / "
+            "SIGINT / SIGTERM after the current batch (OUT/last.pt and the log written; --resume "
+            "continues)"
+        )
+    return f"exit status: 0 done; {bad}; 130 interrupted by Ctrl-C"
 
 
 def _family_help() -> str:
@@ -586,11 +607,15 @@ def _add_score(sub: Any) -> None:
     sc = sub.add_parser(
         "score",
         help="score MOTChallenge results files against ground truth",
+        # argparse would print "--gt GT [GT ...] results [results ...]", an order that cannot work:
+        # --gt takes every file after it
+        usage="python -m tracker score [-h] RESULTS [RESULTS ...] --gt GT [GT ...]",
         description="MOTA, IDF1, HOTA, ... with the MOTChallenge devkit rules (see bench). An empty "
-        "results file is a tracker that found nothing: every target is a miss.",
-        epilog=_exit_status_help(),
+        "results file is a tracker that found nothing: every target is a miss. Give the results "
+        "files first, then --gt with one gt.txt per results file.",
+        epilog=_exit_status_help("once"),
     )
-    sc.add_argument("results", nargs="+", help="results .txt files (MOTChallenge format)")
+    sc.add_argument("results", nargs="+", metavar="RESULTS", help="results .txt files (MOTChallenge format)")
     sc.add_argument("--gt", nargs="+", required=True, help="gt.txt files, one per results file, same order")
     sc.set_defaults(func=_score)
 
@@ -598,7 +623,7 @@ def _add_score(sub: Any) -> None:
 def _add_reid(sub: Any) -> None:
     rd = sub.add_parser("reid", help="train, evaluate and export person ReID models (needs the train extra)")
     rsub = rd.add_subparsers(dest="reid_command", required=True)
-    rt = rsub.add_parser("train", help="train a ReID model", epilog=_exit_status_help())
+    rt = rsub.add_parser("train", help="train a ReID model", epilog=_exit_status_help("train"))
     rt.add_argument("--config", required=True, help="preset name (light) or YAML path")
     rt.add_argument("--data", required=True, help="folder holding the datasets (e.g. ../shared/data/reid)")
     rt.add_argument("--out", help="output folder (default: out/reid/<config name>)")
@@ -607,7 +632,9 @@ def _add_reid(sub: Any) -> None:
     rt.add_argument("--pretrained", help="local weights to start from (overrides model.pretrained)")
     rt.add_argument("--no-progress", action="store_true", help="hide progress bars")
     rt.set_defaults(func=_reid_train)
-    re_ = rsub.add_parser("eval", help="rank-1/5/10 and mAP of a model on a protocol")
+    re_ = rsub.add_parser(
+        "eval", help="rank-1/5/10 and mAP of a model on a protocol", epilog=_exit_status_help("once")
+    )
     re_.add_argument("--model", required=True, help="MODEL.onnx or a training checkpoint .pt")
     re_.add_argument("--data", required=True, help="folder holding the datasets (mot-thirds: the sequence)")
     re_.add_argument(
@@ -617,7 +644,11 @@ def _add_reid(sub: Any) -> None:
     )
     re_.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
     re_.set_defaults(func=_reid_eval)
-    rx = rsub.add_parser("export", help="export a checkpoint to ONNX (checked against torch within 1e-4)")
+    rx = rsub.add_parser(
+        "export",
+        help="export a checkpoint to ONNX (checked against torch within 1e-4)",
+        epilog=_exit_status_help("once"),
+    )
     rx.add_argument("--checkpoint", required=True)
     rx.add_argument("--out", required=True, help="MODEL.onnx (not the checkpoint itself)")
     rx.add_argument("--opset", type=int, default=17, help="ONNX opset, 9 to 20 (default: 17)")

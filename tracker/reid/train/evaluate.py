@@ -256,7 +256,7 @@ def extract_features(
     """Embeddings ``float32[N,D]`` (not normalised) of ``samples`` from a ``.onnx`` model (through
     :class:`tracker.reid.OnnxEmbedder`, whole image as the box) or a training checkpoint (``.pt``)."""
     path = Path(model_path)
-    if path.suffix == ".onnx":
+    if path.suffix.lower() == ".onnx":
         import cv2
 
         from tracker.reid import OnnxEmbedder
@@ -319,8 +319,9 @@ def evaluate_model(
         ``{"rank1", "rank5", "rank10", "mAP", "num_queries"}``.
     """
     query, gallery = load_protocol(protocol, data_root)
-    qf = extract_features(model_path, query)
-    gf = extract_features(model_path, gallery)
+    # one pass (one model load: its warnings once) over both sets
+    feats = extract_features(model_path, [*query, *gallery])
+    qf, gf = feats[: len(query)], feats[len(query) :]
     dist = cosine_distance(qf, gf)
     if rerank:
         dist = re_ranking(dist, cosine_distance(qf, qf), cosine_distance(gf, gf))

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+import yaml
 
 if os.environ.get("CI"):  # .ci/run installs torch: there a missing torch fails these tests, never skips them
     import torch
@@ -436,6 +437,33 @@ def test_config_unknown_keys_and_preset() -> None:
         reid_config_from_dict({"optim": {"lrr": 1.0}})
     with pytest.raises(ValueError, match="input_size"):
         reid_config_from_dict({"model": {"input_size": [1, 2, 3]}})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "rule"),
+    [
+        ("optim", "gamma", -3, r"in \(0, 1\]"),
+        ("loss", "id_weight", -1, ">= 0"),
+        ("augment", "flip_p", 2, r"in \[0, 1\]"),
+        ("optim", "max_batches_per_epoch", 0, ">= 1, or null"),
+        ("optim", "warmup_epochs", -3, ">= 0"),
+        ("optim", "milestones", [-5, 1000], "increasing order"),
+        ("loss", "triplet_margin", -1, "> 0, or null"),
+        ("model", "embedding_dim", 0, ">= 1"),
+        ("data", "num_workers", -1, ">= 0"),
+        ("optim", "weight_decay", -1, ">= 0"),
+        ("data", "cuhk01_train_ids", [485, 1], "first <= last"),
+    ],
+)
+def test_config_values_out_of_range_name_the_file_and_key(
+    tmp_path: Path, section: str, key: str, value: object, rule: str
+) -> None:
+    """Each of these trained a nonsense model without a word (a negative learning-rate factor, a
+    negative loss) or failed deep in torch with no file or key named."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"base": "light", section: {key: value}}))
+    with pytest.raises(ValueError, match=rf"bad\.yaml\.{section}\.{key}: must be .*{rule}"):
+        load_reid_config(path)
 
 
 def test_every_shipped_reid_preset_loads_and_its_recipe_chain_holds() -> None:

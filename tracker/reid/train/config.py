@@ -221,8 +221,69 @@ def _check(cfg: ReidTrainConfig, where: str) -> None:
             raise ValueError(f"{where}.augment.{name}: must be in (0, 1], got {v}")
     if lo.distill_weight < 0:
         raise ValueError(f"{where}.loss.distill_weight: must be >= 0, got {lo.distill_weight}")
+    _check_ranges(cfg, where)
     if (lo.distill_weight > 0) != (lo.distill_teacher is not None):
         raise ValueError(f"{where}.loss: distill_weight > 0 and distill_teacher go together")
+
+
+def _bad(where: str, key: str, rule: str, value: Any) -> ValueError:
+    return ValueError(f"{where}.{key}: must be {rule}, got {value!r}")
+
+
+def _check_ranges(cfg: ReidTrainConfig, where: str) -> None:
+    """The numeric fields :func:`_check` does not cover: each outside its range is a ``ValueError``
+    naming the file, the key and the range (a negative loss weight or learning-rate factor trained
+    a nonsense model without a word; ``embedding_dim: 0`` failed deep inside the model)."""
+    m, d, a, lo, o = cfg.model, cfg.data, cfg.augment, cfg.loss, cfg.optim
+    if m.embedding_dim < 1:
+        raise _bad(where, "model.embedding_dim", ">= 1", m.embedding_dim)
+    if m.width < 1:
+        raise _bad(where, "model.width", ">= 1", m.width)
+    if not m.width_mult > 0:
+        raise _bad(where, "model.width_mult", "> 0", m.width_mult)
+    if m.freeze_blocks < 0:
+        raise _bad(where, "model.freeze_blocks", ">= 0", m.freeze_blocks)
+    for key in ("cuhk01_train_ids", "cuhk01_test_ids"):
+        first, last = getattr(d, key)
+        if not 1 <= first <= last:
+            raise _bad(
+                where,
+                f"data.{key}",
+                "an inclusive range [first, last] with 1 <= first <= last",
+                [first, last],
+            )
+    if not 0.0 <= d.mot_min_visibility <= 1.0:
+        raise _bad(where, "data.mot_min_visibility", "in [0, 1]", d.mot_min_visibility)
+    if d.mot_min_height < 0:
+        raise _bad(where, "data.mot_min_height", ">= 0", d.mot_min_height)
+    if d.mot_every < 1:
+        raise _bad(where, "data.mot_every", ">= 1", d.mot_every)
+    if d.num_workers < 0:
+        raise _bad(where, "data.num_workers", ">= 0", d.num_workers)
+    for key in ("flip_p", "erase_p"):
+        if not 0.0 <= getattr(a, key) <= 1.0:
+            raise _bad(where, f"augment.{key}", "in [0, 1]", getattr(a, key))
+    if a.pad < 0:
+        raise _bad(where, "augment.pad", ">= 0", a.pad)
+    for key in ("id_weight", "triplet_weight", "contrastive_weight", "attribute_weight"):
+        if not getattr(lo, key) >= 0:
+            raise _bad(where, f"loss.{key}", ">= 0", getattr(lo, key))
+    if lo.triplet_margin is not None and not lo.triplet_margin > 0:
+        raise _bad(where, "loss.triplet_margin", "> 0, or null for the soft margin", lo.triplet_margin)
+    if not lo.contrastive_margin > 0:
+        raise _bad(where, "loss.contrastive_margin", "> 0", lo.contrastive_margin)
+    if not o.weight_decay >= 0:
+        raise _bad(where, "optim.weight_decay", ">= 0", o.weight_decay)
+    if o.warmup_epochs < 0:
+        raise _bad(where, "optim.warmup_epochs", ">= 0", o.warmup_epochs)
+    if not 0.0 < o.gamma <= 1.0:
+        raise _bad(where, "optim.gamma", "in (0, 1] (the learning rate's factor at each milestone)", o.gamma)
+    if any(e < 1 for e in o.milestones) or list(o.milestones) != sorted(o.milestones):
+        raise _bad(where, "optim.milestones", "epochs >= 1 in increasing order", list(o.milestones))
+    if o.max_batches_per_epoch is not None and o.max_batches_per_epoch < 1:
+        raise _bad(
+            where, "optim.max_batches_per_epoch", ">= 1, or null for every batch", o.max_batches_per_epoch
+        )
 
 
 def available_reid_presets() -> list[str]:

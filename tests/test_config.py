@@ -182,11 +182,44 @@ def test_base_cycle_and_bad_base_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"c\.yaml: base"):
         load_config(tmp_path / "c.yaml")
     _write(tmp_path / "d.yaml", "base: no_such_preset\n")
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match=r"d\.yaml: base: unknown preset 'no_such_preset'"):
         load_config(tmp_path / "d.yaml")
     _write(tmp_path / "e.yaml", "base: missing.yaml\n")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"e\.yaml: base: config file not found: .*missing\.yaml"):
         load_config(tmp_path / "e.yaml")
+
+
+def test_a_bad_key_is_blamed_on_the_file_that_holds_it(tmp_path: Path) -> None:
+    """A bad key in a base file was reported as the child's (`child.yaml.association: unknown key`),
+    though the child only names the base."""
+    from tracker.multicam import load_multicam_config
+    from tracker.reid.train.config import load_reid_config
+
+    _write(tmp_path / "bad_base.yaml", "base: default\nassociation: {bogus_key: 1}\n")
+    _write(tmp_path / "child.yaml", "base: bad_base.yaml\nlifecycle: {min_hits: 3}\n")
+    with pytest.raises(ValueError, match=r"bad_base\.yaml\.association: unknown key\(s\) \['bogus_key'\]"):
+        load_config(tmp_path / "child.yaml")
+    # the child's own mistake is still the child's
+    _write(tmp_path / "good_base.yaml", "base: default\n")
+    _write(tmp_path / "child2.yaml", "base: good_base.yaml\nlifecycle: {min_hits: -1}\n")
+    with pytest.raises(ValueError, match=r"child2\.yaml\.lifecycle\.min_hits"):
+        load_config(tmp_path / "child2.yaml")
+    # a base that is incomplete on its own but completed by the child loads: only a failing result is
+    # traced back through the chain
+    _write(tmp_path / "partial.yaml", "association: {relative_score_level: 0.6, score_adapt_rate: 0}\n")
+    with pytest.raises(ValueError, match=r"partial\.yaml\.association: relative_score_level needs"):
+        load_config(tmp_path / "partial.yaml")
+    _write(tmp_path / "completes.yaml", "base: partial.yaml\nassociation: {score_adapt_rate: 0.05}\n")
+    assert load_config(tmp_path / "completes.yaml").association.score_adapt_rate == 0.05
+    # the same for the ReID training and multi-camera linking families
+    _write(tmp_path / "r_base.yaml", "base: light\noptim: {gamma: -3}\n")
+    _write(tmp_path / "r_child.yaml", "base: r_base.yaml\n")
+    with pytest.raises(ValueError, match=r"r_base\.yaml\.optim\.gamma"):
+        load_reid_config(tmp_path / "r_child.yaml")
+    _write(tmp_path / "l_base.yaml", "time_window_s: -5\n")
+    _write(tmp_path / "l_child.yaml", "base: l_base.yaml\n")
+    with pytest.raises(ValueError, match=r"l_base\.yaml\.time_window_s"):
+        load_multicam_config(tmp_path / "l_child.yaml")
 
 
 def test_read_yaml_with_base_serves_another_preset_folder(tmp_path: Path) -> None:

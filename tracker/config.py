@@ -15,6 +15,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,12 +35,14 @@ __all__ = [
     "StageConfig",
     "TrackerConfig",
     "available_presets",
+    "build_with_blame",
     "check_fields",
     "choice",
     "config_from_dict",
     "dataclass_from_dict",
     "load_config",
     "ranged",
+    "read_yaml_chain",
     "read_yaml_with_base",
 ]
 
@@ -541,9 +544,8 @@ def load_config(name_or_path: str | Path) -> TrackerConfig:
     """Load a preset by name (``"bytetrack"``) or any YAML file by path (``base:`` resolved, see
     :func:`read_yaml_with_base`). A file without ``base:`` starts from the defaults of the dataclasses
     here, not from the ``default`` preset: ``base: default`` changes a few of its values."""
-    data = read_yaml_with_base(name_or_path, PRESET_DIR, "preset")
-    where = str(_resolve_yaml(name_or_path, PRESET_DIR, Path.cwd(), "preset"))
-    return config_from_dict(data, where=where)
+    chain = read_yaml_chain(name_or_path, PRESET_DIR, "preset")
+    return build_with_blame(chain, lambda data, where: config_from_dict(data, where=where))
 
 
 def read_yaml_with_base(name_or_path: str | Path, preset_dir: Path, kind: str = "preset") -> dict[str, Any]:
@@ -558,13 +560,45 @@ def read_yaml_with_base(name_or_path: str | Path, preset_dir: Path, kind: str = 
 
     Raises:
         ValueError: unknown preset, invalid YAML, a top level that is not a mapping, a bad ``base``
-            value or a ``base`` cycle; the message names the file.
+            value or a ``base`` cycle; the message names the file (a bad ``base`` names the file that
+            says it).
         FileNotFoundError: a path that does not exist.
     """
+    return read_yaml_chain(name_or_path, preset_dir, kind)[-1][1]
+
+
+def read_yaml_chain(
+    name_or_path: str | Path, preset_dir: Path, kind: str = "preset"
+) -> list[tuple[Path, dict[str, Any]]]:
+    """:func:`read_yaml_with_base` for every file of the ``base`` chain: ``(file, its mapping merged
+    over its own bases)``, the root base first and the file asked for last (each named after its
+    file unless it names itself). Errors as :func:`read_yaml_with_base`."""
     path = _resolve_yaml(name_or_path, preset_dir, Path.cwd(), kind)
-    data = _read_with_bases(path, preset_dir, kind, ())
-    data.setdefault("name", path.stem)
-    return data
+    chain = _read_with_bases(path, preset_dir, kind, ())
+    named = []
+    for p, d in chain:
+        d = dict(d)
+        d.setdefault("name", p.stem)
+        named.append((p, d))
+    return named
+
+
+def build_with_blame(
+    chain: list[tuple[Path, dict[str, Any]]], build: Callable[[dict[str, Any], str], T]
+) -> T:
+    """``build(mapping, file)`` for the last file of a :func:`read_yaml_chain`. When that fails, the
+    error is the one of the first file of the chain whose own merged mapping already fails, so a bad
+    key is reported against the file that holds it, not a file that only names it as its base."""
+    path, data = chain[-1]
+    try:
+        return build(data, str(path))
+    except ValueError as final:
+        for p, d in chain[:-1]:
+            try:
+                build(d, str(p))
+            except ValueError as exc:
+                raise exc from None
+        raise final from None
 
 
 def _resolve_yaml(name_or_path: str | Path, preset_dir: Path, relative_to: Path, kind: str) -> Path:
@@ -581,11 +615,13 @@ def _resolve_yaml(name_or_path: str | Path, preset_dir: Path, relative_to: Path,
     return path
 
 
-def _read_with_bases(path: Path, preset_dir: Path, kind: str, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """The file's mapping merged over its ``base`` chain (``base`` removed)."""
+def _read_with_bases(
+    path: Path, preset_dir: Path, kind: str, seen: tuple[Path, ...]
+) -> list[tuple[Path, dict[str, Any]]]:
+    """``(file, its mapping merged over its base chain, base removed)`` for the chain, root first."""
     if path.resolve() in seen:
-        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
-        raise ValueError(f"{path}: base cycle: {chain}")
+        cycle = " -> ".join(str(p) for p in (*seen, path.resolve()))
+        raise ValueError(f"{path}: base cycle: {cycle}")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -596,13 +632,19 @@ def _read_with_bases(path: Path, preset_dir: Path, kind: str, seen: tuple[Path, 
         raise ValueError(f"{path}: expected a mapping at the top level, got a {type(data).__name__}")
     base = data.pop("base", None)
     if base is None:
-        return data
+        return [(path, data)]
     if not isinstance(base, str) or not base:
         raise ValueError(f"{path}: base: expected a preset name or a .yaml path, got {base!r}")
-    parent_path = _resolve_yaml(base, preset_dir, path.parent, kind)
-    parent = _read_with_bases(parent_path, preset_dir, kind, (*seen, path.resolve()))
+    try:
+        parent_path = _resolve_yaml(base, preset_dir, path.parent, kind)
+    except FileNotFoundError as exc:  # name the file that asks for the missing one
+        raise FileNotFoundError(f"{path}: base: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: base: {exc}") from None
+    chain = _read_with_bases(parent_path, preset_dir, kind, (*seen, path.resolve()))
+    parent = dict(chain[-1][1])
     parent.pop("name", None)
-    return _merge(parent, data)
+    return [*chain, (path, _merge(parent, data))]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..config import dataclass_from_dict, read_yaml_with_base
+from ..config import build_with_blame, dataclass_from_dict, read_yaml_chain
 
 __all__ = ["MultiCamConfig", "Transition", "load_multicam_config", "multicam_config_from_dict"]
 
@@ -326,6 +326,9 @@ def load_multicam_config(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: multi-camera config file not found")
     # the one YAML loader of the package (base: inheritance, clean errors naming the file)
-    data = read_yaml_with_base(path, path.parent, kind="multi-camera config")
-    data.pop("name", None)  # the loader names every config after its file; linking settings have no name
-    return multicam_config_from_dict(data, str(path))
+    chain = read_yaml_chain(path, path.parent, kind="multi-camera config")
+    # the loader names every config after its file; linking settings have no name
+    return build_with_blame(
+        chain,
+        lambda data, where: multicam_config_from_dict({k: v for k, v in data.items() if k != "name"}, where),
+    )

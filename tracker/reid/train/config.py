@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.config import dataclass_from_dict, read_yaml_with_base
+from tracker.config import build_with_blame, dataclass_from_dict, read_yaml_chain
 
 __all__ = [
     "AugmentConfig",
@@ -303,6 +303,5 @@ def load_reid_config(name_or_path: str | Path) -> ReidTrainConfig:
             file).
         FileNotFoundError: a path that does not exist.
     """
-    data = read_yaml_with_base(name_or_path, PRESET_DIR, kind="reid preset")
-    where = str(name_or_path) if Path(name_or_path).suffix else str(PRESET_DIR / f"{name_or_path}.yaml")
-    return reid_config_from_dict(data, where=where)
+    chain = read_yaml_chain(name_or_path, PRESET_DIR, kind="reid preset")
+    return build_with_blame(chain, lambda data, where: reid_config_from_dict(data, where=where))

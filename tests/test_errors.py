@@ -65,6 +65,24 @@ def test_score_empty_results_file_is_all_misses(
     )
 
 
+def test_score_warns_on_another_sequence_and_refuses_a_file_given_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Results of one sequence against another's ground truth scored MOTA -1295 with no hint; the
+    same results file given twice was counted once in OVERALL."""
+    gt = _tud_gt()  # frames 1-71
+    shifted = tmp_path / "other.txt"
+    rows = [line.split(",") for line in gt.read_text().splitlines() if line.strip()]
+    shifted.write_text("".join(",".join([str(int(r[0]) + 500), *r[1:]]) + "\n" for r in rows))
+    assert main(["score", str(shifted), "--gt", str(gt)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {shifted}: 71 of its 71 frames lie outside frames 1-71 of {gt}" in err
+    assert main(["score", str(gt), "--gt", str(gt)]) == 0  # the same sequence: no warning
+    assert "warning" not in capsys.readouterr().err
+    assert main(["score", str(gt), str(gt), "--gt", str(gt), str(gt)]) == 2
+    assert _error_line(capsys) == f"error: {gt}: given twice among the results files"
+
+
 def test_score_against_empty_gt_and_malformed_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -329,11 +329,34 @@ def _score(args: argparse.Namespace) -> int:
 
     if len(args.results) != len(args.gt):
         raise ValueError(f"{len(args.results)} results files but {len(args.gt)} --gt files")
+    seen = set()
+    for res_path in args.results:
+        if str(res_path) in seen:  # (the rows are keyed by path: OVERALL would count it once)
+            raise ValueError(f"{res_path}: given twice among the results files")
+        seen.add(str(res_path))
     pairs = {}
     for res_path, gt_path in zip(args.results, args.gt, strict=True):
-        pairs[str(res_path)] = (read_ground_truth(gt_path), read_results(res_path))
+        gt, res = read_ground_truth(gt_path), read_results(res_path)
+        _warn_other_sequence(res_path, gt_path, list(res.frames), list(gt.frames))
+        pairs[str(res_path)] = (gt, res)
     print(evaluate(pairs).format())
     return EXIT_OK
+
+
+def _warn_other_sequence(res_path: str, gt_path: str, res_frames: list[int], gt_frames: list[int]) -> None:
+    """Warn when most of a results file's frames lie outside the frames its ground truth covers:
+    scored anyway (the devkit would), but usually the wrong pair (MOTA -1295 for PETS09 results against
+    TUD-Campus's ground truth, with no hint)."""
+    if not res_frames or not gt_frames:
+        return
+    lo, hi = min(gt_frames), max(gt_frames)
+    outside = sum(not lo <= f <= hi for f in res_frames)
+    if 2 * outside > len(res_frames):
+        print(
+            f"warning: {res_path}: {outside} of its {len(res_frames)} frames lie outside frames {lo}-{hi} "
+            f"of {gt_path}: are they the same sequence?",
+            file=sys.stderr,
+        )
 
 
 def _reid_train(args: argparse.Namespace) -> int:

@@ -189,6 +189,15 @@ def test_base_cycle_and_bad_base_are_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "e.yaml")
 
 
+def test_a_key_given_twice_is_an_error(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently: `min_hits` written twice took the later."""
+    _write(tmp_path / "dup.yaml", "base: default\nlifecycle:\n  min_hits: 2\n  min_hits: 5\n")
+    with pytest.raises(ValueError, match=r"(?s)dup\.yaml: invalid YAML: key 'min_hits' given twice.*line 4"):
+        load_config(tmp_path / "dup.yaml")
+    _write(tmp_path / "twice_apart.yaml", "lifecycle: {min_hits: 2}\nappearance: {weight: 0.5}\n")
+    assert load_config(tmp_path / "twice_apart.yaml").lifecycle.min_hits == 2  # same key, other mappings
+
+
 def test_a_bad_key_is_blamed_on_the_file_that_holds_it(tmp_path: Path) -> None:
     """A bad key in a base file was reported as the child's (`child.yaml.association: unknown key`),
     though the child only names the base."""

@@ -41,6 +41,7 @@ __all__ = [
     "config_from_dict",
     "dataclass_from_dict",
     "load_config",
+    "load_yaml",
     "ranged",
     "read_yaml_chain",
     "read_yaml_with_base",
@@ -601,6 +602,28 @@ def build_with_blame(
         raise final from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last one
+    silently, so a setting written twice took whichever came later without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (``yaml.YAMLError`` naming the
+    line): every YAML file of the package is read with it."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+
+
 def _resolve_yaml(name_or_path: str | Path, preset_dir: Path, relative_to: Path, kind: str) -> Path:
     path = Path(name_or_path)
     if not path.suffix:
@@ -623,7 +646,7 @@ def _read_with_bases(
         cycle = " -> ".join(str(p) for p in (*seen, path.resolve()))
         raise ValueError(f"{path}: base cycle: {cycle}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: invalid YAML: {exc}") from None
     if data is None:

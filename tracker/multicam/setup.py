@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config import load_yaml
 from ..eval.multicam import CameraTruth, truth_for_cameras
 from .config import MultiCamConfig, load_multicam_config, multicam_config_from_dict
 
@@ -80,7 +81,7 @@ def load_camera_setup(path: str | Path) -> CameraSetup:
     if not path.is_file():
         raise FileNotFoundError(f"camera list not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

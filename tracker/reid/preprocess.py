@@ -25,6 +25,8 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
+from tracker.config import load_yaml
+
 __all__ = [
     "IMAGENET_SPEC",
     "INTERPOLATIONS",
@@ -148,7 +150,7 @@ class PreprocessSpec:
         if not path.is_file():
             raise FileNotFoundError(f"preprocess spec file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_text())
         except yaml.YAMLError as exc:
             raise ValueError(f"{path}: invalid YAML: {exc}") from None
         return cls.from_dict({} if data is None else data, where=str(path))

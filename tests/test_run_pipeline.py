@@ -531,3 +531,35 @@ def test_vtest_video(data_root: Path) -> None:
             if i == 3:
                 break
         assert frames == [1, 2, 3] and src.error is None
+
+
+def test_a_sink_failing_to_close_is_named_by_its_file(tmp_path: Path) -> None:
+    """An encoder refused at close raised a bare `[Errno 1] Operation not permitted`, so the CLI's
+    `error:` line named no file. The pipeline names the sink's file, and still closes the others."""
+    import errno
+
+    from tracker import Tracker
+    from tracker.pipeline import FramePipeline, SingleCamera
+
+    class Refused:
+        path = tmp_path / "out.mp4"
+
+        def write(self, result: object) -> None: ...
+
+        def close(self) -> None:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    class Recorded:
+        closed = False
+
+        def write(self, result: object) -> None: ...
+
+        def close(self) -> None:
+            self.closed = True
+
+    other = Recorded()
+    pipe = FramePipeline("cam", ColourDetector(), SingleCamera(Tracker()), [Refused(), other])
+    with pytest.raises(PermissionError) as info:
+        pipe.close()
+    assert info.value.filename == str(tmp_path / "out.mp4") and info.value.errno == errno.EPERM
+    assert other.closed

@@ -183,6 +183,10 @@ class FramePipeline:
             try:
                 sink.close()
             except BaseException as exc:  # close the others first; StopNow included
+                path = getattr(sink, "path", None)
+                if isinstance(exc, OSError) and exc.filename is None and path is not None:
+                    # name the file: an encoder's "[Errno 1] Operation not permitted" said nothing of it
+                    exc = OSError(exc.errno, exc.strerror or str(exc), str(path))
                 log.error("%s: closing %s failed: %s", self.name, type(sink).__name__, exc)
                 first = first or exc
         self.clock.add("write", self.clock.now() - t0)

@@ -718,6 +718,20 @@ def test_a_new_run_refuses_a_folder_holding_a_checkpoint(tiny_samples: list[Samp
     assert [e["epoch"] for e in res.epochs] == [2]
 
 
+def test_resume_refuses_another_recipe(tiny_samples: list[Sample], tmp_path: Path) -> None:
+    """`--resume` with another config trained on silently, and the exported model then named the
+    second config. Only the epochs (and the unused starting weights) may change."""
+    out = tmp_path / "run"
+    cfg = _tiny_config(1)
+    train(cfg, None, out, samples=tiny_samples, progress=False)
+    other = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=cfg.optim.lr * 10, epochs=2))
+    with pytest.raises(ValueError, match=r"--resume needs the same recipe.*these differ: optim\.lr$"):
+        train(other, None, out, resume=True, samples=tiny_samples, progress=False)
+    more = dataclasses.replace(cfg, name="renamed", optim=dataclasses.replace(cfg.optim, epochs=2))
+    res = train(more, None, out, resume=True, samples=tiny_samples, progress=False)
+    assert [e["epoch"] for e in res.epochs] == [2]
+
+
 def test_eval_checkpoint_on_tiny_split(tiny_samples: list[Sample], tmp_path: Path) -> None:
     from tracker.reid.train.evaluate import extract_features
 

@@ -382,6 +382,7 @@ def _initial_state(
         logger.info("distilling from %r (weight %g)", state.teacher, cfg.loss.distill_weight)
     if resuming:
         ckpt, meta = load_checkpoint(ckpt_path)
+        _check_resumed_config(ckpt_path, meta.get("config"), cfg)
         if meta["num_classes"] != n_cls:
             raise ValueError(f"{ckpt_path}: {meta['num_classes']} classes, the data has {n_cls}")
         _load_weights(model, ckpt["model"], ckpt_path)
@@ -396,6 +397,35 @@ def _initial_state(
         state.start_epoch, state.start_batch = meta["epoch"], batch
         logger.info("resuming from %s after epoch %d, batch %d", ckpt_path, meta["epoch"], batch)
     return state
+
+
+_RESUME_FREE = frozenset(
+    {"name", "optim.epochs", "model.pretrained", "model.init_checkpoint", "data.num_workers"}
+)
+"""Config entries a resumed run may change: its name, the number of epochs (``--epochs``), the
+starting weights (unused when resuming) and the loader's worker count."""
+
+
+def _check_resumed_config(ckpt_path: Path, saved: Any, cfg: ReidTrainConfig) -> None:
+    """Refuse to resume a run with another recipe than the one it was trained with (its exported
+    model would then name the second one); see :data:`_RESUME_FREE` for what may change. Entries the
+    checkpoint does not record (written by an older version) are not compared."""
+    if not isinstance(saved, dict):
+        return  # a checkpoint written before the config was recorded
+    now = json.loads(json.dumps(cfg.to_dict()))  # as the checkpoint stores it (tuples as lists)
+    changed: list[str] = []
+    for sec in sorted(saved.keys() & now.keys()):
+        x, y = saved[sec], now[sec]
+        if isinstance(x, dict) and isinstance(y, dict):
+            keys = [f"{sec}.{k}" for k in sorted(x.keys() & y.keys()) if x[k] != y[k]]
+        else:
+            keys = [sec] if x != y else []
+        changed += [k for k in keys if k not in _RESUME_FREE]
+    if changed:
+        raise ValueError(
+            f"{ckpt_path}: was trained with config {saved.get('name')!r}; --resume needs the same "
+            f"recipe (only --epochs and the starting weights may change), these differ: {', '.join(changed)}"
+        )
 
 
 def _ignore_stop_signals() -> None:

@@ -184,6 +184,8 @@ def test_base_cycle_and_bad_base_are_errors(tmp_path: Path) -> None:
     _write(tmp_path / "d.yaml", "base: no_such_preset\n")
     with pytest.raises(ValueError, match=r"d\.yaml: base: unknown preset 'no_such_preset'"):
         load_config(tmp_path / "d.yaml")
+    with pytest.raises(ValueError, match=r"is a folder; give a preset name or a \.yaml file"):
+        load_config(tmp_path)  # it was looked up as a preset name: "unknown preset '/tmp/...'"
     _write(tmp_path / "e.yaml", "base: missing.yaml\n")
     with pytest.raises(FileNotFoundError, match=r"e\.yaml: base: config file not found: .*missing\.yaml"):
         load_config(tmp_path / "e.yaml")

@@ -627,7 +627,10 @@ def load_yaml(text: str) -> Any:
 def _resolve_yaml(name_or_path: str | Path, preset_dir: Path, relative_to: Path, kind: str) -> Path:
     path = Path(name_or_path)
     if not path.suffix:
+        folder = path
         path = preset_dir / f"{name_or_path}.yaml"
+        if not path.is_file() and folder.is_dir():  # (a preset's name wins over a folder of that name)
+            raise ValueError(f"{folder}: is a folder; give a {kind} name or a .yaml file")
         if not path.is_file():
             names = sorted(p.stem for p in preset_dir.glob("*.yaml"))
             raise ValueError(f"unknown {kind} {str(name_or_path)!r}; available: {names}")

@@ -70,6 +70,11 @@ def test_outputs_written_after_the_last_frame_are_checked_before_the_first(tmp_p
     with pytest.raises(ValueError, match=r"clip_summary\.json: exists and is not a file"):
         run_video(_video(tmp_path), NoDetections(), out_dir=tmp_path, progress=False)
     assert not (tmp_path / "clip.txt").exists() and not (tmp_path / "clip.jsonl").exists()
+    (tmp_path / "clip_summary.json").rmdir()
+    (tmp_path / "clip.mp4").mkdir()  # opened after the results files, which it left behind empty
+    with pytest.raises(ValueError, match=r"clip\.mp4: exists and is not a file"):
+        run_video(_video(tmp_path), NoDetections(), out_dir=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.avi", "clip.mp4"]
 
 
 @pytest.mark.parametrize("blocked", ["global_ids.json", "multicam_summary.json"])

@@ -366,11 +366,10 @@ def _run(
         config=cfg.name,
         outputs={k: str(p) for k, p in paths.items()},
     )
-    # the summary (and the bag, renamed into place) are written after the last frame: a folder in
-    # their way must stop the run before the first (the sinks below check their own files)
-    for key in ("summary", "ros"):
-        if key in paths:
-            check_output_file(paths[key])
+    # every output checked before any is opened: a folder in the way of the video left empty results
+    # files behind, and the summary (and the bag, renamed into place) are written after the last frame
+    for path in [*paths.values(), out / f"{src.name}.tracks.npz"]:
+        check_output_file(path)
     user_stop = UserStop()
     sinks: list[Sink] = []
     try:

@@ -310,7 +310,9 @@ def test_bag_source_errors(camera_bag: Path, tmp_path: Path) -> None:
         ValueError, match=r"/chatter has type std_msgs/msg/String, expected sensor_msgs/msg/Image"
     ):
         open_source(camera_bag, topic="/chatter")
-    with pytest.raises(ValueError, match=r"4 image topics; choose one with topic="):
+    with pytest.raises(
+        ValueError, match=r"4 image topics; choose one with --topic \(topic=\.\.\. in Python\)"
+    ):
         open_source(camera_bag)
     video = tmp_path / "clip.avi"
     video.write_bytes(b"x")

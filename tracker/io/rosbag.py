@@ -200,7 +200,7 @@ class RosbagSource(FrameSource):
             if len(images) != 1:
                 what = "no image topic" if not images else f"{len(images)} image topics"
                 raise ValueError(
-                    f"{self.path}: {what}; choose one with topic=... (topics: {listing or 'none'})"
+                    f"{self.path}: {what}; choose one with --topic (topic=... in Python) (topics: {listing or 'none'})"
                 )
             topic = images[0]
             log.info("%s: reading the only image topic %s", self.path, topic)

@@ -781,3 +781,40 @@ def test_frame_rates_are_checked_per_camera(frame_rate: object, message: str) ->
     mct = MultiCameraTracker(["a", "b"], frame_rate={"a": 30, "b": 12.5})
     assert mct.trackers["a"].frame_rate == 30.0
     assert mct.trackers["b"].frame_rate == 12.5
+
+
+@pytest.mark.parametrize(
+    ("cameras", "config", "message"),
+    [
+        ("left", None, "a list of camera ids, got the string 'left'"),
+        (
+            ["a", "b"],
+            {"transitions": [{"from_camera": "a", "to_camera": "B"}], "restrict_to_transitions": True},
+            r"transitions\[0\]\.to_camera: unknown camera 'B'; the cameras are \['a', 'b'\]",
+        ),
+        (["a", "b"], {"overlapping_cameras": [["a", "q"]]}, r"overlapping_cameras\[0\]: unknown camera 'q'"),
+        (
+            ["a", "b"],
+            {"transitions": [{"from_camera": "a", "to_camera": "b", "min_travel_s": -5, "max_travel_s": -1}]},
+            r"min_travel_s: must be >= 0 between cameras that do not overlap",
+        ),
+        (
+            ["a", "b"],
+            {"transitions": [{"from_camera": "a", "to_camera": "b"}, {"from_camera": "a", "to_camera": "b"}]},
+            r"transitions\[1\]: a second transition 'a' -> 'b'",
+        ),
+    ],
+)
+def test_linking_that_names_no_camera_is_refused(cameras: object, config: object, message: str) -> None:
+    """A misspelt camera in a transition ruled every handoff out (0 % on an exported cut, rc 0); a
+    string of cameras became one camera per letter; a repeated transition was ignored silently."""
+    with pytest.raises(ValueError, match=message):
+        MultiCameraTracker(cameras, config)  # type: ignore[arg-type]
+
+
+def test_overlapping_cameras_may_have_a_negative_travel_time() -> None:
+    cfg = {
+        "overlapping_cameras": [["a", "b"]],
+        "transitions": [{"from_camera": "a", "to_camera": "b", "min_travel_s": -1, "max_travel_s": 2}],
+    }
+    assert MultiCameraTracker(["a", "b"], cfg).cameras == ("a", "b")

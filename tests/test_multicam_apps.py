@@ -332,7 +332,7 @@ def test_pets_export_layout_and_bench_scorer(data_root: Path, tmp_path: Path) ->
 def test_person_search_eval_on_a_synthetic_two_view_sequence(tmp_path: Path) -> None:
     """Red walks from view a into view b, green from b into a; colour embeddings make search exact."""
     h = harness()
-    DEFAULT_HARNESS_CONFIG, View, VirtualSequence = h.DEFAULT_HARNESS_CONFIG, h.View, h.VirtualSequence
+    View, VirtualSequence = h.View, h.VirtualSequence
     person_search_eval, run_mode = h.person_search_eval, h.run_mode
 
     green = (0, 230, 0)
@@ -366,7 +366,8 @@ def test_person_search_eval_on_a_synthetic_two_view_sequence(tmp_path: Path) -> 
     embeddings = {
         v: {f: emb.embed(cv2.imread(str(paths[f])), b) for f, (b, _s) in d.items()} for v, d in dets.items()
     }
-    run = run_mode(vs, embeddings, "full", DEFAULT_HARNESS_CONFIG)
+    # the harness's linking for these views (its default cut's names, left/right, are not cameras here)
+    run = run_mode(vs, embeddings, "full", h.harness_config(views))
     scores = {(s.query_view, s.gallery_view): s for s in person_search_eval(vs, run, emb)}
     assert set(scores) == {("a", "b"), ("b", "a")}
     for s in scores.values():

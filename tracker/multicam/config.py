@@ -252,6 +252,10 @@ def _check(cfg: MultiCamConfig, where: str) -> None:
                 f"{where}.transitions[{i}]: need finite min_travel_s <= max_travel_s, "
                 f"got {t.min_travel_s}, {t.max_travel_s}"
             )
+    pairs = [(t.from_camera, t.to_camera) for t in cfg.transitions]
+    for i, pair in enumerate(pairs):
+        if pair in pairs[:i]:  # the first would win without a word
+            raise ValueError(f"{where}.transitions[{i}]: a second transition {pair[0]!r} -> {pair[1]!r}")
     for i, pair in enumerate(cfg.overlapping_cameras):
         if len(pair) != 2:
             raise ValueError(

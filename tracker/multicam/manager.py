@@ -100,6 +100,32 @@ class LinkDecision:
     distance: float
 
 
+def check_camera_names(cfg: MultiCamConfig, cameras: Sequence[str]) -> None:
+    """Raise ``ValueError`` when a transition or an overlapping pair of ``cfg`` names a camera that is
+    not in ``cameras`` (a misspelt name silently ruled every handoff out under
+    ``restrict_to_transitions``), or a transition between cameras that do not overlap has a negative
+    ``min_travel_s`` (nobody arrives before leaving)."""
+    known = set(cameras)
+    for i, t in enumerate(cfg.transitions):
+        for end in ("from_camera", "to_camera"):
+            name = getattr(t, end)
+            if name not in known:
+                raise ValueError(
+                    f"linking.transitions[{i}].{end}: unknown camera {name!r}; the cameras are {list(cameras)}"
+                )
+        if t.min_travel_s < 0 and not cfg.overlaps(t.from_camera, t.to_camera):
+            raise ValueError(
+                f"linking.transitions[{i}].min_travel_s: must be >= 0 between cameras that do not "
+                f"overlap ({t.from_camera!r} -> {t.to_camera!r}), got {t.min_travel_s}"
+            )
+    for i, pair in enumerate(cfg.overlapping_cameras):
+        unknown = [c for c in pair if c not in known]
+        if unknown:
+            raise ValueError(
+                f"linking.overlapping_cameras[{i}]: unknown camera {unknown[0]!r}; the cameras are {list(cameras)}"
+            )
+
+
 class GlobalIdentityManager:
     """Maps per-camera track ids to global ids (see the module docstring for the rules).
 
@@ -112,6 +138,8 @@ class GlobalIdentityManager:
     """
 
     def __init__(self, cameras: Sequence[str], config: MultiCamConfig | str | dict | None = None) -> None:
+        if isinstance(cameras, (str, bytes)):  # a string is a sequence too: "left" gave l, e, f, t
+            raise ValueError(f"cameras: a list of camera ids, got the string {cameras!r}")
         cams = [str(c) for c in cameras]
         if not cams:
             raise ValueError("cameras: at least one camera id is needed")
@@ -119,6 +147,7 @@ class GlobalIdentityManager:
             raise ValueError(f"cameras: repeated camera id in {cams}")
         self.cameras: tuple[str, ...] = tuple(cams)
         self.config = load_multicam_config(config)
+        check_camera_names(self.config, cams)
         self.reset()
 
     # -- public API -------------------------------------------------------------------------------

@@ -172,6 +172,11 @@ def test_camera_list_errors_name_the_file(tmp_path: Path) -> None:
         load_camera_setup(bad)
     with pytest.raises(FileNotFoundError):
         load_camera_setup(tmp_path / "missing.yaml")
+    # a camera id names its output files: `../evil` wrote them outside --out
+    for cam_id in ("../evil", "x/y", ".hidden"):
+        bad.write_text(f"cameras:\n  - {{id: '{cam_id}', source: a.mp4}}\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=r"cameras\[0\]: id .* names the camera's output files"):
+            load_camera_setup(bad)
     ok = tmp_path / "ok.yaml"
     ok.write_text("cameras: [videos/x.mp4, {source: /abs/x.mp4, start_s: 2}]\n", encoding="utf-8")
     setup = load_camera_setup(ok)

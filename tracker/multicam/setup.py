@@ -117,9 +117,23 @@ def load_camera_setup(path: str | Path) -> CameraSetup:
             raise ValueError(f"{where}: start_s and fps must be numbers") from None
         if not math.isfinite(start) or (fps is not None and not (math.isfinite(fps) and fps > 0)):
             raise ValueError(f"{where}: start_s must be finite and fps > 0")
-        specs.append(CameraSpec(str(c.get("id", "")), src, start, fps, None if dets is None else str(dets)))
+        cam_id = str(c.get("id", ""))
+        if cam_id:
+            _check_camera_id(cam_id, where)
+        specs.append(CameraSpec(cam_id, src, start, fps, None if dets is None else str(dets)))
     linking = multicam_config_from_dict(data.get("linking"), f"{path}: linking")
     return _name_cameras(specs, linking)
+
+
+def _check_camera_id(cam_id: str, where: str) -> None:
+    """A camera id names the camera's output files (``OUT/<id>.txt``, ...): ``../evil`` wrote outside
+    the output folder and ``x/y`` made a subfolder. Refused: path separators, a leading dot, control
+    characters."""
+    if "/" in cam_id or "\\" in cam_id or cam_id.startswith(".") or any(ord(ch) < 32 for ch in cam_id):
+        raise ValueError(
+            f"{where}: id {cam_id!r} names the camera's output files: no '/', '\\', leading '.' or "
+            "control characters"
+        )
 
 
 def setup_from_sources(

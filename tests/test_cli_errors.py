@@ -166,3 +166,18 @@ def test_a_missing_webcam_is_one_line_without_opencv_chatter() -> None:
     assert lines[-1] == "error: webcam 7: cannot open (OpenCV VideoCapture failed to open it)", done.stderr
     opencv = [line for line in lines if line.lstrip().startswith(("[ WARN:", "[ERROR:", "OpenCV("))]
     assert not opencv, done.stderr
+
+
+@pytest.mark.parametrize(
+    "extra", [["--seq", "a"], ["--no-images"], ["--split", "test"], ["--interpolate", "5"], ["--smooth", "1"]]
+)
+def test_bench_options_a_multicamera_dataset_cannot_use_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    """`--seq zzz` on an exported cut ran every camera with rc 0 (so did --no-images and --split)."""
+    data = tmp_path / "cut"
+    data.mkdir()
+    (data / "cameras.yaml").write_text("cameras: [a.mp4, b.mp4]\n")
+    assert main(["bench", str(data), "--out", str(tmp_path / "o"), "--no-progress", *extra]) == 2
+    assert f"{extra[0]}: not supported on multi-camera datasets" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -52,10 +52,19 @@ def _bench(args: argparse.Namespace) -> int:
     data_dir = resolve_dataset(args.dataset, args.root)
     engine = _engine_options(args)
     if is_multicam_dataset(data_dir):
-        if args.interpolate or args.smooth:
-            raise ValueError(
-                "--interpolate / --smooth: not supported on multi-camera datasets (cameras.yaml)"
+        ignored = [
+            name
+            for name, given in (
+                ("--interpolate", args.interpolate),
+                ("--smooth", args.smooth),
+                ("--seq", args.seq),
+                ("--no-images", args.no_images),
+                ("--split", args.split != "train"),
             )
+            if given
+        ]
+        if ignored:  # refused, not ignored: every camera of cameras.yaml runs, from its own det file
+            raise ValueError(f"{' / '.join(ignored)}: not supported on multi-camera datasets (cameras.yaml)")
         mc = run_multicam_benchmark(
             data_dir,
             config=args.config,
@@ -476,8 +485,8 @@ def _add_bench(sub: Any) -> None:
         metavar="S",
         help=(
             "offline post-processing after --interpolate: replace each track's boxes by a "
-            "Gaussian-weighted local linear fit over time, S frames wide (at 30 fps, scaled like "
-            "--interpolate; default: 0, off)"
+            "Gaussian-weighted local linear fit over time, the Gaussian's sigma S frames (rows up to "
+            "4 S frames away weigh in; at 30 fps, scaled like --interpolate; default: 0, off)"
         ),
     )
     b.add_argument(

@@ -181,3 +181,46 @@ def test_bench_options_a_multicamera_dataset_cannot_use_are_refused(
     assert main(["bench", str(data), "--out", str(tmp_path / "o"), "--no-progress", *extra]) == 2
     assert f"{extra[0]}: not supported on multi-camera datasets" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def _sequence(root: Path, folder: str, name: str, det: str, length: int = 3) -> None:
+    seq = root / "train" / folder
+    (seq / "det").mkdir(parents=True)
+    (seq / "det" / "det.txt").write_text(det)
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={length}\nimWidth=64\nimHeight=64\n"
+        "imExt=.jpg\n"
+    )
+
+
+def test_bench_reads_every_sequence_before_tracking_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken last sequence was found after the others had been tracked (no summary, rc 2); two
+    sequences named alike in seqinfo.ini wrote one results file and OVERALL lost one."""
+    good = "1,-1,10,10,20,40,0.9\n2,-1,11,10,20,40,0.9\n"
+    data = tmp_path / "DS"
+    _sequence(data, "A", "A", good)
+    _sequence(data, "B", "B", good + "3,-1,abc,10,20,40,0.9\n")
+    out = tmp_path / "out"
+    assert main(["bench", str(data), "--out", str(out), "--no-progress", "--no-images"]) == 2
+    assert (
+        f"error: {data / 'train' / 'B' / 'det' / 'det.txt'}:3: non-numeric value 'abc'"
+        in capsys.readouterr().err
+    )
+    assert not out.exists()  # A was not tracked first
+
+    twins = tmp_path / "TW"
+    _sequence(twins, "A", "same", good)
+    _sequence(twins, "B", "same", good)
+    assert main(["bench", str(twins), "--out", str(out), "--no-progress", "--no-images"]) == 2
+    assert "seqinfo.ini names it 'same', as" in capsys.readouterr().err and not out.exists()
+
+    late = tmp_path / "LATE"
+    _sequence(late, "A", "A", good + "9,-1,10,10,20,40,0.9\n", length=2)
+    with caplog.at_level("WARNING", logger="tracker"):
+        assert main(["bench", str(late), "--out", str(out), "--no-progress", "--no-images"]) == 0
+    assert (
+        "1 frames of rows after frame 2, the last of seqinfo.ini's seqLength, are not tracked (first: 9)"
+        in caplog.text
+    )

@@ -32,6 +32,7 @@ from ..io.mot import (
     ScoreNorm,
     SeqInfo,
     list_sequences,
+    read_detections,
     read_ground_truth,
     read_results,
     read_seqinfo,
@@ -211,6 +212,34 @@ def _frames(images: list[Path] | None, seq_length: int) -> Iterator[tuple[int, N
         yield t, (_read_image(images[t - 1]) if images is not None else None)
 
 
+def check_sequences(seq_dirs: Sequence[Path]) -> None:
+    """Read every sequence's ``seqinfo.ini`` and ``det/det.txt`` before the first is tracked, so a
+    broken last sequence stops the run at once (it was found after the others had run, leaving no
+    summary). Raises ``ValueError`` (file and line) for a bad file or two sequences whose
+    ``seqinfo.ini`` give the same name (they would write one results file); warns when a ``det.txt``
+    has rows after the sequence's last frame (they are never read)."""
+    names: dict[str, Path] = {}
+    for seq_dir in seq_dirs:
+        info = read_seqinfo(seq_dir)
+        if info.name in names:
+            raise ValueError(
+                f"{seq_dir}: seqinfo.ini names it {info.name!r}, as {names[info.name]} is named; "
+                "both would write one results file"
+            )
+        names[info.name] = seq_dir
+        dets = read_detections(seq_dir / "det" / "det.txt")
+        late = [f for f in dets.frames if f > info.seq_length]
+        if late:
+            log.warning(
+                "%s: %d frames of rows after frame %d, the last of seqinfo.ini's seqLength, are not "
+                "tracked (first: %d)",
+                dets.path,
+                len(late),
+                info.seq_length,
+                min(late),
+            )
+
+
 def run_sequence(
     seq_dir: Path,
     config: TrackerConfig,
@@ -340,6 +369,7 @@ def run_benchmark(
     if not seq_dirs:
         names = [p.name for p in every_dir]
         raise ValueError(f"no sequence of {data_dir} matches {list(sequences or [])}; it holds {names}")
+    check_sequences(seq_dirs)
     out = output_folder(out_dir)  # (after the checks: a refused run leaves no folder behind)
     runs: list[SequenceRun] = []
     stopped = "end"

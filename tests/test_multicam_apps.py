@@ -208,7 +208,20 @@ def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixtur
     payload = json.loads((tmp_path / "s" / "search.json").read_text())
     assert len(payload["hits"]) == 3 and payload["hits"][0]["trajectory"]
     assert cv2.imread(str(tmp_path / "s" / "search_top.png")) is not None
-    # errors: missing query, results folder without galleries
+    # errors: a query embedded by another model than the galleries' (it was a warning above a
+    # meaningless ranking, rc 0), missing query, results folder without galleries
+    import shutil
+
+    from tracker.assets import DEFAULT_EMBEDDER
+
+    other = shutil.copy(DEFAULT_EMBEDDER, tmp_path / "other.onnx")
+    assert (
+        main(["search", str(out), "--query", str(query), "--reid", str(other), "--out", str(tmp_path / "s2")])
+        == 2
+    )
+    assert "was embedded with reid_mobilenetv2_cuhk.onnx, the query would be with other.onnx" in (
+        capsys.readouterr().err
+    )
     assert main(["search", str(out), "--query", str(tmp_path / "nope.png")]) == 2
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "x.txt").write_text("1,1,0,0,5,5,1,-1,-1,-1\n")

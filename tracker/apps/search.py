@@ -162,8 +162,11 @@ def run_search(args: argparse.Namespace) -> int:
         raise ValueError("no tracks to search: the targets gave no gallery")
     mine = model_name(embedder)
     for g in galleries:
-        if g.model and g.model != mine:
-            log.warning("gallery %s was embedded with %s, the query with %s", g.source, g.model, mine)
+        if g.model and g.model != mine:  # a ranking across two models' spaces means nothing
+            raise ValueError(
+                f"gallery {g.source or g.cameras[:1].tolist()} was embedded with {g.model}, the query would be "
+                f"with {mine}: give the gallery's model with --reid (or track the videos again)"
+            )
     q = embed_query(embedder, query)
     hits = search(q, galleries, top_k=args.top)
     print(format_hits(hits))

@@ -225,8 +225,11 @@ def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["search", str(out), "--query", str(tmp_path / "nope.png")]) == 2
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "x.txt").write_text("1,1,0,0,5,5,1,-1,-1,-1\n")
-    assert main(["search", str(tmp_path / "plain"), "--query", str(query)]) == 2
+    assert (
+        main(["search", str(tmp_path / "plain"), "--query", str(query), "--out", str(tmp_path / "s3")]) == 2
+    )
     assert "without *.tracks.npz" in capsys.readouterr().err
+    assert not (tmp_path / "s3").exists()  # a refused search left an empty output folder
     # an empty folder is neither a results folder nor images: said so, not "holds no images" alone
     (tmp_path / "empty").mkdir()
     assert main(["search", str(tmp_path / "empty"), "--query", str(query)]) == 2

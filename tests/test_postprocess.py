@@ -70,8 +70,10 @@ def test_gap_limits_scale_with_the_frame_rate_and_bad_values_are_refused() -> No
         max_gap_at(-1, 30.0)
     with pytest.raises(ValueError, match="frame_rate"):
         max_gap_at(10, 0.0)
-    with pytest.raises(ValueError, match="max_gap"):
-        interpolate_gaps(results([(1, 1, 0.0, 0.0, 0.9)]), -2)
+    for bad in (-2, float("nan"), 2.5, True):  # NaN returned the results unchanged, without a word
+        with pytest.raises(ValueError, match="max_gap must be an integer >= 0"):
+            interpolate_gaps(results([(1, 1, 0.0, 0.0, 0.9)]), bad)  # type: ignore[arg-type]
+    assert interpolate_gaps(results([(1, 1, 0.0, 0.0, 0.9)]), np.int64(3)).frames  # numpy ints are fine
 
 
 def track_rows(

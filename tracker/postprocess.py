@@ -83,10 +83,11 @@ def interpolate_gaps(results: MotResults, max_gap: int) -> MotResults:
         max_gap: the longest gap filled, in frames (the difference ``b - a``).
 
     Raises:
-        ValueError: ``max_gap`` < 0.
+        ValueError: ``max_gap`` not an integer >= 0.
     """
-    if max_gap < 0:
-        raise ValueError(f"max_gap must be >= 0, got {max_gap}")
+    if isinstance(max_gap, bool) or not (isinstance(max_gap, (int, np.integer)) and max_gap >= 0):
+        # (NaN compared false with everything and returned the results unchanged)
+        raise ValueError(f"max_gap must be an integer >= 0 of frames, got {max_gap!r}")
     if max_gap <= 1 or not results.frames:
         return results
     frames, ids, boxes, scores = _flatten(results)

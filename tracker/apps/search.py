@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..io.atomic import write_text_atomic
-from ..pipeline import model_name
+from ..pipeline import model_name, output_folder
 from ..reid.gallery import Gallery, SearchHit, draw_hits, search
 from ..types import Embedder
 
@@ -131,9 +131,8 @@ def run_search(args: argparse.Namespace) -> int:
         from ..assets import default_embedder
 
         embedder = default_embedder()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     galleries, sources = collect_galleries(args.targets)
+    out = output_folder(args.out)  # (after the targets are checked: a refused search leaves no folder)
     if sources:
         from ..config import load_config
         from ..multicam.setup import setup_from_sources

@@ -529,16 +529,23 @@ def _linking_defaults() -> dict[str, Any]:
     }
 
 
+def travel_floor(a: View, b: View) -> float:
+    """The shortest travel time between neighbouring views ``a`` (left) and ``b``: 0.5 s across a
+    blind strip, 0 when they touch."""
+    return 0.5 if b.x0 > a.x1 else 0.0
+
+
 def harness_config(views: Sequence[View] = DEFAULT_VIEWS, zone_width: float = 100.0) -> MultiCamConfig:
     """The linking settings the harness measures (``full`` mode): a transition graph between
-    neighbouring views (travel 0.5-8 s), with exit/entry zones ``zone_width`` px wide along the shared
+    neighbouring views (travel 0.5-8 s, 0-8 s between views that touch), with exit/entry zones ``zone_width`` px wide along the shared
     border of the views (the blind strip), and :func:`_linking_defaults`."""
     edges = []
     for a, b in itertools.pairwise(views):  # a is left of b
         za = (a.x1 - zone_width, -1e9, a.x1, 1e9)
         zb = (b.x0, -1e9, b.x0 + zone_width, 1e9)
-        edges.append(Transition(a.name, b.name, 0.5, 8.0, from_zone=za, to_zone=zb))
-        edges.append(Transition(b.name, a.name, 0.5, 8.0, from_zone=zb, to_zone=za))
+        floor = travel_floor(a, b)
+        edges.append(Transition(a.name, b.name, floor, 8.0, from_zone=za, to_zone=zb))
+        edges.append(Transition(b.name, a.name, floor, 8.0, from_zone=zb, to_zone=za))
     return MultiCamConfig(**_linking_defaults(), transitions=tuple(edges))
 
 
@@ -784,6 +791,9 @@ def export_virtual_views(
         cameras.append({"id": v.name, "source": f"{v.name}/img1", "dets": f"{v.name}/det/det.txt"})
     transitions = []
     for a, b in itertools.pairwise(views):  # a is left of b; zones in each view's own coordinates
+        # views that touch leave no strip to walk through: nobody takes 0.5 s to cross (a cut
+        # a=0:384,b=384:768 handed off 18.8 % with 0.5 s, 71.9 % with 0)
+        min_t = travel_floor(a, b)
         wa = a.x1 - a.x0
         za = [wa - zone_width, -1e9, wa, 1e9]
         zb = [0.0, -1e9, zone_width, 1e9]
@@ -791,7 +801,7 @@ def export_virtual_views(
             {
                 "from_camera": a.name,
                 "to_camera": b.name,
-                "min_travel_s": 0.5,
+                "min_travel_s": min_t,
                 "max_travel_s": 8.0,
                 "from_zone": list(za),
                 "to_zone": list(zb),
@@ -801,7 +811,7 @@ def export_virtual_views(
             {
                 "from_camera": b.name,
                 "to_camera": a.name,
-                "min_travel_s": 0.5,
+                "min_travel_s": min_t,
                 "max_travel_s": 8.0,
                 "from_zone": list(zb),
                 "to_zone": list(za),

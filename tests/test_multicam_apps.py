@@ -222,6 +222,9 @@ def test_cli_run_cameras_and_search(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "was embedded with reid_mobilenetv2_cuhk.onnx, the query would be with other.onnx" in (
         capsys.readouterr().err
     )
+    # the same galleries twice: every hit came twice; two videos of one name: wrong pictures
+    assert main(["search", str(out), str(out / "a.tracks.npz"), "--query", str(query)]) == 2
+    assert "two galleries hold camera 'a'" in capsys.readouterr().err
     assert main(["search", str(out), "--query", str(tmp_path / "nope.png")]) == 2
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "x.txt").write_text("1,1,0,0,5,5,1,-1,-1,-1\n")

@@ -83,6 +83,22 @@ def collect_galleries(targets: Sequence[str]) -> tuple[list[Gallery], list[str]]
     return galleries, sources
 
 
+def _check_distinct_cameras(galleries: Sequence[Gallery]) -> None:
+    """Hits name their camera only: two galleries of one camera name (the same gallery given twice, or
+    two runs of videos with one name) gave duplicate hits or, from different videos, pictures cropped
+    from the wrong one. Raises ``ValueError`` naming both."""
+    seen: dict[str, str] = {}
+    for g in galleries:
+        for cam in sorted({str(c) for c in g.cameras.tolist()}):
+            if cam in seen:
+                raise ValueError(
+                    f"two galleries hold camera {cam!r} (sources {seen[cam]!r} and {g.source!r}): a hit "
+                    "could not say which; search them one at a time, or give each run's galleries once"
+                )
+            seen[cam] = g.source
+    return None
+
+
 def _has_images(folder: Path) -> bool:
     exts = {".jpg", ".jpeg", ".png", ".bmp"}
     return any(f.suffix.lower() in exts for f in folder.iterdir())
@@ -159,6 +175,7 @@ def run_search(args: argparse.Namespace) -> int:
         galleries += [Gallery.load(p) for k, p in summary.outputs.items() if k.endswith(".tracks.npz")]
     if not galleries:
         raise ValueError("no tracks to search: the targets gave no gallery")
+    _check_distinct_cameras(galleries)
     mine = model_name(embedder)
     for g in galleries:
         if g.model and g.model != mine:  # a ranking across two models' spaces means nothing

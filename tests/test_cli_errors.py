@@ -224,3 +224,9 @@ def test_bench_reads_every_sequence_before_tracking_the_first(
         "1 frames of rows after frame 2, the last of seqinfo.ini's seqLength, are not tracked (first: 9)"
         in caplog.text
     )
+    # results of another sequence already in the folder are named, not silently kept beside the new ones
+    (out / "Old-Seq.txt").write_text("")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tracker"):
+        assert main(["bench", str(late), "--out", str(out), "--no-progress", "--no-images"]) == 0
+    assert "holds results of sequences this run does not track: Old-Seq.txt" in caplog.text

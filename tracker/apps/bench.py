@@ -212,12 +212,12 @@ def _frames(images: list[Path] | None, seq_length: int) -> Iterator[tuple[int, N
         yield t, (_read_image(images[t - 1]) if images is not None else None)
 
 
-def check_sequences(seq_dirs: Sequence[Path]) -> None:
+def check_sequences(seq_dirs: Sequence[Path]) -> set[str]:
     """Read every sequence's ``seqinfo.ini`` and ``det/det.txt`` before the first is tracked, so a
     broken last sequence stops the run at once (it was found after the others had run, leaving no
     summary). Raises ``ValueError`` (file and line) for a bad file or two sequences whose
     ``seqinfo.ini`` give the same name (they would write one results file); warns when a ``det.txt``
-    has rows after the sequence's last frame (they are never read)."""
+    has rows after the sequence's last frame (they are never read). Returns the sequences' names."""
     names: dict[str, Path] = {}
     for seq_dir in seq_dirs:
         info = read_seqinfo(seq_dir)
@@ -238,6 +238,7 @@ def check_sequences(seq_dirs: Sequence[Path]) -> None:
                 info.seq_length,
                 min(late),
             )
+    return set(names)
 
 
 def run_sequence(
@@ -369,8 +370,11 @@ def run_benchmark(
     if not seq_dirs:
         names = [p.name for p in every_dir]
         raise ValueError(f"no sequence of {data_dir} matches {list(sequences or [])}; it holds {names}")
-    check_sequences(seq_dirs)
+    tracked = check_sequences(seq_dirs)
     out = output_folder(out_dir)  # (after the checks: a refused run leaves no folder behind)
+    stale = sorted(p.name for p in out.glob("*.txt") if p.stem not in tracked)
+    if stale:  # left as they are (they are the user's), but not taken for this run's
+        log.warning("%s holds results of sequences this run does not track: %s", out, ", ".join(stale))
     runs: list[SequenceRun] = []
     stopped = "end"
     signal_name = None

@@ -96,7 +96,6 @@ def _check_distinct_cameras(galleries: Sequence[Gallery]) -> None:
                     "could not say which; search them one at a time, or give each run's galleries once"
                 )
             seen[cam] = g.source
-    return None
 
 
 def _has_images(folder: Path) -> bool:

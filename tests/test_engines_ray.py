@@ -299,3 +299,42 @@ def test_bench_engine_ray_table_equals_local(ray_instance: None, data_root: Path
         assert (tmp_path / "local" / f"{r.name}.txt").read_text() == (
             tmp_path / "ray" / f"{r.name}.txt"
         ).read_text()
+
+
+@needs_ray
+def test_a_bad_model_under_ray_is_one_error_line_before_ray_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bench --engine ray --reid bad.onnx` printed Ray's 20-line remote traceback (with colour codes);
+    `run cameras.yaml --engine ray` exited 1 with 'camera actor failed: ray::_CameraActor.run() (pid=...)'
+    and never said why, after writing empty outputs."""
+    from tracker.__main__ import main
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    seq = tmp_path / "DS" / "train" / "S1"
+    (seq / "det").mkdir(parents=True)
+    (seq / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9\n")
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=S1\nimDir=img1\nframeRate=10\nseqLength=1\nimWidth=64\nimHeight=64\nimExt=.jpg\n"
+    )
+    out = tmp_path / "out"
+    argv = ["bench", str(tmp_path / "DS"), "--engine", "ray", "--reid", str(bad), "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: cannot load ONNX model {bad}")
+    assert not out.exists()
+
+
+@needs_ray
+def test_a_remote_failure_reads_as_its_cause() -> None:
+    from tracker.engines.ray_engine import _first_line, _local_error
+
+    class Remote(Exception):
+        """Stands for a RayTaskError: its text starts with the task's name, `cause` holds the error."""
+
+        cause = ValueError("det.txt:3: non-numeric value 'abc'\nmore")
+
+    remote = Remote("ray::_CameraActor.run() (pid=1, repr=<...>)\nTraceback ...")
+    assert _first_line(remote) == "ValueError: det.txt:3: non-numeric value 'abc'"
+    assert _local_error(remote) is Remote.cause  # type: ignore[arg-type]

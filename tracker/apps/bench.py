@@ -371,6 +371,11 @@ def run_benchmark(
         names = [p.name for p in every_dir]
         raise ValueError(f"no sequence of {data_dir} matches {list(sequences or [])}; it holds {names}")
     tracked = check_sequences(seq_dirs)
+    embedder = None
+    if reid is not None:  # loaded before anything is written (Ray's tasks load their own: this checks it)
+        from ..reid import OnnxEmbedder
+
+        embedder = OnnxEmbedder(reid)
     out = output_folder(out_dir)  # (after the checks: a refused run leaves no folder behind)
     stale = sorted(p.name for p in out.glob("*.txt") if p.stem not in tracked)
     if stale:  # left as they are (they are the user's), but not taken for this run's
@@ -394,11 +399,6 @@ def run_benchmark(
             on_sequence=on_sequence,
         )
     else:
-        embedder = None
-        if reid is not None:
-            from ..reid import OnnxEmbedder
-
-            embedder = OnnxEmbedder(reid)
         with GracefulStop() as stop:
             try:
                 for seq_dir in seq_dirs:

@@ -253,6 +253,10 @@ def run_cameras_ray(
     cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
     if not models.use_reid:
         log.warning("no embedder: tracks are not linked across cameras (each keeps its own global id)")
+    else:
+        check_reid_model(models.reid)
+    if models.detector is not None and any(c.dets is None for c in setup.cameras):
+        models.build_detector()  # (likewise: a bad detector is one error here, not an actor's)
     out = output_folder(out_dir)
     cam_ids = [c.id for c in setup.cameras]
     summary = RayRunSummary()
@@ -381,8 +385,29 @@ def _decisions(out: Path) -> list[dict[str, Any]]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """What went wrong in a remote call: the original exception's message (a ``RayTaskError``'s own
+    first line is only ``ray::_CameraActor.run() (pid=..., repr=...)``), else the first line."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and str(cause).strip():
+        return f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def _local_error(exc: RayTaskError) -> BaseException:
+    """A remote task's bad-input error as the local engine raises it (``ValueError`` / ``OSError``:
+    one ``error:`` line and exit 2 on the CLI), instead of Ray's 20-line remote traceback."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, (ValueError, OSError)) else exc
+
+
+def check_reid_model(reid: str | Path | None) -> None:
+    """Load the ReID model once here, before any task or actor starts: a bad file is then one clear
+    error (a worker's failure arrived as a remote traceback, after empty outputs were written)."""
+    if reid is not None:
+        from ..reid import OnnxEmbedder
+
+        OnnxEmbedder(reid, threads=1)
 
 
 # -- bench: sequences as tasks -------------------------------------------------------------------------
@@ -434,7 +459,10 @@ def run_sequences_ray(
         ]
         runs = []
         for ref in refs:
-            run = ray.get(ref)
+            try:
+                run = ray.get(ref)
+            except RayTaskError as exc:
+                raise _local_error(exc) from None
             runs.append(run)
             if on_sequence is not None:
                 on_sequence(run)

@@ -730,6 +730,10 @@ def test_harness_parses_any_cut() -> None:
         ("b", "c"),
         ("c", "b"),
     }
+    assert {t.min_travel_s for t in cfg.transitions} == {0.5}  # across a blind strip
+    # views that touch: nobody takes 0.5 s to cross no strip (an adjacent cut handed off 18.8 %)
+    touching = h.harness_config(h.parse_views("a=0:384,b=384:768", 768))
+    assert {t.min_travel_s for t in touching.transitions} == {0.0}
 
 
 def test_multicam_imports_point_downwards() -> None:

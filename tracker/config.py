@@ -575,13 +575,7 @@ def read_yaml_chain(
     over its own bases)``, the root base first and the file asked for last (each named after its
     file unless it names itself). Errors as :func:`read_yaml_with_base`."""
     path = _resolve_yaml(name_or_path, preset_dir, Path.cwd(), kind)
-    chain = _read_with_bases(path, preset_dir, kind, ())
-    named = []
-    for p, d in chain:
-        d = dict(d)
-        d.setdefault("name", p.stem)
-        named.append((p, d))
-    return named
+    return [(p, {"name": p.stem, **d}) for p, d in _read_with_bases(path, preset_dir, kind, ())]
 
 
 def build_with_blame(

@@ -236,11 +236,13 @@ def run_cameras(
         log.warning("no embedder: tracks are not linked across cameras (each keeps its own global id)")
     out = output_folder(out_dir)
     # every file is written at the end: a folder in the way must stop the run before its first frame
+    ends = [out / GLOBAL_IDS_NAME, out / SUMMARY_NAME]
     for spec in setup.cameras:
-        for path in camera_output_paths(out, spec.id) + [out / f"{spec.id}.mp4"] * write_video:
-            check_output_file(path)
-    check_output_file(out / GLOBAL_IDS_NAME)
-    check_output_file(out / SUMMARY_NAME)
+        ends += camera_output_paths(out, spec.id)
+        if write_video:
+            ends.append(out / f"{spec.id}.mp4")
+    for path in ends:
+        check_output_file(path)
     summary = MultiRunSummary()
     clock = StageClock()
     timed = TimedEmbedder(embedder) if embedder is not None else None

@@ -253,10 +253,11 @@ def run_cameras_ray(
     cfg = tracker_config if isinstance(tracker_config, TrackerConfig) else load_config(tracker_config)
     if not models.use_reid:
         log.warning("no embedder: tracks are not linked across cameras (each keeps its own global id)")
-    else:
-        check_reid_model(models.reid)
+    # each model built once here, as the actors will: a bad file is one error before any actor starts
+    # (an actor's failure arrived as a remote traceback, after empty outputs were written)
+    models.build_embedder()
     if models.detector is not None and any(c.dets is None for c in setup.cameras):
-        models.build_detector()  # (likewise: a bad detector is one error here, not an actor's)
+        models.build_detector()
     out = output_folder(out_dir)
     cam_ids = [c.id for c in setup.cameras]
     summary = RayRunSummary()
@@ -399,15 +400,6 @@ def _local_error(exc: RayTaskError) -> BaseException:
     one ``error:`` line and exit 2 on the CLI), instead of Ray's 20-line remote traceback."""
     cause = getattr(exc, "cause", None)
     return cause if isinstance(cause, (ValueError, OSError)) else exc
-
-
-def check_reid_model(reid: str | Path | None) -> None:
-    """Load the ReID model once here, before any task or actor starts: a bad file is then one clear
-    error (a worker's failure arrived as a remote traceback, after empty outputs were written)."""
-    if reid is not None:
-        from ..reid import OnnxEmbedder
-
-        OnnxEmbedder(reid, threads=1)
 
 
 # -- bench: sequences as tasks -------------------------------------------------------------------------

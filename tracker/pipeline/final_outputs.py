@@ -56,10 +56,11 @@ def write_camera_outputs(
 ) -> dict[str, str]:
     """Write ``<camera>.txt``, ``<camera>.jsonl`` and (when any track has an embedding)
     ``<camera>.tracks.npz`` from the camera's frames with final ids; returns ``{name: path}``."""
+    txt, jsonl_path, npz = camera_output_paths(out, camera)
     outputs: dict[str, str] = {}
     results = ResultsWriter()
     gallery = GalleryBuilder()
-    with JsonlWriter(out / f"{camera}.jsonl") as jsonl:
+    with JsonlWriter(jsonl_path) as jsonl:
         for fr in frames:
             tr = fr.tracks
             results.add(fr.frame_index, tr)
@@ -70,11 +71,11 @@ def write_camera_outputs(
                         gallery.add(
                             fr.frame_index, int(tr.ids[i]), tr.boxes[i], float(tr.scores[i]), fr.embeddings[i]
                         )
-    results.save(out / f"{camera}.txt")
-    outputs[f"{camera}.txt"] = str(out / f"{camera}.txt")
+    results.save(txt)
+    outputs[txt.name] = str(txt)
     if len(gallery):
         g = gallery.build(camera, source=source, model=model)
-        outputs[f"{camera}.tracks.npz"] = str(g.save(out / f"{camera}.tracks.npz"))
+        outputs[npz.name] = str(g.save(npz))
     return outputs
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_mot import write_sequence
 
 from tracker.__main__ import EXIT_STATUSES, build_parser, main
 from tracker.apps.run import run_video
@@ -44,12 +45,7 @@ def test_out_pointing_at_a_file_is_an_error_line(tmp_path: Path, capsys: pytest.
 def test_bench_out_pointing_at_a_file_is_an_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seq = tmp_path / "DS" / "train" / "S1"
-    (seq / "det").mkdir(parents=True)
-    (seq / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9\n")
-    (seq / "seqinfo.ini").write_text(
-        "[Sequence]\nname=S1\nimDir=img1\nframeRate=10\nseqLength=1\nimWidth=64\nimHeight=64\nimExt=.jpg\n"
-    )
+    write_sequence(tmp_path / "DS", "S1", "1,-1,10,10,20,40,0.9\n")
     out = tmp_path / "taken"
     out.write_text("x")
     assert main(["bench", str(tmp_path / "DS"), "--out", str(out), "--no-progress"]) == 2
@@ -183,16 +179,6 @@ def test_bench_options_a_multicamera_dataset_cannot_use_are_refused(
     assert not (tmp_path / "o").exists()
 
 
-def _sequence(root: Path, folder: str, name: str, det: str, length: int = 3) -> None:
-    seq = root / "train" / folder
-    (seq / "det").mkdir(parents=True)
-    (seq / "det" / "det.txt").write_text(det)
-    (seq / "seqinfo.ini").write_text(
-        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={length}\nimWidth=64\nimHeight=64\n"
-        "imExt=.jpg\n"
-    )
-
-
 def test_bench_reads_every_sequence_before_tracking_the_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -200,8 +186,8 @@ def test_bench_reads_every_sequence_before_tracking_the_first(
     sequences named alike in seqinfo.ini wrote one results file and OVERALL lost one."""
     good = "1,-1,10,10,20,40,0.9\n2,-1,11,10,20,40,0.9\n"
     data = tmp_path / "DS"
-    _sequence(data, "A", "A", good)
-    _sequence(data, "B", "B", good + "3,-1,abc,10,20,40,0.9\n")
+    write_sequence(data, "A", good, length=3)
+    write_sequence(data, "B", good + "3,-1,abc,10,20,40,0.9\n", length=3)
     out = tmp_path / "out"
     assert main(["bench", str(data), "--out", str(out), "--no-progress", "--no-images"]) == 2
     assert (
@@ -211,13 +197,13 @@ def test_bench_reads_every_sequence_before_tracking_the_first(
     assert not out.exists()  # A was not tracked first
 
     twins = tmp_path / "TW"
-    _sequence(twins, "A", "same", good)
-    _sequence(twins, "B", "same", good)
+    write_sequence(twins, "A", good, name="same", length=3)
+    write_sequence(twins, "B", good, name="same", length=3)
     assert main(["bench", str(twins), "--out", str(out), "--no-progress", "--no-images"]) == 2
     assert "seqinfo.ini names it 'same', as" in capsys.readouterr().err and not out.exists()
 
     late = tmp_path / "LATE"
-    _sequence(late, "A", "A", good + "9,-1,10,10,20,40,0.9\n", length=2)
+    write_sequence(late, "A", good + "9,-1,10,10,20,40,0.9\n", length=2)
     with caplog.at_level("WARNING", logger="tracker"):
         assert main(["bench", str(late), "--out", str(out), "--no-progress", "--no-images"]) == 0
     assert (

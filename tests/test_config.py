@@ -203,9 +203,6 @@ def test_a_key_given_twice_is_an_error(tmp_path: Path) -> None:
 def test_a_bad_key_is_blamed_on_the_file_that_holds_it(tmp_path: Path) -> None:
     """A bad key in a base file was reported as the child's (`child.yaml.association: unknown key`),
     though the child only names the base."""
-    from tracker.multicam import load_multicam_config
-    from tracker.reid.train.config import load_reid_config
-
     _write(tmp_path / "bad_base.yaml", "base: default\nassociation: {bogus_key: 1}\n")
     _write(tmp_path / "child.yaml", "base: bad_base.yaml\nlifecycle: {min_hits: 3}\n")
     with pytest.raises(ValueError, match=r"bad_base\.yaml\.association: unknown key\(s\) \['bogus_key'\]"):
@@ -222,15 +219,27 @@ def test_a_bad_key_is_blamed_on_the_file_that_holds_it(tmp_path: Path) -> None:
         load_config(tmp_path / "partial.yaml")
     _write(tmp_path / "completes.yaml", "base: partial.yaml\nassociation: {score_adapt_rate: 0.05}\n")
     assert load_config(tmp_path / "completes.yaml").association.score_adapt_rate == 0.05
-    # the same for the ReID training and multi-camera linking families
-    _write(tmp_path / "r_base.yaml", "base: light\noptim: {gamma: -3}\n")
-    _write(tmp_path / "r_child.yaml", "base: r_base.yaml\n")
-    with pytest.raises(ValueError, match=r"r_base\.yaml\.optim\.gamma"):
-        load_reid_config(tmp_path / "r_child.yaml")
-    _write(tmp_path / "l_base.yaml", "time_window_s: -5\n")
-    _write(tmp_path / "l_child.yaml", "base: l_base.yaml\n")
-    with pytest.raises(ValueError, match=r"l_base\.yaml\.time_window_s"):
-        load_multicam_config(tmp_path / "l_child.yaml")
+
+
+@pytest.mark.parametrize(
+    ("family", "base_text", "match"),
+    [
+        ("reid", "base: light\noptim: {gamma: -3}\n", r"base\.yaml\.optim\.gamma"),
+        ("linking", "time_window_s: -5\n", r"base\.yaml\.time_window_s"),
+    ],
+)
+def test_the_other_config_families_blame_the_base_too(
+    tmp_path: Path, family: str, base_text: str, match: str
+) -> None:
+    """ReID training and multi-camera linking files share the loader, and so the blame."""
+    from tracker.multicam import load_multicam_config
+    from tracker.reid.train.config import load_reid_config
+
+    load = load_reid_config if family == "reid" else load_multicam_config
+    _write(tmp_path / "base.yaml", base_text)
+    _write(tmp_path / "child.yaml", "base: base.yaml\n")
+    with pytest.raises(ValueError, match=match):
+        load(tmp_path / "child.yaml")  # type: ignore[operator]
 
 
 def test_read_yaml_with_base_serves_another_preset_folder(tmp_path: Path) -> None:

@@ -312,12 +312,9 @@ def test_a_bad_model_under_ray_is_one_error_line_before_ray_starts(
 
     bad = tmp_path / "bad.onnx"
     bad.write_text("not a model")
-    seq = tmp_path / "DS" / "train" / "S1"
-    (seq / "det").mkdir(parents=True)
-    (seq / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9\n")
-    (seq / "seqinfo.ini").write_text(
-        "[Sequence]\nname=S1\nimDir=img1\nframeRate=10\nseqLength=1\nimWidth=64\nimHeight=64\nimExt=.jpg\n"
-    )
+    from tiny_mot import write_sequence
+
+    write_sequence(tmp_path / "DS", "S1", "1,-1,10,10,20,40,0.9\n")
     out = tmp_path / "out"
     argv = ["bench", str(tmp_path / "DS"), "--engine", "ray", "--reid", str(bad), "--out", str(out)]
     assert main([*argv, "--no-progress"]) == 2
